@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to confidential.azure
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An authenticated view of one subscription in one cloud: the single place clients are built.
+
+Used by modules (through AzureModule) and by the inventory plugin; no Ansible import here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from . import cloud as cloud_mod
+from . import credentials, token_cache
+from .errors import AzureAuthError
+from .rest import RestClient
+
+TOKEN_CACHE_ENV = 'CONFIDENTIAL_AZURE_TOKEN_CACHE'
+
+
+class AzureSession:
+    def __init__(self, params, env=None, sleep=None, transport=None):
+        self.params = params
+        self.env = os.environ if env is None else env
+        self.cloud = cloud_mod.from_setting(params.get('cloud_environment'), self.env)
+        self.settings = credentials.resolve(params, self.env)
+        self._credential = None
+        self._clients = {}
+        self._sleep = sleep
+        self._transport = transport
+
+    # -- settings --------------------------------------------------------------------------------------------
+    @property
+    def subscription_id(self):
+        sub = self.settings.subscription_id
+        if not sub and self.settings.kind == 'cli':
+            sub = credentials.cli_subscription_id()
+            self.settings.subscription_id = sub
+        if not sub:
+            raise AzureAuthError('no subscription: set subscription_id (or AZURE_SUBSCRIPTION_ID)')
+        return sub
+
+    @property
+    def connection_verify(self):
+        mode = self.params.get('cert_validation_mode') or credentials.env_value(self.env, 'cert_validation_mode')
+        if mode == 'ignore':
+            return False
+        return self.cloud.ca_bundle or True
+
+    @property
+    def authority(self):
+        adfs = self.params.get('adfs_authority_url') or credentials.env_value(self.env, 'adfs_authority_url')
+        if adfs:
+            return adfs
+        if self.cloud.name == 'AzureCloud' and credentials.env_value(self.env, 'authority_host'):
+            return credentials.env_value(self.env, 'authority_host')
+        return self.cloud.authority_host
+
+    @property
+    def disable_instance_discovery(self):
+        flag = self.params.get('disable_instance_discovery')
+        if flag is None:
+            # A custom cloud (Azure Stack Hub, a local simulator) is not in Microsoft's discovery list.
+            return self.cloud.name not in cloud_mod.KNOWN_CLOUDS or bool(self.params.get('adfs_authority_url'))
+        return flag
+
+    @property
+    def token_cache_path(self):
+        return self.params.get('token_cache') or self.env.get(TOKEN_CACHE_ENV) or None
+
+    # -- clients ---------------------------------------------------------------------------------------------
+    def credential(self):
+        if self._credential is None:
+            cred = credentials.build(self.settings, self.authority, self.connection_verify,
+                                     self.disable_instance_discovery)
+            if self.token_cache_path:
+                cred = token_cache.CachingCredential(cred, self.token_cache_path,
+                                                     self.settings.cache_key(self.authority))
+            self._credential = cred
+        return self._credential
+
+    def _rest(self, key, base_url, scope):
+        if key not in self._clients:
+            kwargs = dict(connection_verify=self.connection_verify, transport=self._transport)
+            if self._sleep is not None:
+                kwargs['sleep'] = self._sleep
+            self._clients[key] = RestClient(base_url, scope, self.credential, **kwargs)
+        return self._clients[key]
+
+    @property
+    def arm(self):
+        return self._rest('arm', self.cloud.arm_endpoint, self.cloud.arm_scope)
+
+    @property
+    def graph(self):
+        return self._rest('graph', self.cloud.graph_endpoint, self.cloud.graph_scope)
+
+    def data_plane(self, vault_url):
+        """A client for one Key Vault (vault_url like https://name.vault.azure.net/)."""
+        base = vault_url.rstrip('/')
+        return self._rest('kv ' + base, base, self.cloud.keyvault_scope)
+
+    def attestation(self, endpoint=None):
+        base = (endpoint or self.cloud.attestation_endpoint or '').rstrip('/')
+        if not base:
+            raise AzureAuthError('no attestation endpoint: set cloud_environment.attestation_endpoint')
+        return self._rest('maa ' + base, base, 'https://attest.azure.net/.default')

@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to confidential.azure
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Opt-in token cache shared by the tasks of a play: a JSON file, mode 0600, keyed by identity and scope.
+
+Tokens are bearer secrets: the cache is off unless the user sets token_cache (or
+CONFIDENTIAL_AZURE_TOKEN_CACHE), and the file is created with owner-only permissions.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+import time
+
+MIN_REMAINING = 300  # seconds a cached token must still be valid to be used
+
+
+class CachedToken:
+    """Shape-compatible with azure.core.credentials.AccessToken (token, expires_on)."""
+
+    def __init__(self, token, expires_on):
+        self.token = token
+        self.expires_on = int(expires_on)
+
+    def __iter__(self):
+        return iter((self.token, self.expires_on))
+
+
+def load(path):
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (OSError, IOError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def lookup(path, key, scope, now=None):
+    now = time.time() if now is None else now
+    entry = load(path).get('%s %s' % (key, scope))
+    if isinstance(entry, dict) and entry.get('expires_on', 0) - MIN_REMAINING > now:
+        return CachedToken(entry['token'], entry['expires_on'])
+    return None
+
+
+def store(path, key, scope, token, expires_on, now=None):
+    """Write atomically with mode 0600; expired entries are dropped."""
+    now = time.time() if now is None else now
+    data = dict((k, v) for k, v in load(path).items() if isinstance(v, dict) and v.get('expires_on', 0) > now)
+    data['%s %s' % (key, scope)] = dict(token=token, expires_on=int(expires_on))
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+    handle, tmp = tempfile.mkstemp(prefix='.token-cache-', dir=directory)
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, 'w') as out:
+            json.dump(data, out)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class CachingCredential:
+    """Wraps an azure-identity credential; consults the cache file before asking for a token."""
+
+    def __init__(self, inner, path, key):
+        self._inner = inner
+        self._path = os.path.expanduser(path)
+        self._key = key
+
+    def get_token(self, *scopes, **kwargs):
+        scope = ' '.join(scopes)
+        if not kwargs.get('claims'):
+            cached = lookup(self._path, self._key, scope)
+            if cached is not None:
+                return _access_token(cached.token, cached.expires_on)
+        token = self._inner.get_token(*scopes, **kwargs)
+        store(self._path, self._key, scope, token.token, token.expires_on)
+        return token
+
+    def close(self):
+        close = getattr(self._inner, 'close', None)
+        if close:
+            close()
+
+
+def _access_token(token, expires_on):
+    try:
+        from azure.core.credentials import AccessToken  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - azure-core is required whenever a credential exists
+        return CachedToken(token, expires_on)
+    return AccessToken(token, expires_on)
