@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Desired confidential VM request body (Microsoft.Compute/virtualMachines PUT, REST shape).
+
+Pure: no Ansible, no Azure SDK.  The CMK disk encryption set goes in
+``osDisk.managedDisk.securityProfile.diskEncryptionSet`` (NOT ``managedDisk.diskEncryptionSet``, which is ordinary
+server-side encryption).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+
+__metaclass__ = type
+
+from . import limits
+
+DEFAULT_OS_DISK_TYPE = "Premium_LRS"
+DEFAULT_DATA_DISK_TYPE = "Premium_LRS"
+
+
+def image_reference(image):
+    if image.get("id"):
+        return {"id": image["id"]}
+    return {"publisher": image["publisher"], "offer": image["offer"], "sku": image["sku"],
+            "version": image.get("version") or "latest"}
+
+
+def os_profile(params, os_type):
+    name = params["name"]
+    profile = {"computerName": params.get("computer_name") or name, "adminUsername": params["admin_username"]}
+    if params.get("admin_password"):
+        profile["adminPassword"] = params["admin_password"]
+    if params.get("custom_data") is not None:
+        profile["customData"] = limits.encode_custom_data(params["custom_data"])
+    if os_type == "Windows":
+        profile["windowsConfiguration"] = {"provisionVMAgent": True}
+    else:
+        keys = params.get("ssh_public_keys") or []
+        linux = {"disablePasswordAuthentication": not params.get("admin_password")}
+        if keys:
+            path = "/home/%s/.ssh/authorized_keys" % params["admin_username"]
+            linux["ssh"] = {"publicKeys": [{"path": path, "keyData": k.strip()} for k in keys]}
+        linux["provisionVMAgent"] = True
+        profile["linuxConfiguration"] = linux
+    return profile
+
+
+def data_disk_body(disk, vm_name):
+    body = {
+        "lun": disk["lun"],
+        "name": disk.get("name") or "%s-data-%d" % (vm_name, disk["lun"]),
+        "createOption": "Empty",
+        "diskSizeGB": disk["size_gb"],
+        "caching": disk.get("caching") or "ReadOnly",
+        "deleteOption": "Delete",
+        "managedDisk": {"storageAccountType": disk.get("storage_account_type") or DEFAULT_DATA_DISK_TYPE},
+    }
+    return body
+
+
+def security_profile(params):
+    profile = {
+        "securityType": "ConfidentialVM",
+        "uefiSettings": {"secureBootEnabled": params.get("secure_boot") is not False, "vTpmEnabled": True},
+    }
+    if params.get("encryption_at_host") is not None:
+        profile["encryptionAtHost"] = bool(params["encryption_at_host"])
+    return profile
+
+
+def os_disk(params, des_id):
+    disk_security = {"securityEncryptionType": params.get("security_encryption_type") or "DiskWithVMGuestState"}
+    if des_id:
+        disk_security["diskEncryptionSet"] = {"id": des_id}
+    disk = {
+        "name": "%s-osdisk" % params["name"],
+        "createOption": "FromImage",
+        "caching": params.get("os_disk_caching") or "ReadWrite",
+        "deleteOption": "Delete",
+        "managedDisk": {"storageAccountType": params.get("os_disk_type") or DEFAULT_OS_DISK_TYPE,
+                        "securityProfile": disk_security},
+    }
+    if params.get("os_disk_size_gb"):
+        disk["diskSizeGB"] = params["os_disk_size_gb"]
+    return disk
+
+
+def build_vm_body(params, location, nic_refs, des_id=None, os_type="Linux", tags=None):
+    """The full PUT body for a new confidential VM.
+
+    nic_refs: list of (nic_id, created_by_module) tuples; the first is primary.  NICs the module created are
+    marked ``deleteOption: Delete`` so ``state: absent`` (and ARM) remove them with the VM; NICs given by the user are
+    ``Detach``.
+    """
+    body = {
+        "location": location,
+        "tags": dict(tags if tags is not None else (params.get("tags") or {})),
+        "properties": {
+            "hardwareProfile": {"vmSize": params["size"]},
+            "securityProfile": security_profile(params),
+            "storageProfile": {
+                "imageReference": image_reference(params["image"]),
+                "osDisk": os_disk(params, des_id),
+                "dataDisks": [data_disk_body(d, params["name"]) for d in sorted(params.get("data_disks") or [],
+                                                                                   key=lambda d: d["lun"])],
+            },
+            "osProfile": os_profile(params, os_type),
+            "networkProfile": {"networkInterfaces": [
+                {"id": nic_id, "properties": {"primary": index == 0,
+                                              "deleteOption": "Delete" if created else "Detach"}}
+                for index, (nic_id, created) in enumerate(nic_refs)]},
+            "priority": "Regular",
+        },
+    }
+    if params.get("zone"):
+        body["zones"] = [str(params["zone"])]
+    if params.get("boot_diagnostics"):
+        body["properties"]["diagnosticsProfile"] = {"bootDiagnostics": {"enabled": True}}
+    return body
+
+
+def redact_body(body):
+    """A copy of a VM body without secrets (admin password, custom data) for check-mode/diff output."""
+    import copy
+    out = copy.deepcopy(body)
+    profile = (out.get("properties") or {}).get("osProfile") or {}
+    for secret in ("adminPassword", "customData"):
+        if secret in profile:
+            profile[secret] = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    return out
