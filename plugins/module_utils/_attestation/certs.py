@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""X.509 helpers: tolerant loading, signature checks, chain building to pinned anchors."""
+
+from __future__ import (absolute_import, division, print_function)
+from __future__ import annotations
+
+__metaclass__ = type
+
+import datetime
+import hashlib
+import re
+import warnings
+
+from .errors import ParseError, VerificationError
+from .util import b64decode, der_length
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised by sanity import test
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+
+_PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+
+
+def _need_crypto():
+    if not HAS_CRYPTOGRAPHY:
+        raise ImportError("the cryptography Python package is required for attestation verification")
+
+
+def load_der(der, what="certificate"):
+    """Load one DER certificate; trailing zero padding (vTPM NV blobs) is cut off."""
+    _need_crypto()
+    der = bytes(der)
+    try:
+        der = der[:der_length(der)]
+    except ParseError as exc:
+        raise ParseError("%s: %s" % (what, exc))
+    try:
+        with warnings.catch_warnings():
+            # AMD VCEKs carry serial number 0; cryptography warns about it.
+            warnings.simplefilter("ignore")
+            return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise ParseError("%s: not a valid X.509 certificate (%s)" % (what, exc))
+
+
+def load_pem_chain(text, what="certificate chain"):
+    """Load every certificate of a PEM string (padding inside a PEM body is tolerated)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("ascii", "replace")
+    if not isinstance(text, str):
+        raise ParseError("%s must be a PEM string" % what)
+    bodies = _PEM_RE.findall(text)
+    if not bodies:
+        raise ParseError("%s: no PEM certificate found" % what)
+    return [load_der(b64decode(body, what), what) for body in bodies]
+
+
+def load_any(value, what="certificate"):
+    """PEM text (one or more certs), base64 DER, or raw DER bytes -> list of certificates."""
+    if isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+        if b"-----BEGIN" in raw:
+            return load_pem_chain(raw.decode("ascii", "replace"), what)
+        return [load_der(raw, what)]
+    if isinstance(value, str):
+        if "-----BEGIN" in value:
+            return load_pem_chain(value, what)
+        return [load_der(b64decode(value, what), what)]
+    if HAS_CRYPTOGRAPHY and isinstance(value, x509.Certificate):
+        return [value]
+    raise ParseError("%s: unsupported certificate encoding" % what)
+
+
+def fingerprint(cert):
+    """SHA-256 of the certificate's DER encoding, lower-case hex."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def to_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def public_key_der(key):
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def verify_signed_by(cert, issuer_key):
+    """Check ``cert``'s signature with ``issuer_key`` (RSA PKCS#1 v1.5 / RSA-PSS / ECDSA)."""
+    _need_crypto()
+    hash_alg = cert.signature_hash_algorithm
+    if hash_alg is None:
+        raise VerificationError("unsupported certificate signature algorithm %s" % cert.signature_algorithm_oid.dotted_string)
+    try:
+        if isinstance(issuer_key, rsa.RSAPublicKey):
+            params = getattr(cert, "signature_algorithm_parameters", None)
+            if cert.signature_algorithm_oid.dotted_string == "1.2.840.113549.1.1.10":
+                if not isinstance(params, padding.PSS):
+                    params = padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
+                issuer_key.verify(cert.signature, cert.tbs_certificate_bytes, params, hash_alg)
+            else:
+                issuer_key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), hash_alg)
+        elif isinstance(issuer_key, ec.EllipticCurvePublicKey):
+            issuer_key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hash_alg))
+        else:
+            raise VerificationError("unsupported issuer key type")
+    except InvalidSignature:
+        raise VerificationError("signature of '%s' does not verify with the key of its issuer" % cert.subject.rfc4514_string())
+    except (ValueError, TypeError) as exc:
+        raise VerificationError("signature of '%s' cannot be checked: %s" % (cert.subject.rfc4514_string(), exc))
+
+
+def _validity(cert):
+    start = getattr(cert, "not_valid_before_utc", None)
+    end = getattr(cert, "not_valid_after_utc", None)
+    if start is None:  # cryptography < 42
+        start = cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+        end = cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    return start, end
+
+
+def check_validity(cert, now=None):
+    if now is None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+    elif isinstance(now, (int, float)):
+        now = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    start, end = _validity(cert)
+    if now < start or now > end:
+        raise VerificationError("certificate '%s' is not valid at %s (valid %s .. %s)" % (
+            cert.subject.rfc4514_string(), now.isoformat(), start.isoformat(), end.isoformat()))
+
+
+def build_chain(leaf, intermediates, anchors, check_time=False, now=None, max_depth=6):
+    """Find a path leaf -> ... -> one of ``anchors`` (certificates trusted by pinning).
+
+    Every link is a cryptographic signature check; names are only used to prune.
+    Returns the list [leaf, ..., anchor]. Raises VerificationError when no path exists.
+    """
+    _need_crypto()
+    anchors = list(anchors)
+    if not anchors:
+        raise VerificationError("no trust anchor configured")
+    anchor_fps = set(fingerprint(a) for a in anchors)
+    pool = [c for c in intermediates if fingerprint(c) not in anchor_fps]
+    last_error = [None]
+
+    def candidates(cert, certs):
+        named = [c for c in certs if c.subject == cert.issuer]
+        return named + [c for c in certs if c.subject != cert.issuer]
+
+    def walk(cert, path, depth):
+        if check_time:
+            check_validity(cert, now)
+        for anchor in candidates(cert, anchors):
+            try:
+                verify_signed_by(cert, anchor.public_key())
+                return path + [anchor]
+            except VerificationError as exc:
+                last_error[0] = exc
+        if depth >= max_depth:
+            return None
+        for inter in candidates(cert, pool):
+            if any(fingerprint(inter) == fingerprint(p) for p in path):
+                continue
+            try:
+                verify_signed_by(cert, inter.public_key())
+            except VerificationError as exc:
+                last_error[0] = exc
+                continue
+            found = walk(inter, path + [inter], depth + 1)
+            if found:
+                return found
+        return None
+
+    chain = walk(leaf, [leaf], 0)
+    if chain is None:
+        raise VerificationError("'%s' does not chain to a trusted root%s" % (
+            leaf.subject.rfc4514_string(), (" (%s)" % last_error[0]) if last_error[0] else ""))
+    return chain
+
+
+def is_self_signed(cert):
+    try:
+        verify_signed_by(cert, cert.public_key())
+        return True
+    except VerificationError:
+        return False

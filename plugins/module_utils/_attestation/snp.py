@@ -1,0 +1,351 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AMD SEV-SNP ATTESTATION_REPORT parsing and verification (VCEK <- ASK <- pinned ARK)."""
+
+from __future__ import (absolute_import, division, print_function)
+from __future__ import annotations
+
+__metaclass__ = type
+
+import hashlib
+
+from .certs import HAS_CRYPTOGRAPHY, build_chain, fingerprint, load_any, verify_signed_by
+from .errors import AttestationError, ParseError, VerificationError
+from .util import der_header, der_integer, hexstr, require, u32le, u64le
+
+if HAS_CRYPTOGRAPHY:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+REPORT_SIZE = 1184
+SIGNED_SIZE = 0x2A0
+SUPPORTED_VERSIONS = (2, 3, 5)
+POLICY_DEBUG = 1 << 19
+POLICY_SMT = 1 << 16
+POLICY_MIGRATE_MA = 1 << 18
+POLICY_SINGLE_SOCKET = 1 << 20
+AMD_OID = "1.3.6.1.4.1.3704.1."
+TCB_FIELDS = ("bootloader", "tee", "snp", "microcode", "fmc")
+# byte positions inside a TCB_VERSION u64
+TCB_LAYOUT = {
+    "Milan": {"bootloader": 0, "tee": 1, "snp": 6, "microcode": 7},
+    "Genoa": {"bootloader": 0, "tee": 1, "snp": 6, "microcode": 7},
+    "Turin": {"fmc": 0, "bootloader": 1, "tee": 2, "snp": 3, "microcode": 7},
+}
+SPL_OIDS = {"bootloader": "3.1", "tee": "3.2", "snp": "3.3", "microcode": "3.8", "fmc": "3.9"}
+
+
+def _product_from_cpuid(family, model):
+    if family == 0x19:
+        if model <= 0x0F:
+            return "Milan"
+        if 0x10 <= model <= 0x1F or 0xA0 <= model <= 0xAF:
+            return "Genoa"
+    if family == 0x1A and model <= 0x11:
+        return "Turin"
+    return None
+
+
+def decode_tcb(value, product):
+    raw = int(value).to_bytes(8, "little")
+    layout = TCB_LAYOUT.get(product or "Milan", TCB_LAYOUT["Milan"])
+    return dict((k, raw[i]) for k, i in layout.items())
+
+
+class SnpReport(object):
+    def __init__(self, raw):
+        self.raw = raw
+        self.version = u32le(raw, 0x00)
+        self.guest_svn = u32le(raw, 0x04)
+        self.policy = u64le(raw, 0x08)
+        self.family_id = raw[0x10:0x20]
+        self.image_id = raw[0x20:0x30]
+        self.vmpl = u32le(raw, 0x30)
+        self.signature_algo = u32le(raw, 0x34)
+        self.current_tcb = u64le(raw, 0x38)
+        self.platform_info = u64le(raw, 0x40)
+        self.key_info = u32le(raw, 0x48)
+        self.report_data = raw[0x50:0x90]
+        self.measurement = raw[0x90:0xC0]
+        self.host_data = raw[0xC0:0xE0]
+        self.id_key_digest = raw[0xE0:0x110]
+        self.author_key_digest = raw[0x110:0x140]
+        self.report_id = raw[0x140:0x160]
+        self.report_id_ma = raw[0x160:0x180]
+        self.reported_tcb = u64le(raw, 0x180)
+        if self.version >= 3:
+            self.cpuid_fam_id, self.cpuid_mod_id, self.cpuid_step = raw[0x188], raw[0x189], raw[0x18A]
+        else:
+            self.cpuid_fam_id = self.cpuid_mod_id = self.cpuid_step = None
+        self.chip_id = raw[0x1A0:0x1E0]
+        self.committed_tcb = u64le(raw, 0x1E0)
+        self.launch_tcb = u64le(raw, 0x1F0)
+        self.signature_r = raw[0x2A0:0x2A0 + 72]
+        self.signature_s = raw[0x2E8:0x2E8 + 72]
+
+    @property
+    def signed_bytes(self):
+        return self.raw[:SIGNED_SIZE]
+
+    @property
+    def debug(self):
+        return bool(self.policy & POLICY_DEBUG)
+
+    @property
+    def signing_key(self):
+        return "vlek" if ((self.key_info >> 2) & 0x7) == 1 else "vcek"
+
+    @property
+    def product_hint(self):
+        if self.cpuid_fam_id is None:
+            return None
+        return _product_from_cpuid(self.cpuid_fam_id, self.cpuid_mod_id)
+
+    def tcb(self, product=None):
+        return decode_tcb(self.reported_tcb, product or self.product_hint)
+
+
+def parse(data):
+    """Parse a 1184-byte SNP report (versions 2, 3, 5)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ParseError("SNP report must be bytes", check="snp.parse")
+    data = bytes(data)
+    if len(data) < REPORT_SIZE:
+        raise ParseError("SNP report too short (%d bytes, need %d)" % (len(data), REPORT_SIZE), check="snp.parse")
+    data = data[:REPORT_SIZE]
+    version = u32le(data, 0)
+    if version not in SUPPORTED_VERSIONS:
+        raise ParseError("SNP report: unsupported version %d" % version, check="snp.parse")
+    report = SnpReport(data)
+    if report.signature_algo != 1:
+        raise ParseError("SNP report: unsupported signature algorithm %d" % report.signature_algo, check="snp.parse")
+    return report
+
+
+def _ext_raw(cert, suffix):
+    oid = x509.ObjectIdentifier(AMD_OID + suffix)
+    try:
+        ext = cert.extensions.get_extension_for_oid(oid)
+    except x509.ExtensionNotFound:
+        return None
+    return getattr(ext.value, "value", None)
+
+
+class VcekInfo(object):
+    """AMD extensions of a VCEK/VLEK: product name, SPLs, hwID."""
+
+    def __init__(self, cert):
+        self.cert = cert
+        name = _ext_raw(cert, "2")
+        self.product_name = None
+        if name:
+            try:
+                tag, hl, cl = der_header(name)
+                self.product_name = bytes(name[hl:hl + cl]).decode("ascii", "replace")
+            except ParseError:
+                self.product_name = None
+        self.spls = {}
+        for field, suffix in SPL_OIDS.items():
+            raw = _ext_raw(cert, suffix)
+            if raw is not None:
+                self.spls[field] = der_integer(raw)
+        hwid = _ext_raw(cert, "4")
+        if hwid is not None and len(hwid) >= 2 and hwid[0] == 0x04:
+            # some encoders wrap the raw hwID in an OCTET STRING
+            try:
+                tag, hl, cl = der_header(hwid)
+                if hl + cl == len(hwid) and cl in (8, 64):
+                    hwid = hwid[hl:]
+            except ParseError:
+                pass
+        self.hwid = bytes(hwid) if hwid is not None else None
+
+    @property
+    def product(self):
+        if not self.product_name:
+            return None
+        base = self.product_name.split("-")[0].strip()
+        return base if base in TCB_LAYOUT else None
+
+
+def _vcek_and_chain(vcek_pem, chain_pems):
+    certs = load_any(vcek_pem, "vcek") if vcek_pem is not None else []
+    extra = []
+    for i, item in enumerate(chain_pems or []):
+        extra.extend(load_any(item, "vcek chain[%d]" % i))
+    if not certs:
+        raise ParseError("no VCEK certificate given", check="snp.vcek_chain")
+    return certs[0], certs[1:] + extra
+
+
+def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=()):
+    """VCEK <- ASK <- ARK where the ARK is one of ``trusted_arks`` [(name, cert)].
+
+    The ARK that a chain presents is never trusted by itself: only pinned/configured ARKs
+    anchor the chain. Returns (ark_name, chain).
+    """
+    named = [(n, c) for n, c in trusted_arks]
+    if not named:
+        raise VerificationError("no AMD root (ARK) trusted", check="snp.vcek_chain")
+    asks = list(intermediates) + [c for dummy, c in trusted_asks]
+    anchors = [c for dummy, c in named]
+    try:
+        chain = build_chain(vcek, asks, anchors, max_depth=2)
+    except VerificationError as exc:
+        raise VerificationError("VCEK does not chain to a trusted AMD root: %s" % exc, check="snp.vcek_chain")
+    if len(chain) < 3:
+        raise VerificationError("VCEK must be signed by an ASK, not directly by the ARK", check="snp.vcek_chain")
+    root_fp = fingerprint(chain[-1])
+    ark_name = [n for n, c in named if fingerprint(c) == root_fp][0]
+    return ark_name, chain
+
+
+def verify_signature(report, vcek):
+    """ECDSA P-384 / SHA-384 over bytes [0:0x2A0]; r and s are 72-byte little-endian."""
+    key = vcek.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp384r1":
+        raise VerificationError("VCEK key is not an EC P-384 key", check="snp.signature")
+    r = int.from_bytes(bytes(report.signature_r), "little")
+    s = int.from_bytes(bytes(report.signature_s), "little")
+    if r == 0 or s == 0:
+        raise VerificationError("SNP report is not signed (zero signature)", check="snp.signature")
+    try:
+        key.verify(encode_dss_signature(r, s), report.signed_bytes, ec.ECDSA(hashes.SHA384()))
+    except InvalidSignature:
+        raise VerificationError("SNP report signature does not verify with the VCEK", check="snp.signature")
+    except ValueError as exc:
+        raise VerificationError("SNP report signature is malformed: %s" % exc, check="snp.signature")
+
+
+def _product_of_ark(name, cert):
+    for product in TCB_LAYOUT:
+        if product.lower() in (name or "").lower() or product.lower() in cert.subject.rfc4514_string().lower():
+            return product
+    return None
+
+
+class SnpResult(object):
+    def __init__(self):
+        self.checks = []  # [(name, 'pass'|'fail'|'skip', reason)]
+        self.product = None
+        self.ark = None
+        self.vcek_info = None
+        self.tcb = None
+
+    def add(self, name, result, reason):
+        self.checks.append((name, result, reason))
+
+
+def verify(report, vcek_pem, chain_pems=None, trusted_arks=None, policy_min=None, trusted_asks=(),
+           allow_debug=False, expected_vmpl=0, result=None):
+    """Verify an SNP report. Raises VerificationError (with ``check``) at the first failure.
+
+    ``trusted_arks``: [(name, cert)] (use TrustStore.amd_arks); ``policy_min``: dict with optional
+    minimum ``bootloader``/``tee``/``snp``/``microcode``/``fmc`` SPLs and ``guest_svn``.
+    Returns SnpResult with the passed checks, product and decoded reported TCB.
+    """
+    if isinstance(report, (bytes, bytearray)):
+        report = parse(report)
+    res = result if result is not None else SnpResult()
+    if report.signing_key != "vcek":
+        raise VerificationError("report is signed by a VLEK; only VCEK-signed reports are supported",
+                                check="snp.vcek_chain")
+    vcek, inter = _vcek_and_chain(vcek_pem, chain_pems)
+    ark_name, chain = verify_chain(vcek, inter, trusted_arks or [], trusted_asks)
+    res.ark = ark_name
+    res.add("snp.vcek_chain", "pass", "VCEK <- %s <- %s (pinned)" % (
+        chain[1].subject.rfc4514_string(), ark_name))
+    try:
+        info = VcekInfo(vcek)
+    except AttestationError as exc:
+        raise VerificationError("VCEK extensions unreadable: %s" % exc, check="snp.vcek_chain")
+    res.vcek_info = info
+    product = _product_of_ark(ark_name, chain[-1]) or info.product or report.product_hint
+    res.product = product
+
+    verify_signature(report, vcek)
+    res.add("snp.signature", "pass", "ECDSA P-384 signature by the VCEK verifies")
+
+    if info.hwid is None:
+        raise VerificationError("VCEK has no hwID extension", check="snp.chip_id")
+    n = len(info.hwid)
+    if n not in (8, 64) or bytes(report.chip_id[:n]) != info.hwid:
+        raise VerificationError("report chip_id does not match the VCEK hwID", check="snp.chip_id")
+    res.add("snp.chip_id", "pass", "chip_id == VCEK hwID")
+
+    tcb = report.tcb(product)
+    res.tcb = tcb
+    mismatched = []
+    for field, value in tcb.items():
+        if field in info.spls and info.spls[field] != value:
+            mismatched.append("%s report=%d vcek=%d" % (field, value, info.spls[field]))
+    missing = [f for f in tcb if f not in info.spls]
+    if mismatched or missing:
+        raise VerificationError("reported_tcb does not match the VCEK SPLs (%s)" % ", ".join(
+            mismatched + ["%s missing in VCEK" % m for m in missing]), check="snp.reported_tcb")
+    res.add("snp.reported_tcb", "pass", "reported_tcb == VCEK SPLs %s" % _fmt_tcb(tcb))
+
+    if report.debug and not allow_debug:
+        raise VerificationError("guest policy has DEBUG set (0x%x)" % report.policy, check="snp.debug")
+    res.add("snp.debug", "pass", "DEBUG off (policy 0x%x)" % report.policy)
+
+    if expected_vmpl is not None and report.vmpl != expected_vmpl:
+        raise VerificationError("report VMPL is %d, expected %d" % (report.vmpl, expected_vmpl), check="snp.vmpl")
+    res.add("snp.vmpl", "pass", "VMPL %d" % report.vmpl)
+
+    if policy_min:
+        low = []
+        for field, minimum in sorted(policy_min.items()):
+            if field == "guest_svn":
+                have = report.guest_svn
+            elif field in TCB_FIELDS:
+                have = tcb.get(field)
+                if have is None:
+                    continue
+            else:
+                raise VerificationError("unknown SNP minimum '%s'" % field, check="snp.tcb_minimum")
+            if have < int(minimum):
+                low.append("%s %d < %d" % (field, have, int(minimum)))
+        if low:
+            raise VerificationError("TCB below the required minimum: %s" % ", ".join(low), check="snp.tcb_minimum")
+        res.add("snp.tcb_minimum", "pass", "TCB >= required minimum")
+    return res
+
+
+def _fmt_tcb(tcb):
+    return ", ".join("%s=%d" % (k, v) for k, v in sorted(tcb.items()))
+
+
+def claims(report, product=None, tcb=None):
+    """MAA-style x-ms-sevsnpvm-* claims of a (verified) report."""
+    tcb = tcb or report.tcb(product)
+    out = {
+        "x-ms-sevsnpvm-authorkeydigest": hexstr(report.author_key_digest),
+        "x-ms-sevsnpvm-bootloader-svn": tcb.get("bootloader"),
+        "x-ms-sevsnpvm-familyId": hexstr(report.family_id).upper(),
+        "x-ms-sevsnpvm-guestsvn": report.guest_svn,
+        "x-ms-sevsnpvm-hostdata": hexstr(report.host_data),
+        "x-ms-sevsnpvm-idkeydigest": hexstr(report.id_key_digest),
+        "x-ms-sevsnpvm-imageId": hexstr(report.image_id).upper(),
+        "x-ms-sevsnpvm-is-debuggable": report.debug,
+        "x-ms-sevsnpvm-launchmeasurement": hexstr(report.measurement),
+        "x-ms-sevsnpvm-microcode-svn": tcb.get("microcode"),
+        "x-ms-sevsnpvm-migration-allowed": bool(report.policy & POLICY_MIGRATE_MA),
+        "x-ms-sevsnpvm-reportdata": hexstr(report.report_data),
+        "x-ms-sevsnpvm-reportid": hexstr(report.report_id),
+        "x-ms-sevsnpvm-smt-allowed": bool(report.policy & POLICY_SMT),
+        "x-ms-sevsnpvm-snpfw-svn": tcb.get("snp"),
+        "x-ms-sevsnpvm-tee-svn": tcb.get("tee"),
+        "x-ms-sevsnpvm-vmpl": report.vmpl,
+        "x-ms-sevsnpvm-guest-policy": "0x%x" % report.policy,
+        "x-ms-sevsnpvm-report-version": report.version,
+        "x-ms-sevsnpvm-chipid": hexstr(report.chip_id),
+    }
+    if "fmc" in tcb:
+        out["x-ms-sevsnpvm-fmc-svn"] = tcb["fmc"]
+    if product:
+        out["x-ms-sevsnpvm-product"] = product
+    return out
