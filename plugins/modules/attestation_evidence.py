@@ -382,7 +382,7 @@ class Imds(object):
         return self.request("GET", "/metadata/instance/compute?api-version=2021-02-01")
 
 
-def collect(module, tpm, imds, params, nonce, workdir, sleep=time.sleep):
+def collect(module, tpm, imds, params, nonce, workdir):
     """Collect the evidence dict. Returns (evidence, defined_report_data_index, warnings)."""
     warnings = []
     defined = False
@@ -395,7 +395,7 @@ def collect(module, tpm, imds, params, nonce, workdir, sleep=time.sleep):
         handle.write(report_data_bytes(nonce))
     tpm.run("tpm2_nvwrite", "-C", "o", "0x%08X" % REPORT_DATA_INDEX, "-i", nonce_path)
     if params["wait_seconds"] > 0:
-        sleep(params["wait_seconds"])
+        time.sleep(params["wait_seconds"])
 
     indices = tpm.nv_indices()
     if HCL_REPORT_INDEX not in indices:
