@@ -135,10 +135,6 @@ evidence:
       description: Base64 of the HCL report read from NV C(0x01400001).
       type: str
       returned: success
-    report_type:
-      description: Hardware report type found in the HCL report (C(sevsnp), C(tdx) or C(unknown)); informational.
-      type: str
-      returned: success
     tpm_quote:
       description: TPM2_Quote over the SHA-256 PCRs with the nonce as qualifying data.
       type: dict
@@ -177,10 +173,14 @@ evidence:
       description: Azure region from IMDS instance metadata.
       type: str
       returned: when IMDS answered
-    nonce:
-      description: The nonce the evidence was collected for (hex, lower case).
-      type: str
-      returned: success
+report_type:
+  description: Hardware report type found in the HCL report (C(sevsnp), C(tdx) or C(unknown)); informational only.
+  returned: success
+  type: str
+nonce:
+  description: The nonce the evidence was collected for (hex, lower case).
+  returned: success
+  type: str
 report_data_index_defined:
   description: Whether NV C(0x01400002) had to be defined by this run.
   returned: success
@@ -409,7 +409,7 @@ def collect(module, tpm, imds, params, nonce, workdir):
         warnings.append("the HCL report's user-data does not carry this nonce (the paravisor did not regenerate "
                         "the report); the controller decides whether that is acceptable")
 
-    evidence = {"hcl_report": b64(report), "report_type": summary["report_type"], "nonce": nonce.hex()}
+    evidence = {"hcl_report": b64(report)}
 
     if AK_CERT_INDEX in indices:
         raw = tpm.nv_read(AK_CERT_INDEX, os.path.join(workdir, "akcert.bin"))
@@ -450,7 +450,7 @@ def collect(module, tpm, imds, params, nonce, workdir):
                 evidence["event_log"] = b64(handle.read())
         except (IOError, OSError) as exc:
             warnings.append("event log %s not readable: %s" % (params["event_log_path"], to_native(exc)))
-    return evidence, defined, warnings
+    return evidence, summary["report_type"], defined, warnings
 
 
 def main():
@@ -489,14 +489,15 @@ def main():
     try:
         tpm = Tpm(module, params["tcti"])
         imds = Imds(params["imds_endpoint"], params["imds_timeout"])
-        evidence, defined, warnings = collect(module, tpm, imds, params, nonce, workdir)
+        evidence, report_type, defined, warnings = collect(module, tpm, imds, params, nonce, workdir)
     except EvidenceError as exc:
         module.fail_json(msg=str(exc))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     for warning in warnings:
         module.warn(warning)
-    module.exit_json(changed=False, evidence=evidence, report_data_index_defined=defined)
+    module.exit_json(changed=False, evidence=evidence, report_type=report_type, nonce=nonce.hex(),
+                     report_data_index_defined=defined)
 
 
 if __name__ == "__main__":
