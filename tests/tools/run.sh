@@ -25,6 +25,7 @@ VENV_MIN=$ROOT/.venv-min              # Python 3.11, low end of the supported SD
 CORE_MAIN='ansible-core>=2.19,<2.20'
 CORE_LATEST='ansible-core>=2.21,<2.22'
 
+export PATH="$VENV/bin:$PATH"   # tools call each other (antsibull-docs runs ansible-galaxy)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export ANSIBLE_FORCE_COLOR=0
 export PY_COLORS=0
