@@ -1,0 +1,340 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What keyvault_key, keyvault and resource_group do, given an AzureModule.
+
+Each run: validate (no request) -> read (one GET per resource) -> plan (pure) -> write unless check mode.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+from __future__ import annotations
+
+__metaclass__ = type
+
+from .._azure import api_versions as V
+from .._azure import errors as azerr
+from .._azure.ids import resource_id, resource_group_id
+from . import api, grants, key, release_policy as rp, resource_group as rg_mod, vault as vault_mod
+
+ORCHESTRATOR_PERMISSIONS = ("get", "release")
+
+
+def _fail_params(m, errors):
+    m.fail_json(msg="invalid parameters: " + "; ".join(errors), errors=errors)
+
+
+def _diff(before, after):
+    return {"before": before, "after": after}
+
+
+# ============================================================================ keyvault_key
+
+class KeyBackend:
+    def __init__(self, m):
+        self.m = m
+        self.p = m.params
+        self.result = {"changed": False}
+        self.before = {}
+        self.after = {}
+
+    # -- validation ----------------------------------------------------------------------------------------
+    def validate(self):
+        errors = key.validate(self.p)
+        if errors:
+            _fail_params(self.m, errors)
+        suffix = self.m.cloud.keyvault_dns_suffix
+        try:
+            self.vault_url, self.vault_name = key.parse_vault_url(self.p["vault_url"], suffix)
+        except ValueError as exc:
+            _fail_params(self.m, [str(exc)])
+
+    # -- lookups -------------------------------------------------------------------------------------------
+    def _vault(self):
+        vault_id = self.p.get("vault_id")
+        if not vault_id and self.p.get("vault_resource_group"):
+            vault_id = resource_id(self.m.subscription_id, self.p["vault_resource_group"], "Microsoft.KeyVault",
+                                   "vaults", self.vault_name)
+        if not vault_id:
+            vault_id = api.find_vault_id(self.m.arm, self.m.subscription_id, self.vault_name)
+            if not vault_id:
+                self.m.fail_json(msg="vault %s was not found in subscription %s; set vault_id (or vault_resource_group) "
+                                     "when the vault lives in another subscription, or "
+                                     "grant_confidential_vm_orchestrator: false"
+                                     % (self.vault_name, self.m.subscription_id))
+        vault = api.get_vault(self.m.arm, vault_id)
+        if vault is None:
+            self.m.fail_json(msg="vault %s does not exist; create it first (confidential.azure.keyvault) or fix "
+                                 "vault_id / vault_resource_group" % vault_id)
+        return vault
+
+    def _orchestrator(self):
+        oid = self.p.get("orchestrator_object_id")
+        if oid:
+            return oid
+        try:
+            oid = api.service_principal_object_id(self.m.graph, key.CVM_ORCHESTRATOR_APP_ID)
+        except azerr.AzureApiError as exc:
+            self.m.fail_json(msg="could not look up the Confidential VM Orchestrator service principal in Microsoft "
+                                 "Graph (%s). Give its object id in orchestrator_object_id (az ad sp show --id %s "
+                                 "--query id -o tsv)" % (exc.summary(), key.CVM_ORCHESTRATOR_APP_ID),
+                             azure_error=exc.to_dict())
+        if not oid:
+            self.m.fail_json(msg="the Confidential VM Orchestrator service principal (appId %s) does not exist in this "
+                                 "tenant, so confidential VMs cannot release the key. A directory administrator "
+                                 "creates it once per tenant with: az ad sp create --id %s  (or "
+                                 "New-MgServicePrincipal -AppId %s); then re-run. Set "
+                                 "grant_confidential_vm_orchestrator: false to skip the grant."
+                                 % ((key.CVM_ORCHESTRATOR_APP_ID,) * 3))
+        return oid
+
+    def _policy(self):
+        authorities = None
+        if key.needs_authority_lookup(self.p):
+            authorities = [api.default_attestation_uri(self.m.arm, self.m.subscription_id,
+                                                       vault_mod.normalize_location(self.p["location"]))]
+        try:
+            policy = key.resolve_policy(self.p, authorities)
+        except (key.KeyParamError, rp.PolicyError) as exc:
+            _fail_params(self.m, getattr(exc, "errors", [str(exc)]))
+        if policy is not None:
+            problems = rp.lint(policy)
+            if problems:  # e.g. an attestUri the service returned that is not https
+                _fail_params(self.m, ["release_policy: %s" % e for e in problems])
+        return policy
+
+    # -- run -----------------------------------------------------------------------------------------------
+    def run(self):
+        self.validate()
+        kv = self.m.data_plane(self.vault_url)
+        name = self.p["name"]
+        bundle = api.get_key(kv, name)
+        if self.p["state"] == "absent":
+            return self._absent(kv, bundle)
+
+        policy = self._policy()
+        want = key.desired(self.p, policy)
+        grant_wanted = self.p["grant_confidential_vm_orchestrator"]
+        vault = self._vault() if grant_wanted else None
+        if vault is not None:
+            sku = (((vault.get("properties") or {}).get("sku") or {}).get("name") or "").lower()
+            if want["kty"] == "RSA-HSM" and sku == "standard":
+                self.m.fail_json(msg="vault %s is a standard vault; key_type RSA-HSM (and exportable keys) need a "
+                                     "Premium vault. Change the vault's sku to premium (confidential.azure.keyvault "
+                                     "sku: premium)" % self.vault_name)
+        oid = self._orchestrator() if grant_wanted else None
+
+        write = not self.m.check_mode
+        existed = bundle is not None
+        if bundle is None:
+            self.result["changed"] = True
+            self.after = dict(want)
+            if write:
+                bundle = api.create_key(kv, name, key.create_body(want))
+        else:
+            plan = key.compare(key.current(bundle), want, rotate=self.p["rotate"])
+            if plan.errors:
+                self.m.fail_json(msg="; ".join(plan.errors), diff=plan.diff(), key=key.to_result(bundle, self.vault_url))
+            if self.p["rotate"]:
+                self.result["changed"] = True
+                self.before["version"] = key.version_of((bundle.get("key") or {}).get("kid"))
+                self.after["version"] = "(new)"
+                self.before.update(plan.diff()["before"])
+                self.after.update(plan.diff()["after"])
+                if write:
+                    bundle = api.create_key(kv, name, key.create_body(want))
+            elif plan.changed:
+                self.result["changed"] = True
+                self.before.update(plan.diff()["before"])
+                self.after.update(plan.diff()["after"])
+                if write:
+                    version = key.version_of((bundle.get("key") or {}).get("kid"))
+                    bundle = api.update_key(kv, name, version, key.update_body(want, plan))
+
+        rotation = None
+        if self.p.get("rotation_policy") is not None:
+            rotation = self._rotation(kv, name, existed=existed)
+        if grant_wanted:
+            self._grant(vault, oid)
+
+        versions = None
+        if self.p.get("include_versions") and bundle:
+            versions = key.version_entries(api.list_versions(kv, name))
+        self.result["key"] = key.to_result(bundle, self.vault_url, versions, rotation) if bundle else {}
+        if self.m.check_mode and not bundle:
+            self.result["key"] = {}
+        if self.m.diff_mode or self.m.check_mode:
+            self.result["diff"] = _diff(self.before, self.after)
+        return self.result
+
+    def _absent(self, kv, bundle):
+        if bundle is None:
+            self.result["key"] = {}
+            if self.m.diff_mode:
+                self.result["diff"] = _diff({}, {})
+            return self.result
+        self.result["changed"] = True
+        have = key.current(bundle)
+        if not self.m.check_mode:
+            api.delete_key(kv, self.p["name"])
+        self.result["key"] = {}
+        self.result["deleted_key"] = key.to_result(bundle, self.vault_url)
+        if self.m.diff_mode or self.m.check_mode:
+            self.result["diff"] = _diff(have, {})
+        return self.result
+
+    def _rotation(self, kv, name, existed):
+        wanted = key.rotation_policy_desired(self.p["rotation_policy"])
+        have = api.get_rotation_policy(kv, name) if existed else None
+        if key.rotation_policy_compared(have) == key.rotation_policy_compared(wanted):
+            return have
+        self.result["changed"] = True
+        self.before["rotation_policy"] = key.rotation_policy_compared(have) if have else None
+        self.after["rotation_policy"] = key.rotation_policy_compared(wanted)
+        if self.m.check_mode:
+            return wanted
+        return api.put_rotation_policy(kv, name, wanted) or wanted
+
+    def _grant(self, vault, oid):
+        try:
+            outcome = grants.ensure_key_permissions(self.m.arm, vault, oid, ORCHESTRATOR_PERMISSIONS,
+                                                    key_name=self.p["name"], scope="key",
+                                                    check_mode=self.m.check_mode)
+        except grants.GrantError as exc:
+            self.m.fail_json(msg=str(exc), **self.result)
+        self.result["orchestrator_grant"] = dict((k, v) for k, v in outcome.items() if k != "changed")
+        if outcome["changed"]:
+            self.result["changed"] = True
+            self.before["orchestrator_grant"] = outcome["before"]
+            self.after["orchestrator_grant"] = outcome["after"]
+
+
+def run_key(m):
+    return KeyBackend(m).run()
+
+
+# ============================================================================ keyvault (the vault)
+
+class VaultBackend:
+    def __init__(self, m):
+        self.m = m
+        self.p = m.params
+
+    def run(self):
+        errors = vault_mod.validate(self.p)
+        if errors:
+            _fail_params(self.m, errors)
+        arm = self.m.arm
+        rid = resource_id(self.m.subscription_id, self.p["resource_group"], "Microsoft.KeyVault", "vaults",
+                          self.p["name"])
+        have = api.get_vault(arm, rid)
+        result = {"changed": False}
+        wait, timeout = self.p["wait"], self.p["wait_timeout"]
+        if self.p["state"] == "absent":
+            result["vault"] = {}
+            if have is not None:
+                result["changed"] = True
+                if self.m.diff_mode or self.m.check_mode:
+                    result["diff"] = _diff(vault_mod.to_result(have), {})
+                if not self.m.check_mode:
+                    op = arm.delete(rid, V.KEYVAULT_MANAGEMENT, wait=wait, timeout=timeout)
+                    if not op.done:
+                        result["operation"] = op.to_dict()
+            return result
+
+        if have is None:
+            tenant = self.p.get("tenant_id") or getattr(getattr(self.m.session, "settings", None), "tenant", None)
+            if not tenant:
+                self.m.fail_json(msg="tenant_id is needed to create a vault (the credentials do not name a tenant); "
+                                     "set tenant_id or AZURE_TENANT")
+            body = vault_mod.create_body(self.p, tenant)
+            result["changed"] = True
+            after = vault_mod.desired(self.p, creating=True)
+            if self.p.get("access_policies"):
+                after["access_policies"] = vault_mod.access_policy_entries(self.p, tenant)
+            if self.m.diff_mode or self.m.check_mode:
+                result["diff"] = _diff({}, after)
+            resource = None
+            if not self.m.check_mode:
+                op = arm.put(rid, V.KEYVAULT_MANAGEMENT, body, wait=wait, timeout=timeout)
+                resource = op.resource
+                if not op.done:
+                    result["operation"] = op.to_dict()
+            result["vault"] = vault_mod.to_result(resource)
+            return result
+
+        plan = vault_mod.compare(have, self.p)
+        if plan.errors:
+            self.m.fail_json(msg="; ".join(plan.errors), diff=plan.diff(), vault=vault_mod.to_result(have))
+        resource = have
+        if plan.changed:
+            result["changed"] = True
+            if self.m.diff_mode or self.m.check_mode:
+                result["diff"] = plan.diff()
+            if not self.m.check_mode:
+                body = vault_mod.patch_body(plan)
+                if body:
+                    op = arm.patch(rid, V.KEYVAULT_MANAGEMENT, body, wait=wait, timeout=timeout)
+                    resource = op.resource or resource
+                    if not op.done:
+                        result["operation"] = op.to_dict()
+                for entry in plan.access:
+                    arm.put(rid + "/accessPolicies/add", V.KEYVAULT_MANAGEMENT,
+                            {"properties": {"accessPolicies": [entry]}}, wait=True, timeout=timeout)
+                if plan.access:
+                    resource = api.get_vault(arm, rid) or resource
+        elif self.m.diff_mode:
+            result["diff"] = _diff({}, {})
+        result["vault"] = vault_mod.to_result(resource)
+        return result
+
+
+def run_vault(m):
+    return VaultBackend(m).run()
+
+
+# ============================================================================ resource_group
+
+def run_resource_group(m):
+    p = m.params
+    errors = rg_mod.validate(p)
+    if errors:
+        _fail_params(m, errors)
+    arm = m.arm
+    rid = resource_group_id(m.subscription_id, p["name"])
+    have = arm.get(rid, V.RESOURCES)
+    result = {"changed": False}
+    if p["state"] == "absent":
+        result["resource_group"] = {}
+        if have is not None:
+            result["changed"] = True
+            if m.diff_mode or m.check_mode:
+                result["diff"] = _diff(rg_mod.to_result(have), {})
+            if not m.check_mode:
+                op = arm.delete(rid, V.RESOURCES, wait=p["wait"], timeout=p["wait_timeout"])
+                if not op.done:
+                    result["operation"] = op.to_dict()
+        return result
+    if have is None:
+        result["changed"] = True
+        body = rg_mod.create_body(p)
+        if m.diff_mode or m.check_mode:
+            result["diff"] = _diff({}, body)
+        resource = None
+        if not m.check_mode:
+            resource = arm.put(rid, V.RESOURCES, body, wait=True, timeout=p["wait_timeout"]).resource
+        result["resource_group"] = rg_mod.to_result(resource)
+        return result
+    plan = rg_mod.compare(have, p)
+    if plan.errors:
+        m.fail_json(msg="; ".join(plan.errors), diff=plan.diff(), resource_group=rg_mod.to_result(have))
+    resource = have
+    if plan.changed:
+        result["changed"] = True
+        if m.diff_mode or m.check_mode:
+            result["diff"] = plan.diff()
+        if not m.check_mode:
+            resource = arm.patch(rid, V.RESOURCES, {"tags": dict(p["tags"])}, wait=True,
+                                 timeout=p["wait_timeout"]).resource or resource
+    elif m.diff_mode:
+        result["diff"] = _diff({}, {})
+    result["resource_group"] = rg_mod.to_result(resource)
+    return result
