@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the simulator's compact request-body schemas from the official Azure OpenAPI documents.
 
 Usage (from the repository root)::
