@@ -85,7 +85,7 @@ class SpecSet(object):
 
     def split_ref(self, ref, base_file):
         """Return (absolute file, json pointer) for a $ref string seen in base_file."""
-        file_part, _, pointer = ref.partition("#")
+        file_part, pointer = ref.partition("#")[::2]
         target = base_file if not file_part else os.path.normpath(
             os.path.join(os.path.dirname(base_file), file_part))
         return target, pointer
@@ -399,7 +399,7 @@ class Builder(object):
             merged = {}
             for obj, pfile in common + self._params(path, op.get("parameters")):
                 merged[(obj.get("name"), obj.get("in"))] = (obj, pfile)
-            multi = {name for (name, where), (obj, _) in merged.items()
+            multi = {name for (name, where), (obj, _pfile) in merged.items()
                      if where == "path" and obj.get("x-ms-skip-url-encoding") is True
                      and not str(name).lower().endswith("name")}
             entry = {

@@ -342,7 +342,7 @@ class _Validator(object):
             return
         t = node.get("t")
         if t == "object" or (t is None and "p" in node):
-            if type(val) is not dict:
+            if not isinstance(val, dict):
                 self.type_error(path, val, name or "object")
                 return
             self.obj(node, val, path, name)
@@ -352,31 +352,31 @@ class _Validator(object):
                 self.enum(node, val, path)
             return  # any value
         if t == "string":
-            if type(val) is not str:
+            if not isinstance(val, str):
                 self.type_error(path, val, "string")
                 return
             self.string(node, val, path)
         elif t == "integer":
-            if type(val) is not int:
-                if not self.strict and type(val) is float and val.is_integer():
+            if not isinstance(val, int) or isinstance(val, bool):
+                if not self.strict and isinstance(val, float) and val.is_integer():
                     val = int(val)
                 else:
                     self.type_error(path, val, "integer")
                     return
             self.number(node, val, path)
         elif t == "number":
-            if type(val) not in (int, float):
+            if not isinstance(val, (int, float)) or isinstance(val, bool):
                 self.type_error(path, val, "number")
                 return
             self.number(node, val, path)
         elif t == "boolean":
-            if type(val) is not bool:
+            if not isinstance(val, bool):
                 self.type_error(path, val, "boolean")
                 return
             if "e" in node:
                 self.enum(node, val, path)
         elif t == "array":
-            if type(val) is not list:
+            if not isinstance(val, list):
                 self.type_error(path, val, "array")
                 return
             if "mni" in node and len(val) < node["mni"]:
@@ -500,7 +500,7 @@ class _Validator(object):
         if "e" in node:
             self.enum(node, val, path)
         rng = _INT_RANGES.get(node.get("f"))
-        if rng and type(val) is int and not rng[0] <= val <= rng[1]:
+        if rng and isinstance(val, int) and not rng[0] <= val <= rng[1]:
             self.add(path, "The value %s of parameter '%s' is out of range for %s." % (val, path, node["f"]),
                      kind="range")
         if "mn" in node and (val < node["mn"] or ("xmn" in node and val == node["mn"])):
@@ -532,10 +532,9 @@ def validate_body(method, path, api_version, body, strict=True, specs=None):
         rtype = next(iter(ops.values())).resource_type
         supported = "', '".join(sorted(ops))
         if rtype:
-            return [Issue("", "No registered resource provider found for API version '%s' and type '%s'. "
-                              "The supported api-versions are '%s'." % (api_version, rtype.split("/", 1)[-1],
-                                                                         supported),
-                          "NoRegisteredProviderFound", "api-version")]
+            message = ("No registered resource provider found for API version '%s' and type '%s'. "
+                       "The supported api-versions are '%s'." % (api_version, rtype.split("/", 1)[-1], supported))
+            return [Issue("", message, "NoRegisteredProviderFound", "api-version")]
         return [Issue("", "The specified version (%s) is not recognized. Supported versions: '%s'." % (
             api_version, supported), "BadParameter", "api-version")]
     if op.body_schema is None:
