@@ -38,7 +38,7 @@ _CLASS = {
     "secure_boot": DEALLOCATED,
     "encryption_at_host": DEALLOCATED,
     "os_disk_size_gb": DEALLOCATED,
-    "os_disk_type": DEALLOCATED,
+    "os_disk_type": RECREATE,
     "network_interfaces": DEALLOCATED,
 }
 

@@ -80,11 +80,28 @@ def validate_key_url(key_url, param="key_url"):
                 "vault_url": "https://%s/" % match.group("host")}
 
 
+def is_partial(params):
+    """present without size and image: only power_state and tags of an existing VM are managed."""
+    return _present(params) and not params.get("size") and not params.get("image")
+
+
+PARTIAL_ALLOWED = ("power_state", "tags", "append_tags", "wait", "wait_timeout")
+
+
 def validate_vm(params):
     """Validate confidential VM parameters.  Returns a list of error messages (empty when valid)."""
     errors = []
     if not _present(params):
         return errors
+    if is_partial(params):
+        # power state / tags of an existing VM; everything that shapes a new VM must not be half given
+        for key in ("disk_encryption_set", "subnet_id", "network_interfaces", "admin_username", "ssh_public_keys",
+                    "admin_password", "custom_data", "data_disks", "os_disk_size_gb", "zone", "encryption_at_host"):
+            if params.get(key):
+                errors.append("size / image: %s is given but size and image are not; give size and image (the "
+                              "full VM definition) or only power_state and tags for an existing VM" % key)
+                break
+        return errors + validate_tags(params.get("tags") or {})
     size = params.get("size")
     sec_type = params.get("security_encryption_type") or "DiskWithVMGuestState"
     size_info = None
@@ -287,6 +304,11 @@ def validate_des(params):
         if params.get("wait") is False and identity == "SystemAssigned":
             errors.append("grant_key_permissions: the grant needs the set's system-assigned identity, which exists "
                           "only after creation; use wait: true or grant in a later task")
+        if not params.get("source_vault"):
+            errors.append("grant_key_permissions: needs source_vault (the vault name or id) to grant on")
+        if identity == "UserAssigned" and not params.get("user_assigned_identity_principal_id"):
+            errors.append("user_assigned_identity_principal_id: grant_key_permissions with identity UserAssigned "
+                          "needs the identity's principal (object) id")
         if params.get("federated_client_id"):
             errors.append("grant_key_permissions: the key is in another tenant (federated_client_id); grant the "
                           "permissions in that tenant instead")

@@ -127,3 +127,48 @@ def redact_body(body):
         if secret in profile:
             profile[secret] = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     return out
+
+
+def build_patch(changes, desired_body, current):
+    """PATCH body carrying exactly the in-place changes (keys of diff.compare_vm output)."""
+    props = {}
+    body = {}
+    dprops = desired_body.get("properties") or {}
+    cprops = (current or {}).get("properties") or {}
+    if "tags" in changes:
+        body["tags"] = dict(desired_body.get("tags") or {})
+    if "size" in changes:
+        props["hardwareProfile"] = {"vmSize": dprops["hardwareProfile"]["vmSize"]}
+    if "secure_boot" in changes or "encryption_at_host" in changes:
+        sec = {}
+        if "secure_boot" in changes:
+            sec["uefiSettings"] = dict(dprops["securityProfile"]["uefiSettings"])
+        if "encryption_at_host" in changes:
+            sec["encryptionAtHost"] = dprops["securityProfile"].get("encryptionAtHost")
+        props["securityProfile"] = sec
+    storage = {}
+    if "os_disk_size_gb" in changes:
+        storage["osDisk"] = {"diskSizeGB": dprops["storageProfile"]["osDisk"]["diskSizeGB"]}
+    if "data_disks" in changes:
+        current_disks = dict((d.get("lun"), d) for d in (cprops.get("storageProfile") or {}).get("dataDisks") or [])
+        disks = []
+        for disk in dprops["storageProfile"]["dataDisks"]:
+            existing = current_disks.get(disk["lun"])
+            if existing is not None:
+                keep = {"lun": existing["lun"], "createOption": "Attach", "caching": existing.get("caching"),
+                        "managedDisk": {"id": (existing.get("managedDisk") or {}).get("id")}}
+                if existing.get("name"):
+                    keep["name"] = existing["name"]
+                if existing.get("deleteOption"):
+                    keep["deleteOption"] = existing["deleteOption"]
+                disks.append(keep)
+            else:
+                disks.append(disk)
+        storage["dataDisks"] = disks
+    if storage:
+        props["storageProfile"] = storage
+    if "network_interfaces" in changes:
+        props["networkProfile"] = dprops["networkProfile"]
+    if props:
+        body["properties"] = props
+    return body

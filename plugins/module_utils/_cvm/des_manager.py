@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The disk_encryption_set module's behaviour: validate, read once, check the key before creating, converge."""
+
+from __future__ import (absolute_import, division, print_function)
+
+__metaclass__ = type
+
+from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
+from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureError
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault import grants
+
+from . import api, des_body, diff, limits
+
+DES_KEY_PERMISSIONS = ("get", "wrapKey", "unwrapKey")
+
+# encryption type and identity type cannot change on an existing set
+RECREATE_KEYS = ("encryption_type",)
+
+
+class DesFailure(Exception):
+    def __init__(self, msg, **extra):
+        super(DesFailure, self).__init__(msg)
+        self.msg = msg
+        self.extra = extra
+
+
+class DesManager(object):
+    def __init__(self, m):
+        self.m = m
+        self.p = m.params
+        self.changed = False
+        self.actions = []
+        self.operation = None
+        self.diff = {"before": {}, "after": {}}
+        self.key_parts = None
+
+    def run(self):
+        errors, self.key_parts = limits.validate_des(self.p)
+        if errors:
+            self.m.fail_json(msg="invalid parameters: " + " | ".join(errors), errors=errors, changed=False)
+        try:
+            result = self._absent() if self.p["state"] == "absent" else self._present()
+        except DesFailure as exc:
+            self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
+        except AzureError as exc:
+            self.m.fail_azure(exc, changed=self.changed, actions=self.actions)
+        result["changed"] = self.changed
+        result["actions"] = self.actions
+        if self.operation is not None:
+            result["operation"] = self.operation
+        if self.m.diff_mode:
+            result["diff"] = self.diff
+        self.m.exit_json(**result)
+
+    @property
+    def sub(self):
+        return self.m.subscription_id
+
+    def _note(self, action):
+        self.changed = True
+        self.actions.append(action)
+
+    def _vault_id(self):
+        vault = self.p.get("source_vault")
+        if not vault:
+            return None
+        if vault.startswith("/"):
+            return vault
+        return api.vault_id(self.sub, self.p["resource_group"], vault)
+
+    def _check_key(self):
+        """Key Vault data plane GET of the key: exportable HSM key with a release policy, else say why not."""
+        parts = self.key_parts
+        kv = self.m.data_plane(parts["vault_url"])
+        status, body = api.get_key(kv, parts["name"], parts["version"])
+        if status == 404:
+            raise DesFailure("key_url: key %s version %s does not exist in %s" % (parts["name"], parts["version"],
+                                                                                  parts["vault_url"]))
+        if status == 403:
+            raise DesFailure("key_url: no permission to read key %s in %s (needs key permission get) - %s"
+                             % (parts["name"], parts["vault_url"], ((body or {}).get("error") or {}).get("message")))
+        if status >= 300:
+            err = (body or {}).get("error") or {}
+            raise DesFailure("key_url: reading the key failed with %s %s: %s" % (status, err.get("code"),
+                                                                                 err.get("message")))
+        problems = des_body.key_problems(body, self.p.get("encryption_type") or limits.CONFIDENTIAL_DES_TYPE)
+        if problems:
+            raise DesFailure("key_url: %s cannot back a confidential disk encryption set: %s"
+                             % (self.p["key_url"], "; ".join(problems)))
+
+    def _present(self):
+        rg, name = self.p["resource_group"], self.p["name"]
+        current = api.get_des(self.m.arm, self.sub, rg, name)
+        location = self.p.get("location") or (current or {}).get("location")
+        if not location:
+            group = api.get_resource_group(self.m.arm, self.sub, rg)
+            if group is None:
+                raise DesFailure("resource_group: %s does not exist; create it first" % rg)
+            location = group["location"]
+        tags = diff.merge_tags(self.p.get("tags"), (current or {}).get("tags"), self.p["append_tags"])
+        desired = des_body.des_body(self.p, location, self._vault_id(), tags)
+        want = des_body.des_view(desired)
+        if current is None:
+            self._check_key()
+            self._note("create disk encryption set")
+            self.diff["after"] = want
+            if self.m.check_mode:
+                return {"disk_encryption_set": des_body.des_result(dict(desired, name=name, id=api.des_id(
+                    self.sub, rg, name)))}
+            result = api.put_des(self.m.arm, self.sub, rg, name, desired, self.p["wait"], self.p["wait_timeout"])
+            if not result.done:
+                self.operation = result.to_dict()
+                return {"disk_encryption_set": des_body.des_result(result.resource or desired)}
+            resource = result.resource or api.get_des(self.m.arm, self.sub, rg, name)
+        else:
+            have = des_body.des_view(current)
+            if not self.p.get("source_vault"):
+                want["source_vault"] = None
+            changes = diff.diff_dicts(want, have)
+            if "user_assigned_identities" in changes and not changes["user_assigned_identities"]["after"]:
+                del changes["user_assigned_identities"]
+            self.diff = {"before": dict((k, v["before"]) for k, v in changes.items()),
+                         "after": dict((k, v["after"]) for k, v in changes.items())}
+            blocked = [k for k in changes if k in RECREATE_KEYS]
+            if blocked:
+                raise DesFailure("encryption_type: %s -> %s cannot change on an existing disk encryption set; create a "
+                                 "new set (another name) and move the disks" % (
+                                     changes["encryption_type"]["before"], changes["encryption_type"]["after"]),
+                                 diff=self.diff)
+            resource = current
+            if changes:
+                if "key_url" in changes:
+                    self._check_key()
+                self._note("update %s" % ", ".join(sorted(changes)))
+                if not self.m.check_mode:
+                    result = api.put_des(self.m.arm, self.sub, rg, name, desired, self.p["wait"],
+                                         self.p["wait_timeout"])
+                    if not result.done:
+                        self.operation = result.to_dict()
+                        return {"disk_encryption_set": des_body.des_result(result.resource or current)}
+                    resource = result.resource or api.get_des(self.m.arm, self.sub, rg, name)
+        out = {"disk_encryption_set": des_body.des_result(resource)}
+        if self.p.get("grant_key_permissions"):
+            out["grant"] = self._grant(resource)
+        return out
+
+    def _grant(self, resource):
+        """The set's identity gets get / wrapKey / unwrapKey on the vault (access policy or RBAC at key scope)."""
+        identity = (resource or {}).get("identity") or {}
+        principal = identity.get("principalId")
+        if self.p.get("identity") == "UserAssigned":
+            principal = self.p.get("user_assigned_identity_principal_id")
+        if not principal:
+            if self.m.check_mode:
+                return {"changed": True, "missing": list(DES_KEY_PERMISSIONS),
+                        "note": "the identity exists only after creation; the grant is made then"}
+            raise DesFailure("grant_key_permissions: the disk encryption set reports no identity principal id; "
+                             "for identity UserAssigned give user_assigned_identity_principal_id")
+        vault_id = self._vault_id()
+        vault = self.m.arm.get(vault_id, V.KEYVAULT_MANAGEMENT)
+        if vault is None:
+            raise DesFailure("source_vault: key vault %s does not exist" % vault_id)
+        try:
+            result = grants.ensure_key_permissions(self.m.arm, vault, principal, list(DES_KEY_PERMISSIONS),
+                                                   key_name=self.key_parts["name"], scope=self.p["grant_scope"],
+                                                   check_mode=self.m.check_mode, timeout=self.p["wait_timeout"])
+        except grants.GrantError as exc:
+            raise DesFailure("grant_key_permissions: %s" % exc)
+        if result.get("changed"):
+            self._note("grant %s to %s on %s (%s)" % (", ".join(result["missing"]), principal, result["scope"],
+                                                       result["mode"]))
+            self.diff["before"]["key_permissions"] = result["before"]
+            self.diff["after"]["key_permissions"] = result["after"]
+        return result
+
+    def _absent(self):
+        rg, name = self.p["resource_group"], self.p["name"]
+        current = api.get_des(self.m.arm, self.sub, rg, name)
+        if current is None:
+            return {"disk_encryption_set": None}
+        self._note("delete disk encryption set %s" % current.get("id"))
+        self.diff = {"before": {"state": "present"}, "after": {"state": "absent"}}
+        if not self.m.check_mode:
+            result = api.delete_des(self.m.arm, self.sub, rg, name, self.p["wait"], self.p["wait_timeout"])
+            if not result.done:
+                self.operation = result.to_dict()
+        return {"disk_encryption_set": None}

@@ -1,0 +1,409 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to confidential.azure
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: vm
+short_description: Create, update and remove Azure confidential VMs (AMD SEV-SNP, Intel TDX)
+version_added: 0.1.0
+description:
+  - Manages a confidential VM (C(securityType=ConfidentialVM)) with confidential OS disk encryption using a
+    platform-managed key or a customer-managed key through a confidential disk encryption set.
+  - Every documented confidential VM limitation (size family and TEE, OS and TEE, CVM image, vTPM, secure boot,
+    no Spot, no accelerated networking, no ultra or shared disks, no ephemeral OS disk) is checked before any
+    request is sent; the error names the parameter and the fix.
+  - A run that changes nothing reads the VM once (with its instance view) and, when the module manages the NIC,
+    the NIC (and public IP) once.
+  - Changes Azure cannot make on an existing VM (security encryption type, disk encryption set, image, zone,
+    admin user, SSH keys, a size in another TEE or temp-disk class, OS disk type) fail with a message saying so,
+    unless O(allow_recreate=true).
+author:
+  - confidential.azure contributors
+extends_documentation_fragment:
+  - confidential.azure.azure
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change; sends no write request.
+  diff_mode:
+    support: full
+    description: Shows exactly the properties that would change.
+options:
+  name:
+    description: VM name.
+    type: str
+    required: true
+  resource_group:
+    description: Resource group of the VM (and of the NIC, public IP and disks it creates).
+    type: str
+    required: true
+  location:
+    description: Azure region. Defaults to the resource group's region (read only when the VM is created).
+    type: str
+  state:
+    description: C(present) creates or updates the VM; C(absent) deletes it with the OS disk, the data disks and
+      the NIC (and public IP) this module created, nothing else.
+    type: str
+    choices: [present, absent]
+    default: present
+  size:
+    description:
+      - Confidential VM size, for example C(Standard_DC2as_v5) (AMD SEV-SNP) or C(Standard_DC2es_v5) (Intel TDX).
+      - Resizing within the same TEE and temp-disk class happens in place (Azure may require the VM to be
+        deallocated when the new size is not available on the current hardware cluster; the error then says so).
+    type: str
+  tee:
+    description: Optional assertion of the TEE; the run fails before any request when O(size) is in another family.
+    type: str
+    choices: [SNP, TDX]
+  image:
+    description: The OS image. A marketplace reference (O(image.publisher), O(image.offer), O(image.sku),
+      O(image.version)) or O(image.id) of a gallery image (version) or managed image marked for confidential VMs.
+    type: dict
+    suboptions:
+      publisher:
+        description: Marketplace publisher, for example C(Canonical).
+        type: str
+      offer:
+        description: Marketplace offer, for example C(0001-com-ubuntu-confidential-vm-jammy).
+        type: str
+      sku:
+        description: Marketplace SKU, for example C(22_04-lts-cvm).
+        type: str
+      version:
+        description: Image version; C(latest) matches any version on later runs.
+        type: str
+        default: latest
+      id:
+        description: Resource id of a gallery image, gallery image version or managed image.
+        type: str
+      os_type:
+        description: OS of an O(image.id) image (marketplace images are classified from the catalogue).
+        type: str
+        choices: [Linux, Windows]
+  admin_username:
+    description: Administrator user name (set at creation; Azure cannot change it later).
+    type: str
+  admin_password:
+    description: Administrator password (Windows, or Linux without SSH keys). Only used at creation.
+    type: str
+  ssh_public_keys:
+    description: OpenSSH public key lines for the admin user (Linux). Password login is disabled when no password
+      is given.
+    type: list
+    elements: str
+  computer_name:
+    description: Host name inside the guest; defaults to O(name). Windows allows at most 15 characters.
+    type: str
+  custom_data:
+    description: cloud-init / custom data text, base64-encoded by the module. Only used at creation; Azure does
+      not return it, so later runs cannot compare it. Treated as a secret.
+    type: str
+  network_interfaces:
+    description: Existing NICs (names in O(resource_group) or resource ids); the first is primary.
+      Mutually exclusive with O(subnet_id).
+    type: list
+    elements: str
+  subnet_id:
+    description: Create a NIC (C(<name>-nic)) in this subnet, accelerated networking off.
+    type: str
+  nic_name:
+    description: Name of the NIC created in O(subnet_id); default C(<name>-nic).
+    type: str
+  public_ip:
+    description: Give the created NIC a Standard static public IP (C(<name>-pip)).
+    type: bool
+    default: false
+  accelerated_networking:
+    description: Confidential VMs do not support accelerated networking; C(true) is rejected.
+    type: bool
+    default: false
+  security_encryption_type:
+    description:
+      - C(DiskWithVMGuestState) encrypts the OS disk and the VM guest state (confidential OS disk encryption,
+        platform key or O(disk_encryption_set)); C(VMGuestStateOnly) encrypts only the guest state (vTPM, UEFI);
+        C(NonPersistedTPM) does not persist the vTPM state.
+    type: str
+    choices: [VMGuestStateOnly, DiskWithVMGuestState, NonPersistedTPM]
+    default: DiskWithVMGuestState
+  disk_encryption_set:
+    description: Confidential disk encryption set (name in O(resource_group) or id) holding the customer-managed key;
+      placed in C(osDisk.managedDisk.securityProfile.diskEncryptionSet). Needs C(DiskWithVMGuestState).
+    type: str
+  secure_boot:
+    description: UEFI secure boot; default C(true) at creation and required with C(DiskWithVMGuestState). When not
+      given, later runs leave it as it is.
+    type: bool
+  vtpm:
+    description: Virtual TPM; confidential VMs require it.
+    type: bool
+    default: true
+  encryption_at_host:
+    description: Encryption at host for temp disk and caches. Changing it needs the VM deallocated.
+    type: bool
+  os_disk_size_gb:
+    description: OS disk size in GB; it can grow (VM deallocated), never shrink.
+    type: int
+  os_disk_type:
+    description: OS disk storage type (default C(Premium_LRS) at creation).
+    type: str
+    choices: [Standard_LRS, StandardSSD_LRS, Premium_LRS, StandardSSD_ZRS, Premium_ZRS, PremiumV2_LRS, UltraSSD_LRS]
+  os_disk_caching:
+    description: OS disk caching.
+    type: str
+    choices: [None, ReadOnly, ReadWrite]
+  os_disk_ephemeral:
+    description: Ephemeral OS disks are not supported with confidential VMs; C(true) is rejected.
+    type: bool
+    default: false
+  data_disks:
+    description: Empty managed data disks created with the VM (deleted with it). New LUNs are attached in place;
+      LUNs removed from the list are detached and deleted.
+    type: list
+    elements: dict
+    suboptions:
+      lun:
+        description: Logical unit number (0-63).
+        type: int
+        required: true
+      size_gb:
+        description: Size in GB.
+        type: int
+        required: true
+      storage_account_type:
+        description: Storage type; ultra disks are rejected.
+        type: str
+        default: Premium_LRS
+        choices: [Standard_LRS, StandardSSD_LRS, Premium_LRS, StandardSSD_ZRS, Premium_ZRS, PremiumV2_LRS, UltraSSD_LRS]
+      caching:
+        description: Host caching.
+        type: str
+        choices: [None, ReadOnly, ReadWrite]
+      name:
+        description: Disk name; default C(<vm>-data-<lun>).
+        type: str
+      max_shares:
+        description: Shared disks are not supported with confidential VMs; more than 1 is rejected.
+        type: int
+  zone:
+    description: Availability zone.
+    type: str
+    choices: ['1', '2', '3']
+  boot_diagnostics:
+    description: Enable boot diagnostics (managed storage) at creation.
+    type: bool
+    default: false
+  priority:
+    description: Only C(Regular); Spot and Low priority are rejected (not supported for confidential VMs).
+    type: str
+    choices: [Regular, Spot, Low]
+    default: Regular
+  power_state:
+    description: Desired power state. When not given, a new VM runs and later runs leave the power state alone.
+    type: str
+    choices: [running, stopped, deallocated]
+  tags:
+    description: Tags.
+    type: dict
+  append_tags:
+    description: Merge O(tags) into the existing tags instead of replacing them.
+    type: bool
+    default: true
+  allow_recreate:
+    description: Delete and recreate the VM when a requested change cannot be made in place.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait for long operations. With C(false) the module returns once Azure accepted the request, with
+        RV(operation) describing what to wait on; start a fleet this way, then run the module again with
+        C(wait=true) (it waits for a VM still provisioning, then converges) or poll M(confidential.azure.vm_info)
+        until RV(confidential.azure.vm_info#module:vms[].provisioning_state) is C(Succeeded).
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for each long operation.
+    type: int
+    default: 1800
+seealso:
+  - module: confidential.azure.vm_info
+  - module: confidential.azure.disk_encryption_set
+  - module: confidential.azure.sku_info
+'''
+
+EXAMPLES = r'''
+- name: Confidential VM (AMD SEV-SNP) with a customer-managed key
+  confidential.azure.vm:
+    resource_group: cvm-rg
+    name: cvm-snp-1
+    size: Standard_DC2as_v5
+    image:
+      publisher: Canonical
+      offer: 0001-com-ubuntu-confidential-vm-jammy
+      sku: 22_04-lts-cvm
+    admin_username: azureuser
+    ssh_public_keys:
+      - "{{ lookup('file', '~/.ssh/id_ed25519.pub') }}"
+    subnet_id: "{{ vnet.virtual_network.subnets[0].id }}"
+    security_encryption_type: DiskWithVMGuestState
+    disk_encryption_set: cvm-des
+    tags:
+      app: demo
+
+- name: Start a fleet without waiting
+  confidential.azure.vm:
+    resource_group: cvm-rg
+    name: "cvm-{{ item }}"
+    size: Standard_DC2es_v5
+    image: {publisher: Canonical, offer: ubuntu-24_04-lts, sku: cvm}
+    admin_username: azureuser
+    ssh_public_keys: ["{{ ssh_key }}"]
+    subnet_id: "{{ subnet_id }}"
+    wait: false
+  loop: "{{ range(1, 11) | list }}"
+
+- name: Then wait for all of them
+  confidential.azure.vm_info:
+    resource_group: cvm-rg
+    tags: [fleet]
+  register: fleet
+  until: fleet.vms | rejectattr('provisioning_state', 'equalto', 'Succeeded') | list | length == 0
+  retries: 60
+  delay: 20
+
+- name: Deallocate
+  confidential.azure.vm:
+    resource_group: cvm-rg
+    name: cvm-snp-1
+    power_state: deallocated
+
+- name: Remove the VM with its OS disk and the NIC it created
+  confidential.azure.vm:
+    resource_group: cvm-rg
+    name: cvm-snp-1
+    state: absent
+'''
+
+RETURN = r'''
+vm:
+  description: The VM in the shape M(confidential.azure.vm_info) returns; C(null) when absent.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Resource id.
+      type: str
+    name:
+      description: VM name.
+      type: str
+    size:
+      description: VM size.
+      type: str
+    provisioning_state:
+      description: ARM provisioning state.
+      type: str
+    power_state:
+      description: running, stopped, deallocated, starting, ... (from the instance view).
+      type: str
+    confidential:
+      description: Confidential summary (tee, security_encryption_type, disk_encryption_set, secure_boot, vtpm,
+        encryption_at_host, power_state).
+      type: dict
+    network_interfaces:
+      description: NIC references (id, name, primary, delete_option).
+      type: list
+      elements: dict
+    os_disk:
+      description: OS disk (name, id, size_gb, storage_account_type, caching, delete_option).
+      type: dict
+    data_disks:
+      description: Data disks.
+      type: list
+      elements: dict
+operation:
+  description: With O(wait=false), what a later task waits on (poll_url, status, done, resource_url, poll_mode).
+  returned: when an operation was started and not waited for
+  type: dict
+actions:
+  description: What the module did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible_collections.confidential.azure.plugins.module_utils._azure.module import AzureModule
+from ansible_collections.confidential.azure.plugins.module_utils._cvm.vm_manager import VmManager
+
+DISK_TYPES = ['Standard_LRS', 'StandardSSD_LRS', 'Premium_LRS', 'StandardSSD_ZRS', 'Premium_ZRS', 'PremiumV2_LRS',
+              'UltraSSD_LRS']
+CACHING = ['None', 'ReadOnly', 'ReadWrite']
+
+
+def argument_spec():
+    return dict(
+        name=dict(type='str', required=True),
+        resource_group=dict(type='str', required=True),
+        location=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        size=dict(type='str'),
+        tee=dict(type='str', choices=['SNP', 'TDX']),
+        image=dict(type='dict', options=dict(
+            publisher=dict(type='str'),
+            offer=dict(type='str'),
+            sku=dict(type='str'),
+            version=dict(type='str', default='latest'),
+            id=dict(type='str'),
+            os_type=dict(type='str', choices=['Linux', 'Windows']),
+        )),
+        admin_username=dict(type='str'),
+        admin_password=dict(type='str', no_log=True),
+        ssh_public_keys=dict(type='list', elements='str'),
+        computer_name=dict(type='str'),
+        custom_data=dict(type='str', no_log=True),
+        network_interfaces=dict(type='list', elements='str'),
+        subnet_id=dict(type='str'),
+        nic_name=dict(type='str'),
+        public_ip=dict(type='bool', default=False),
+        accelerated_networking=dict(type='bool', default=False),
+        security_encryption_type=dict(type='str', choices=['VMGuestStateOnly', 'DiskWithVMGuestState',
+                                                           'NonPersistedTPM'], default='DiskWithVMGuestState'),
+        disk_encryption_set=dict(type='str'),
+        secure_boot=dict(type='bool'),
+        vtpm=dict(type='bool', default=True),
+        encryption_at_host=dict(type='bool'),
+        os_disk_size_gb=dict(type='int'),
+        os_disk_type=dict(type='str', choices=DISK_TYPES),
+        os_disk_caching=dict(type='str', choices=CACHING),
+        os_disk_ephemeral=dict(type='bool', default=False),
+        data_disks=dict(type='list', elements='dict', options=dict(
+            lun=dict(type='int', required=True),
+            size_gb=dict(type='int', required=True),
+            storage_account_type=dict(type='str', default='Premium_LRS', choices=DISK_TYPES),
+            caching=dict(type='str', choices=CACHING),
+            name=dict(type='str'),
+            max_shares=dict(type='int'),
+        )),
+        zone=dict(type='str', choices=['1', '2', '3']),
+        boot_diagnostics=dict(type='bool', default=False),
+        priority=dict(type='str', choices=['Regular', 'Spot', 'Low'], default='Regular'),
+        power_state=dict(type='str', choices=['running', 'stopped', 'deallocated']),
+        tags=dict(type='dict'),
+        append_tags=dict(type='bool', default=True),
+        allow_recreate=dict(type='bool', default=False),
+        wait=dict(type='bool', default=True),
+        wait_timeout=dict(type='int', default=1800),
+    )
+
+
+def main():
+    module = AzureModule(argument_spec=argument_spec(), supports_check_mode=True,
+                         mutually_exclusive=[('network_interfaces', 'subnet_id')])
+    VmManager(module).run()
+
+
+if __name__ == '__main__':
+    main()
