@@ -470,6 +470,15 @@ def test_unknown_operations_and_api_versions():
     (issue,) = schema.validate_body("PUT", VM_PATH, "2019-01-01", _cvm_body())
     assert issue.code == "NoRegisteredProviderFound"
     assert "2024-07-01" in issue.message and "2026-04-01" in issue.message
+    # a real MAA version the specs here lack: reported, or checked against the closest version present
+    snp = {"report": "eyJ9", "runtimeData": {"data": "eyJ9", "dataType": "JSON"}, "nonce": "n1"}
+    (issue,) = schema.validate_body("POST", "/attest/SevSnpVm", "2022-08-01", snp)
+    assert (issue.code, issue.kind) == ("BadParameter", "api-version") and "2025-06-01" in issue.message
+    assert schema.validate_body("POST", "/attest/SevSnpVm", "2022-08-01", snp, unknown_api_version="closest") == []
+    snp["runtimeDta"] = snp.pop("runtimeData")
+    assert _paths(schema.validate_body("POST", "/attest/SevSnpVm", "2022-08-01", snp,
+                                       unknown_api_version="closest")) == ["runtimeDta"]
+    assert schema.validate_body("POST", "/attest/SevSnpVm", "2022-08-01", snp, unknown_api_version="ignore") == []
     assert schema.find_operation("GET", "/_sim/requests", "x") is None
     assert schema.api_versions("GET", "/_sim/requests") == set()
     assert schema.validate_body("POST", "/_sim/reset", "x", {"anything": 1}) == []

@@ -39,7 +39,8 @@ Rules (what a resource provider does with a JSON body, as far as the spec tells)
 * ``x-ms-client-flatten`` is not a wire rule: bodies stay nested (``properties: {...}``).
 * an operation the specs do not describe -> no Issue (nothing to check; ``find_operation`` tells);
   a known path with an api-version the specs do not define -> one Issue with code
-  ``NoRegisteredProviderFound`` (ARM) / ``BadParameter`` (data plane).
+  ``NoRegisteredProviderFound`` (ARM) / ``BadParameter`` (data plane), kind ``api-version``
+  (or, with ``unknown_api_version="closest"``, the body is checked against the closest version present).
 """
 from __future__ import annotations
 
@@ -519,15 +520,30 @@ def validate_schema(schema, body, specs=None, strict=True):
     return v.issues
 
 
-def validate_body(method, path, api_version, body, strict=True, specs=None):
+def _closest(ops, api_version):
+    """The operation of the newest api-version not after ``api_version`` (else the oldest one)."""
+    versions = sorted(ops)
+    older = [v for v in versions if v <= (api_version or "")]
+    return ops[older[-1] if older else versions[0]]
+
+
+def validate_body(method, path, api_version, body, strict=True, specs=None, unknown_api_version="error"):
     """Issues of a request body for ``method path?api-version=...`` (empty list = valid).
 
-    ``body`` is the decoded JSON (``None`` when the request has no body)."""
+    ``body`` is the decoded JSON (``None`` when the request has no body).
+    ``unknown_api_version`` says what to do when the path is known but the specs lack that api-version
+    (e.g. MAA ``/attest/SevSnpVm`` with 2022-08-01, a real version the specs here do not carry):
+    ``"error"`` (default) -> one Issue of kind ``api-version``; ``"closest"`` -> validate against the
+    same operation of the closest api-version present; ``"ignore"`` -> no Issue, nothing checked."""
     specs = specs or load()
     ops = specs.operations_for(method, path)
     if not ops:
         return []
     op = ops.get(api_version)
+    if op is None and unknown_api_version == "ignore":
+        return []
+    if op is None and unknown_api_version == "closest":
+        op = _closest(ops, api_version)
     if op is None:
         rtype = next(iter(ops.values())).resource_type
         supported = "', '".join(sorted(ops))
@@ -552,8 +568,9 @@ def validate_body(method, path, api_version, body, strict=True, specs=None):
     return validate_schema(op.body_schema, body, specs, strict)
 
 
-def check_body(method, path, api_version, body, strict=True, specs=None):
+def check_body(method, path, api_version, body, strict=True, specs=None, unknown_api_version="error"):
     """validate_body() that raises ValidationError when there is any issue."""
-    issues = validate_body(method, path, api_version, body, strict=strict, specs=specs)
+    issues = validate_body(method, path, api_version, body, strict=strict, specs=specs,
+                           unknown_api_version=unknown_api_version)
     if issues:
         raise ValidationError(issues)
