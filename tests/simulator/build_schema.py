@@ -467,7 +467,12 @@ class Builder(object):
             seen.add(ident)
             ops.append(self._rename(entry, names))
         definitions = {names[k]: self._rename(v, names) for k, v in self.defs.items()}
+        resource_types = {}
+        for op in ops:
+            if "rt" in op:
+                resource_types.setdefault(op["rt"], set()).add(op["v"])
         return {
+            "resource_types": {rt: sorted(v) for rt, v in sorted(resource_types.items())},
             "format": FORMAT_VERSION,
             "generator": "tests/simulator/build_schema.py",
             "sources": dict(sorted(self.sources.items())),

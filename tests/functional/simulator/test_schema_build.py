@@ -60,6 +60,8 @@ def test_specdata_is_compact_and_covers_every_operation_with_a_body(fresh_build)
          "2020-10-01"),
     }
     assert expected <= with_body
+    assert data["resource_types"]["Microsoft.Compute/virtualMachines"] == ["2024-07-01", "2026-04-01"]
+    assert data["resource_types"]["Microsoft.Compute/diskEncryptionSets"] == ["2024-03-02", "2026-03-02"]
     # resource SKUs have no body, their api-version is still known
     assert ("GET", "/subscriptions/{}/providers/Microsoft.Compute/skus", "2021-07-01") in {
         (o["m"], o["t"], o["v"]) for o in data["operations"]}
