@@ -74,7 +74,8 @@ def vm_view(body):
         "vtpm": uefi.get("vTpmEnabled"),
         "encryption_at_host": sec.get("encryptionAtHost"),
         "security_encryption_type": disk_sec.get("securityEncryptionType"),
-        "disk_encryption_set": _lower((disk_sec.get("diskEncryptionSet") or {}).get("id")),
+        # "" = no customer-managed key (managed: removing the DES is a change too)
+        "disk_encryption_set": _lower((disk_sec.get("diskEncryptionSet") or {}).get("id")) or "",
         "os_disk_size_gb": os_disk.get("diskSizeGB"),
         "os_disk_type": managed.get("storageAccountType"),
         "image": image_view,

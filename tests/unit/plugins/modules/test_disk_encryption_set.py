@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""disk_encryption_set through real argument parsing against an in-memory ARM and Key Vault."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible_collections.confidential.azure.plugins.modules import disk_encryption_set as des_module
+from ansible_collections.confidential.azure.tests.unit.plugins.modules.cvm_harness import SUB, run  # noqa: F401 pylint: disable=unused-import
+
+RG = "/subscriptions/%s/resourceGroups/rg" % SUB
+VAULT = RG + "/providers/Microsoft.KeyVault/vaults/kv1"
+KEY_URL = "https://kv1.vault.azure.net/keys/cvm-key/0123456789abcdef0123456789abcdef"
+GOOD_KEY = {"key": {"kid": KEY_URL, "kty": "RSA-HSM", "key_ops": ["wrapKey", "unwrapKey"]},
+            "attributes": {"enabled": True, "exportable": True},
+            "release_policy": {"contentType": "application/json; charset=utf-8", "data": "e30"}}
+
+
+class FakeKv(object):
+    def __init__(self, bundle, status=200):
+        self.bundle = bundle
+        self.status = status
+        self.calls = []
+
+    def request(self, method, path, api_version=None, body=None, params=None, headers=None):
+        self.calls.append((method, path))
+        return self.status, {}, self.bundle
+
+
+def args(**over):
+    out = dict(resource_group="rg", name="des1", location="eastus", key_url=KEY_URL, source_vault="kv1")
+    out.update(over)
+    return out
+
+
+def test_create_checks_key_then_puts_confidential_des(run):
+    run.kv = FakeKv(GOOD_KEY)
+    result = run(des_module, args())
+    assert result["changed"] and not result.get("failed"), result
+    assert run.kv.calls == [("GET", "/keys/cvm-key/0123456789abcdef0123456789abcdef")]
+    body = run.arm.writes()[0][2]
+    assert body["properties"]["encryptionType"] == "ConfidentialVmEncryptedWithCustomerKey"
+    assert body["properties"]["activeKey"] == {"keyUrl": KEY_URL, "sourceVault": {"id": VAULT}}
+    assert body["identity"] == {"type": "SystemAssigned"}
+    assert result["disk_encryption_set"]["identity"]["principal_id"]
+
+
+def test_rerun_is_one_get_no_key_read_no_write(run):
+    run.kv = FakeKv(GOOD_KEY)
+    run(des_module, args())
+    run.kv.calls = []
+    result = run(des_module, args())
+    assert result["changed"] is False and run.arm.writes() == [] and len(run.arm.gets()) == 1
+    assert run.kv.calls == []
+
+
+def test_non_exportable_key_without_policy_is_refused_with_reasons(run):
+    run.kv = FakeKv({"key": {"kty": "RSA", "key_ops": ["wrapKey", "unwrapKey"]}, "attributes": {"exportable": False}})
+    result = run(des_module, args())
+    assert result["failed"] and run.arm.writes() == []
+    for reason in ("HSM-protected", "not exportable", "no release policy"):
+        assert reason in result["msg"]
+
+
+def test_missing_key_is_reported(run):
+    run.kv = FakeKv({"error": {"code": "KeyNotFound"}}, status=404)
+    result = run(des_module, args())
+    assert result["failed"] and "does not exist" in result["msg"]
+
+
+def test_unversioned_key_url_rejected_before_any_request(run):
+    result = run(des_module, args(key_url="https://kv1.vault.azure.net/keys/cvm-key"))
+    assert result["failed"] and "versioned" in result["msg"] and run.arm.log == []
+
+
+def test_rotation_flag_updated_in_place_with_diff(run):
+    run.kv = FakeKv(GOOD_KEY)
+    run(des_module, args())
+    result = run(des_module, args(rotation_to_latest_key_version=True), diff=True)
+    assert result["changed"]
+    assert result["diff"] == {"before": {"rotation_to_latest_key_version": False},
+                              "after": {"rotation_to_latest_key_version": True}}
+
+
+def test_encryption_type_change_is_refused(run):
+    run.kv = FakeKv(GOOD_KEY)
+    run(des_module, args())
+    result = run(des_module, args(encryption_type="EncryptionAtRestWithCustomerKey"))
+    assert result["failed"] and "cannot change" in result["msg"] and run.arm.writes() == []
+
+
+def test_grant_adds_access_policy_for_des_identity(run):
+    run.kv = FakeKv(GOOD_KEY)
+    run.arm.store[VAULT.lower()] = {"id": VAULT, "name": "kv1", "properties": {
+        "tenantId": "22222222-2222-2222-2222-222222222222", "accessPolicies": []}}
+    result = run(des_module, args(grant_key_permissions=True))
+    assert result["changed"] and result["grant"]["mode"] == "access_policy", result
+    puts = [w for w in run.arm.writes() if w[1].endswith("/accessPolicies/add")]
+    assert len(puts) == 1
+    entry = puts[0][2]["properties"]["accessPolicies"][0]
+    assert sorted(entry["permissions"]["keys"]) == ["get", "unwrapKey", "wrapKey"]
+    assert entry["objectId"] == "11111111-1111-1111-1111-111111111111"
+
+
+def test_check_mode_create_writes_nothing(run):
+    run.kv = FakeKv(GOOD_KEY)
+    result = run(des_module, args(), check=True)
+    assert result["changed"] and run.arm.writes() == []
+
+
+def test_absent(run):
+    run.kv = FakeKv(GOOD_KEY)
+    run(des_module, args())
+    result = run(des_module, {"resource_group": "rg", "name": "des1", "state": "absent"})
+    assert result["changed"] and [w[0] for w in run.arm.writes()] == ["DELETE"]
+    again = run(des_module, {"resource_group": "rg", "name": "des1", "state": "absent"})
+    assert again["changed"] is False
