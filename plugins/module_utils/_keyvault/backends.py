@@ -161,15 +161,13 @@ class KeyBackend:
         self.result["key"] = key.to_result(bundle, self.vault_url, versions, rotation) if bundle else {}
         if self.m.check_mode and not bundle:
             self.result["key"] = {}
-        if self.m.diff_mode or self.m.check_mode:
-            self.result["diff"] = _diff(self.before, self.after)
+        self.result["diff"] = _diff(self.before, self.after)
         return self.result
 
     def _absent(self, kv, bundle):
         if bundle is None:
             self.result["key"] = {}
-            if self.m.diff_mode:
-                self.result["diff"] = _diff({}, {})
+            self.result["diff"] = _diff({}, {})
             return self.result
         self.result["changed"] = True
         have = key.current(bundle)
@@ -177,8 +175,7 @@ class KeyBackend:
             api.delete_key(kv, self.p["name"])
         self.result["key"] = {}
         self.result["deleted_key"] = key.to_result(bundle, self.vault_url)
-        if self.m.diff_mode or self.m.check_mode:
-            self.result["diff"] = _diff(have, {})
+        self.result["diff"] = _diff(have, {})
         return self.result
 
     def _rotation(self, kv, name, existed):
@@ -232,8 +229,7 @@ class VaultBackend:
             result["vault"] = {}
             if have is not None:
                 result["changed"] = True
-                if self.m.diff_mode or self.m.check_mode:
-                    result["diff"] = _diff(vault_mod.to_result(have), {})
+                result["diff"] = _diff(vault_mod.to_result(have), {})
                 if not self.m.check_mode:
                     op = arm.delete(rid, V.KEYVAULT_MANAGEMENT, wait=wait, timeout=timeout)
                     if not op.done:
@@ -250,8 +246,7 @@ class VaultBackend:
             after = vault_mod.desired(self.p, creating=True)
             if self.p.get("access_policies"):
                 after["access_policies"] = vault_mod.access_policy_entries(self.p, tenant)
-            if self.m.diff_mode or self.m.check_mode:
-                result["diff"] = _diff({}, after)
+            result["diff"] = _diff({}, after)
             resource = None
             if not self.m.check_mode:
                 op = arm.put(rid, V.KEYVAULT_MANAGEMENT, body, wait=wait, timeout=timeout)
@@ -267,8 +262,7 @@ class VaultBackend:
         resource = have
         if plan.changed:
             result["changed"] = True
-            if self.m.diff_mode or self.m.check_mode:
-                result["diff"] = plan.diff()
+            result["diff"] = plan.diff()
             if not self.m.check_mode:
                 body = vault_mod.patch_body(plan)
                 if body:
@@ -281,7 +275,7 @@ class VaultBackend:
                             {"properties": {"accessPolicies": [entry]}}, wait=True, timeout=timeout)
                 if plan.access:
                     resource = api.get_vault(arm, rid) or resource
-        elif self.m.diff_mode:
+        else:
             result["diff"] = _diff({}, {})
         result["vault"] = vault_mod.to_result(resource)
         return result
@@ -306,8 +300,7 @@ def run_resource_group(m):
         result["resource_group"] = {}
         if have is not None:
             result["changed"] = True
-            if m.diff_mode or m.check_mode:
-                result["diff"] = _diff(rg_mod.to_result(have), {})
+            result["diff"] = _diff(rg_mod.to_result(have), {})
             if not m.check_mode:
                 op = arm.delete(rid, V.RESOURCES, wait=p["wait"], timeout=p["wait_timeout"])
                 if not op.done:
@@ -316,8 +309,7 @@ def run_resource_group(m):
     if have is None:
         result["changed"] = True
         body = rg_mod.create_body(p)
-        if m.diff_mode or m.check_mode:
-            result["diff"] = _diff({}, body)
+        result["diff"] = _diff({}, body)
         resource = None
         if not m.check_mode:
             resource = arm.put(rid, V.RESOURCES, body, wait=True, timeout=p["wait_timeout"]).resource
@@ -329,12 +321,11 @@ def run_resource_group(m):
     resource = have
     if plan.changed:
         result["changed"] = True
-        if m.diff_mode or m.check_mode:
-            result["diff"] = plan.diff()
+        result["diff"] = plan.diff()
         if not m.check_mode:
             resource = arm.patch(rid, V.RESOURCES, {"tags": dict(p["tags"])}, wait=True,
                                  timeout=p["wait_timeout"]).resource or resource
-    elif m.diff_mode:
+    else:
         result["diff"] = _diff({}, {})
     result["resource_group"] = rg_mod.to_result(resource)
     return result

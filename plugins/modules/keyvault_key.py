@@ -1,0 +1,353 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: keyvault_key
+short_description: Customer-managed key for confidential VM disks, with a secure key release policy
+version_added: 0.1.0
+description:
+  - Creates, updates, rotates or deletes a Key Vault key for confidential OS disk encryption (CMK): by default an
+    exportable C(RSA-HSM) 3072 bit key with operations C(wrapKey) and C(unwrapKey) and a secure key release policy.
+  - The release policy is checked locally against the secure key release grammar before it is sent (Key Vault
+    accepts only the C(equals) operator; other grammar operators are rejected here with the path of the condition).
+  - O(release_policy=default_cvm) builds the Azure CLI's default confidential VM policy
+    (C(x-ms-compliance-status) equals C(azure-compliant-cvm)) for the attestation authority of O(location), read
+    from C(Microsoft.Attestation/locations/{location}/defaultProvider) (one GET per run), or for the authorities in
+    O(release_policy_authorities) (no lookup).
+  - Ensures that the Confidential VM Orchestrator service principal (appId C(bf7b6499-ff71-4aa2-97a4-f372087be7f0))
+    holds C(get) and C(release) on the key - an access policy on access-policy vaults, the role
+    C(Key Vault Crypto Service Release User) at key scope on RBAC vaults - and says how to create the principal
+    when the tenant lacks it.
+  - A run without changes reads the key (one GET), the vault (one GET; plus one filtered resource list when neither
+    O(vault_id) nor O(vault_resource_group) is given), the orchestrator in Microsoft Graph (unless
+    O(orchestrator_object_id) is given) and, on RBAC vaults, one filtered list of role assignments.
+  - Never returns key material; only the key id, type, size, operations, attributes, tags and the decoded release
+    policy.
+author:
+  - confidential.azure maintainers
+extends_documentation_fragment:
+  - confidential.azure.azure
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; reports what would change.
+  diff_mode:
+    support: full
+    description: The diff holds exactly the properties that would change.
+options:
+  vault_url:
+    description:
+      - Base URL of the vault, C(https://<vault>.<keyvault_dns_suffix>/), for example C(https://myvault.vault.azure.net/).
+      - The DNS suffix must be the one of the selected cloud (O(cloud_environment)).
+    type: str
+    required: true
+  name:
+    description: Key name (1-127 letters, digits and hyphens).
+    type: str
+    required: true
+  state:
+    description: C(absent) deletes the key (all versions; it stays in the vault's soft-delete bin).
+    type: str
+    choices: [present, absent]
+    default: present
+  key_type:
+    description:
+      - C(RSA-HSM) (needs a Premium vault) is what confidential VM disk encryption needs.
+      - C(RSA) (software key) cannot be exportable.
+    type: str
+    choices: [RSA-HSM, RSA]
+    default: RSA-HSM
+  key_size:
+    description: RSA key size in bits (3072 recommended for confidential VMs).
+    type: int
+    choices: [2048, 3072, 4096]
+    default: 3072
+  key_ops:
+    description: Permitted key operations. A confidential disk CMK needs C(wrapKey) and C(unwrapKey).
+    type: list
+    elements: str
+    choices: [encrypt, decrypt, sign, verify, wrapKey, unwrapKey, import, export]
+    default: [wrapKey, unwrapKey]
+  exportable:
+    description:
+      - Whether the key can be released (exported) to an attested environment. Confidential VM CMKs must be
+        exportable; an exportable key needs O(release_policy).
+    type: bool
+    default: true
+  release_policy:
+    description:
+      - The secure key release policy, as a dict or a JSON object string (C({"version": "1.0.0", "anyOf": [...]})),
+        or the string C(default_cvm).
+      - C(default_cvm) needs O(location) or O(release_policy_authorities).
+      - Compared with the key's current policy ignoring key order, a trailing slash and the case of authority hosts.
+    type: raw
+  release_policy_authorities:
+    description:
+      - Attestation authorities (https URLs) for O(release_policy=default_cvm), one policy entry each, for example
+        C(https://sharedeus.eus.attest.azure.net).
+    type: list
+    elements: str
+  location:
+    description: Region whose default attestation provider O(release_policy=default_cvm) trusts (e.g. C(eastus)).
+    type: str
+  release_policy_immutable:
+    description:
+      - Make the release policy of this key version immutable. Irreversible; a later policy change needs a new
+        version (O(rotate=true)).
+    type: bool
+    default: false
+  enabled:
+    description: Enable or disable the current key version. Left as it is when omitted (new keys are enabled).
+    type: bool
+  tags:
+    description: Key tags (at most 15, string values). When given, the key's tags are set to exactly these.
+    type: dict
+  rotate:
+    description:
+      - Create a new key version with the requested properties (changed every run while true).
+      - Also the way to change O(key_type), O(key_size), O(exportable) or an immutable release policy.
+    type: bool
+    default: false
+  rotation_policy:
+    description: Automatic rotation policy of the key. Compared only when given (one more GET).
+    type: dict
+    suboptions:
+      expiry_time:
+        description: ISO 8601 duration new versions expire after (at least C(P28D)), for example C(P1Y).
+        type: str
+      lifetime_actions:
+        description: At most one C(rotate) and one C(notify) action.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          action:
+            description: What to do.
+            type: str
+            choices: [rotate, notify]
+            required: true
+          time_after_create:
+            description: ISO 8601 duration after creation (C(rotate) only), for example C(P90D).
+            type: str
+          time_before_expiry:
+            description: ISO 8601 duration before expiry, for example C(P30D); needs O(rotation_policy.expiry_time).
+            type: str
+  grant_confidential_vm_orchestrator:
+    description:
+      - Ensure the Confidential VM Orchestrator holds C(get) and C(release) on the key (access policy, or the role
+        C(Key Vault Crypto Service Release User) at key scope on RBAC vaults).
+    type: bool
+    default: true
+  orchestrator_object_id:
+    description:
+      - Object id of the Confidential VM Orchestrator service principal in your tenant. When omitted it is looked up
+        in Microsoft Graph (needs directory read permission).
+    type: str
+  vault_id:
+    description:
+      - ARM id of the vault (for the orchestrator grant). Saves a lookup; needed when the vault is in another
+        subscription.
+    type: str
+  vault_resource_group:
+    description: Resource group of the vault in this subscription (instead of O(vault_id)); saves a lookup.
+    type: str
+  include_versions:
+    description: Also return the list of key versions (one more request).
+    type: bool
+    default: false
+notes:
+  - The control node needs C(azure-core) and C(azure-identity).
+"""
+
+EXAMPLES = r"""
+- name: CMK for confidential OS disks, default CVM release policy of the region
+  confidential.azure.keyvault_key:
+    vault_url: https://cvm-keys.vault.azure.net/
+    vault_resource_group: cvm-rg
+    name: cvm-cmk
+    release_policy: default_cvm
+    location: eastus
+  register: cmk
+
+- name: Key with an explicit policy that also requires an SEV-SNP or TDX guest
+  confidential.azure.keyvault_key:
+    vault_url: https://cvm-keys.vault.azure.net/
+    name: cvm-cmk-strict
+    release_policy:
+      version: 1.0.0
+      anyOf:
+        - authority: https://sharedeus.eus.attest.azure.net
+          allOf:
+            - claim: x-ms-compliance-status
+              equals: azure-compliant-cvm
+            - anyOf:
+                - {claim: x-ms-attestation-type, equals: sevsnpvm}
+                - {claim: x-ms-attestation-type, equals: tdxvm}
+    orchestrator_object_id: 00000000-0000-0000-0000-000000000000
+
+- name: Rotate (new version) with a yearly rotation policy
+  confidential.azure.keyvault_key:
+    vault_url: https://cvm-keys.vault.azure.net/
+    name: cvm-cmk
+    release_policy: default_cvm
+    release_policy_authorities: [https://sharedeus.eus.attest.azure.net]
+    rotate: true
+    rotation_policy:
+      expiry_time: P2Y
+      lifetime_actions:
+        - {action: rotate, time_after_create: P1Y}
+        - {action: notify, time_before_expiry: P30D}
+"""
+
+RETURN = r"""
+key:
+  description: The key (latest version) as M(confidential.azure.keyvault_key_info) returns it; empty when absent.
+  returned: always
+  type: dict
+  contains:
+    kid:
+      description: Versioned key id.
+      type: str
+      sample: https://cvm-keys.vault.azure.net/keys/cvm-cmk/0123456789abcdef0123456789abcdef
+    key_url:
+      description: Same as RV(key.kid); the versioned key URL a disk encryption set needs.
+      type: str
+    name:
+      description: Key name.
+      type: str
+    version:
+      description: Current version.
+      type: str
+    vault_url:
+      description: Vault base URL.
+      type: str
+    kty:
+      description: Key type.
+      type: str
+      sample: RSA-HSM
+    key_size:
+      description: RSA modulus length in bits.
+      type: int
+      sample: 3072
+    key_ops:
+      description: Permitted operations.
+      type: list
+      elements: str
+    exportable:
+      description: Whether the key can be released.
+      type: bool
+    enabled:
+      description: Whether the version is enabled.
+      type: bool
+    attributes:
+      description: Key Vault attributes (created, updated, recoveryLevel, ...).
+      type: dict
+    tags:
+      description: Tags.
+      type: dict
+    release_policy:
+      description: The decoded release policy.
+      type: dict
+    release_policy_immutable:
+      description: Whether the policy is immutable.
+      type: bool
+    managed:
+      description: Whether Key Vault manages the key's lifetime (certificate keys).
+      type: bool
+    versions:
+      description: Versions, oldest first (with O(include_versions)).
+      type: list
+      elements: dict
+    rotation_policy:
+      description: Rotation policy (with O(rotation_policy)).
+      type: dict
+orchestrator_grant:
+  description: The Confidential VM Orchestrator's permissions on the key.
+  returned: when O(grant_confidential_vm_orchestrator=true) and O(state=present)
+  type: dict
+  contains:
+    mode:
+      description: C(access_policy) or C(rbac).
+      type: str
+    principal_id:
+      description: Orchestrator object id.
+      type: str
+    scope:
+      description: Vault id (access policy) or key scope (RBAC).
+      type: str
+    before:
+      description: Permissions (access policy) or role names (RBAC) held before the run.
+      type: list
+      elements: str
+    after:
+      description: Held after the run.
+      type: list
+      elements: str
+    missing:
+      description: What was (or in check mode would be) added.
+      type: list
+      elements: str
+    permissions:
+      description: The wanted key permissions.
+      type: list
+      elements: str
+deleted_key:
+  description: The key that was deleted.
+  returned: when O(state=absent) removed a key
+  type: dict
+diff:
+  description: Exactly the properties that change (before / after).
+  returned: in diff or check mode
+  type: dict
+"""
+
+from ansible_collections.confidential.azure.plugins.module_utils._azure.module import AzureModule
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault.backends import run_key
+
+
+def argument_spec():
+    return dict(
+        vault_url=dict(type='str', required=True),
+        name=dict(type='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        key_type=dict(type='str', choices=['RSA-HSM', 'RSA'], default='RSA-HSM'),
+        key_size=dict(type='int', choices=[2048, 3072, 4096], default=3072),
+        key_ops=dict(type='list', elements='str', default=['wrapKey', 'unwrapKey'],
+                     choices=['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey', 'import', 'export']),
+        exportable=dict(type='bool', default=True),
+        release_policy=dict(type='raw'),
+        release_policy_authorities=dict(type='list', elements='str'),
+        location=dict(type='str'),
+        release_policy_immutable=dict(type='bool', default=False),
+        enabled=dict(type='bool'),
+        tags=dict(type='dict'),
+        rotate=dict(type='bool', default=False),
+        rotation_policy=dict(type='dict', options=dict(
+            expiry_time=dict(type='str'),
+            lifetime_actions=dict(type='list', elements='dict', default=[], options=dict(
+                action=dict(type='str', choices=['rotate', 'notify'], required=True),
+                time_after_create=dict(type='str'),
+                time_before_expiry=dict(type='str'),
+            )),
+        )),
+        grant_confidential_vm_orchestrator=dict(type='bool', default=True),
+        orchestrator_object_id=dict(type='str'),
+        vault_id=dict(type='str'),
+        vault_resource_group=dict(type='str'),
+        include_versions=dict(type='bool', default=False),
+    )
+
+
+def main():
+    m = AzureModule(argument_spec=argument_spec(), supports_check_mode=True,
+                    mutually_exclusive=[('vault_id', 'vault_resource_group')])
+    m.exit_json(**m.run(lambda: run_key(m)))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,363 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""keyvault_key / keyvault / resource_group flows against in-memory Azure: idempotency, check and diff mode,
+request counts, grants, error hints."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault import backends, grants
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
+from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
+    FakeModule, Failed, ORCH, SUB, TENANT, VAULT_ID, VAULT_URL)
+
+EUS = "https://sharedeus.eus.attest.azure.net"
+
+
+def key_params(**over):
+    p = dict(vault_url=VAULT_URL, name="cmk", state="present", key_type="RSA-HSM", key_size=3072,
+             key_ops=["wrapKey", "unwrapKey"], exportable=True, release_policy="default_cvm",
+             release_policy_authorities=None, location="eastus", release_policy_immutable=False, enabled=None,
+             tags=None, rotate=False, rotation_policy=None, grant_confidential_vm_orchestrator=True,
+             orchestrator_object_id=None, vault_id=None, vault_resource_group="rg", include_versions=False)
+    p.update(over)
+    return p
+
+
+def rerun(m, **over):
+    """A second module run against the same fake Azure."""
+    n = FakeModule(dict(m.params, **over))
+    n.kv, n.arm, n.graph, n.log = m.kv, m.arm, m.graph, m.log
+    return n
+
+
+def writes(log):
+    return [e for e in log if e[0] not in ("GET", "LIST")]
+
+
+def run(m):
+    start = len(m.log)
+    result = backends.run_key(m)
+    return result, m.log[start:]
+
+
+# ------------------------------------------------------------------------------------------ keyvault_key
+
+def test_creates_cmk_with_default_cvm_policy_and_grants_orchestrator():
+    m = FakeModule(key_params())
+    result, log = run(m)
+    assert result["changed"] is True
+    key = result["key"]
+    assert key["kty"] == "RSA-HSM" and key["key_size"] == 3072 and key["exportable"] is True
+    assert sorted(key["key_ops"]) == ["unwrapKey", "wrapKey"]
+    assert key["release_policy"] == rp.default_cvm([EUS])
+    assert key["key_url"].startswith(VAULT_URL + "keys/cmk/")
+    create = [e for e in log if e[0] == "POST"][0]
+    assert create[2]["release_policy"]["contentType"] == "application/json; charset=utf-8"
+    assert rp.decode(create[2]["release_policy"]) == rp.default_cvm([EUS])
+    vault = m.arm.store[VAULT_ID.lower()]
+    entry = [p for p in vault["properties"]["accessPolicies"] if p["objectId"] == ORCH][0]
+    assert sorted(entry["permissions"]["keys"]) == ["get", "release"]
+    assert result["orchestrator_grant"]["mode"] == "access_policy"
+
+
+def test_result_never_carries_key_material():
+    m = FakeModule(key_params())
+    result, _ = run(m)
+    text = repr(result)
+    assert "'n'" not in text and "'e'" not in text and m.kv.keys["cmk"][-1]["key"]["n"] not in text
+
+
+def test_second_run_is_unchanged_with_one_get_per_resource_and_no_write():
+    m = FakeModule(key_params())
+    run(m)
+    result, log = run(rerun(m))
+    assert result["changed"] is False
+    assert writes(log) == []
+    reads = [(e[0], e[1]) for e in log]
+    assert reads.count(("GET", "kv:/keys/cmk")) == 1
+    assert reads.count(("GET", VAULT_ID)) == 1
+    assert sum(1 for e in reads if e[1].endswith("/defaultProvider")) == 1
+    assert sum(1 for e in reads if e[1].startswith("graph:")) == 1
+    assert len(reads) == 4
+
+
+def test_given_authorities_and_object_id_leave_two_gets():
+    m = FakeModule(key_params(release_policy_authorities=[EUS], location=None, orchestrator_object_id=ORCH))
+    run(m)
+    result, log = run(rerun(m))
+    assert result["changed"] is False
+    assert [(e[0], e[1]) for e in log] == [("GET", "kv:/keys/cmk"), ("GET", VAULT_ID)]
+
+
+def test_check_mode_on_new_key_writes_nothing_and_diffs_everything():
+    m = FakeModule(key_params(), check_mode=True)
+    result, log = run(m)
+    assert result["changed"] is True
+    assert writes(log) == []
+    assert result["diff"]["before"].get("kty") is None
+    assert result["diff"]["after"]["kty"] == "RSA-HSM"
+    assert result["diff"]["after"]["orchestrator_grant"] == ["get", "release"]
+    assert result["key"] == {}
+
+
+def test_diff_shows_only_changed_properties():
+    m = FakeModule(key_params())
+    run(m)
+    n = rerun(m, tags={"env": "prod"})
+    n.diff_mode = True
+    result, log = run(n)
+    assert result["changed"] is True
+    assert result["diff"] == {"before": {"tags": {}}, "after": {"tags": {"env": "prod"}}}
+    patch = [e for e in log if e[0] == "PATCH"][0]
+    assert patch[1].startswith("kv:/keys/cmk/") and patch[2] == {"tags": {"env": "prod"}}
+
+
+def test_policy_change_is_updated_in_place():
+    m = FakeModule(key_params())
+    run(m)
+    west = "https://sharedweu.weu.attest.azure.net"
+    result, log = run(rerun(m, release_policy_authorities=[EUS, west]))
+    assert result["changed"] is True
+    assert rp.authorities(result["key"]["release_policy"]) == [EUS, west]
+    assert [e[0] for e in log if e[0] not in ("GET", "LIST")] == ["PATCH"]
+
+
+def test_immutable_policy_change_needs_rotate():
+    m = FakeModule(key_params(release_policy_immutable=True))
+    run(m)
+    with pytest.raises(Failed) as exc:
+        run(rerun(m, release_policy_authorities=["https://sharedweu.weu.attest.azure.net"]))
+    assert "immutable" in exc.value.msg and "rotate: true" in exc.value.msg
+
+
+def test_key_size_change_needs_rotate_and_rotate_creates_new_version():
+    m = FakeModule(key_params())
+    first, _ = run(m)
+    with pytest.raises(Failed) as exc:
+        run(rerun(m, key_size=4096))
+    assert "key_size" in exc.value.msg and "rotate: true" in exc.value.msg
+    result, log = run(rerun(m, key_size=4096, rotate=True))
+    assert result["changed"] and result["key"]["key_size"] == 4096
+    assert result["key"]["version"] != first["key"]["version"]
+    assert result["diff"]["before"]["key_size"] == 3072
+
+
+def test_rotate_without_changes_still_creates_a_version():
+    m = FakeModule(key_params())
+    run(m)
+    result, _ = run(rerun(m, rotate=True, include_versions=True))
+    assert result["changed"] is True
+    assert len(result["key"]["versions"]) == 2
+
+
+def test_rbac_vault_gets_release_user_role_at_key_scope_once():
+    m = FakeModule(key_params(), rbac=True)
+    result, _ = run(m)
+    assert result["orchestrator_grant"]["mode"] == "rbac"
+    assert len(m.arm.assignments) == 1
+    a = m.arm.assignments[0]
+    assert a["properties"]["scope"] == VAULT_ID + "/keys/cmk"
+    assert a["properties"]["roleDefinitionId"].endswith(grants.ROLE_RELEASE_USER)
+    assert a["properties"]["principalId"] == ORCH
+    again, log = run(rerun(m))
+    assert again["changed"] is False and len(m.arm.assignments) == 1
+    lists = [e for e in log if e[0] == "LIST"]
+    assert len(lists) == 1 and lists[0][2] == {"$filter": "principalId eq '%s'" % ORCH}
+
+
+def test_rbac_role_at_vault_scope_already_covers_the_key():
+    m = FakeModule(key_params(), rbac=True)
+    m.arm.assignments.append({"id": VAULT_ID + "/providers/Microsoft.Authorization/roleAssignments/x", "properties": {
+        "scope": VAULT_ID, "principalId": ORCH,
+        "roleDefinitionId": "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s"
+                            % (SUB, grants.ROLE_RELEASE_USER)}})
+    result, _ = run(m)
+    assert result["orchestrator_grant"]["missing"] == []
+    assert len(m.arm.assignments) == 1
+
+
+def test_missing_orchestrator_says_how_to_create_it():
+    m = FakeModule(key_params(), orchestrator=None)
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "az ad sp create --id bf7b6499-ff71-4aa2-97a4-f372087be7f0" in exc.value.msg
+    assert writes(m.log) == []
+
+
+def test_standard_vault_is_refused_before_creating_the_key():
+    m = FakeModule(key_params(), sku="standard")
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "standard vault" in exc.value.msg and "premium" in exc.value.msg
+    assert writes(m.log) == []
+
+
+def test_key_vault_error_gets_a_hint():
+    m = FakeModule(key_params(grant_confidential_vm_orchestrator=False), sku="standard")
+    with pytest.raises(AzureApiError) as exc:
+        run(m)
+    assert "Premium vault" in exc.value.summary()
+
+
+def test_vault_discovered_by_name_when_no_vault_id_or_group():
+    m = FakeModule(key_params(vault_resource_group=None))
+    result, log = run(m)
+    assert result["changed"] is True
+    lists = [e for e in log if e[0] == "LIST"]
+    assert lists[0][1] == "/subscriptions/%s/resources" % SUB
+    assert "name eq 'kv1'" in lists[0][2]["$filter"]
+
+
+def test_unknown_vault_fails_with_fix():
+    m = FakeModule(key_params(vault_resource_group=None), with_vault=False)
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "vault_id" in exc.value.msg
+
+
+def test_absent_deletes_and_is_idempotent():
+    m = FakeModule(key_params())
+    run(m)
+    result, log = run(rerun(m, state="absent"))
+    assert result["changed"] is True and result["key"] == {}
+    assert [e[0] for e in log if e[0] not in ("GET", "LIST")] == ["DELETE"]
+    again, log = run(rerun(m, state="absent"))
+    assert again["changed"] is False and writes(log) == []
+
+
+def test_rotation_policy_is_set_then_unchanged():
+    rotation = {"expiry_time": "P2Y", "lifetime_actions": [
+        {"action": "rotate", "time_after_create": "P1Y", "time_before_expiry": None},
+        {"action": "notify", "time_after_create": None, "time_before_expiry": "P30D"}]}
+    m = FakeModule(key_params(rotation_policy=rotation))
+    result, log = run(m)
+    assert result["key"]["rotation_policy"]["expiry_time"] == "P2Y"
+    assert m.kv.rotation["cmk"]["lifetimeActions"][0]["action"]["type"] == "Rotate"
+    again, log = run(rerun(m))
+    assert again["changed"] is False
+    assert writes(log) == []
+
+
+def test_invalid_policy_fails_before_any_request():
+    bad = {"version": "1.0.0", "anyOf": [{"authority": EUS, "allOf": [{"claim": "svn", "greater": 3}]}]}
+    m = FakeModule(key_params(release_policy=bad, location=None))
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "anyOf[0].allOf[0]" in exc.value.msg and "equals" in exc.value.msg
+    assert list(m.log) == []
+
+
+# ------------------------------------------------------------------------------------------ keyvault
+
+def vault_params(**over):
+    p = dict(name="kv2", resource_group="rg", location="eastus", state="present", sku=None, tenant_id=None,
+             enable_purge_protection=None, soft_delete_retention_days=None, enable_rbac_authorization=None,
+             enabled_for_disk_encryption=None, network_default_action=None, access_policies=None, tags=None,
+             wait=True, wait_timeout=600)
+    p.update(over)
+    return p
+
+
+def vault_run(m):
+    start = len(m.log)
+    return backends.run_vault(m), m.log[start:]
+
+
+def test_vault_created_with_cvm_defaults():
+    m = FakeModule(vault_params())
+    result, log = vault_run(m)
+    assert result["changed"]
+    body = [e for e in log if e[0] == "PUT"][0][2]
+    assert body["properties"]["sku"] == {"family": "A", "name": "premium"}
+    assert body["properties"]["enablePurgeProtection"] is True
+    assert body["properties"]["softDeleteRetentionInDays"] == 90
+    assert body["properties"]["enableRbacAuthorization"] is False
+    assert body["properties"]["tenantId"] == TENANT
+    assert result["vault"]["sku"] == "premium" and result["vault"]["enable_purge_protection"] is True
+
+
+def test_vault_rerun_one_get_no_write_and_keeps_unmanaged_settings():
+    m = FakeModule(vault_params(enable_rbac_authorization=True))
+    vault_run(m)
+    n = FakeModule(vault_params())  # rbac not given: must not flip it back
+    n.arm, n.log = m.arm, m.log
+    result, log = vault_run(n)
+    assert result["changed"] is False
+    assert [(e[0]) for e in log] == ["GET"]
+
+
+def test_vault_update_patches_only_the_change_and_diffs_it():
+    m = FakeModule(vault_params())
+    vault_run(m)
+    n = FakeModule(vault_params(network_default_action="Deny"), diff_mode=True)
+    n.arm, n.log = m.arm, m.log
+    result, log = vault_run(n)
+    assert result["diff"] == {"before": {"network_default_action": "Allow"}, "after": {"network_default_action": "Deny"}}
+    patch = [e for e in log if e[0] == "PATCH"][0][2]
+    assert patch == {"properties": {"networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices"}}}
+
+
+def test_vault_access_policy_added_without_dropping_others():
+    m = FakeModule(vault_params())
+    vault_run(m)
+    rid = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv2" % SUB
+    m.arm.store[rid.lower()]["properties"]["accessPolicies"].append(
+        {"tenantId": TENANT, "objectId": ORCH, "permissions": {"keys": ["get", "release"]}})
+    oid = "00000000-0000-0000-0000-0000000000dd"
+    n = FakeModule(vault_params(access_policies=[{"object_id": oid, "tenant_id": None, "keys": ["get", "create"],
+                                                  "secrets": [], "certificates": []}]))
+    n.arm, n.log = m.arm, m.log
+    result, log = vault_run(n)
+    assert result["changed"]
+    puts = [e for e in log if e[0] == "PUT"]
+    assert len(puts) == 1 and puts[0][1] == rid + "/accessPolicies/add"
+    ids = sorted(p["object_id"] for p in result["vault"]["access_policies"])
+    assert ids == sorted([ORCH, oid])
+
+
+def test_vault_location_change_is_refused():
+    m = FakeModule(vault_params())
+    vault_run(m)
+    n = FakeModule(vault_params(location="westeurope"))
+    n.arm, n.log = m.arm, m.log
+    with pytest.raises(Failed) as exc:
+        vault_run(n)
+    assert "cannot move" in exc.value.msg
+
+
+def test_vault_check_mode_absent_writes_nothing():
+    m = FakeModule(vault_params())
+    vault_run(m)
+    n = FakeModule(vault_params(state="absent"), check_mode=True)
+    n.arm, n.log = m.arm, m.log
+    result, log = vault_run(n)
+    assert result["changed"] and [e for e in log if e[0] != "GET"] == []
+
+
+# ------------------------------------------------------------------------------------------ resource_group
+
+def rg_params(**over):
+    p = dict(name="rg-cvm", location="eastus", state="present", tags=None, wait=True, wait_timeout=60)
+    p.update(over)
+    return p
+
+
+def test_resource_group_create_rerun_retag_delete():
+    m = FakeModule(rg_params(), with_vault=False)
+    first = backends.run_resource_group(m)
+    assert first["changed"] and first["resource_group"]["location"] == "eastus"
+    n = FakeModule(rg_params(), with_vault=False)
+    n.arm, n.log = m.arm, m.log
+    start = len(m.log)
+    assert backends.run_resource_group(n)["changed"] is False
+    assert [e[0] for e in m.log[start:]] == ["GET"]
+    n.params = rg_params(tags={"a": "b"})
+    n.diff_mode = True
+    tagged = backends.run_resource_group(n)
+    assert tagged["diff"] == {"before": {"tags": {}}, "after": {"tags": {"a": "b"}}}
+    n.params = rg_params(state="absent")
+    assert backends.run_resource_group(n)["changed"] is True
+    assert backends.run_resource_group(n)["changed"] is False
