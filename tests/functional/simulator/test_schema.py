@@ -441,6 +441,10 @@ def test_api_versions_of_the_confidential_vm_resource_types():
     assert {"2026-03-02", "2024-03-02"} <= schema.api_versions("PUT", DES_PATH)
     assert {"2026-04-01", "2024-07-01"} <= schema.api_versions_for_type("Microsoft.Compute/virtualMachines")
     assert {"2026-03-02", "2024-03-02"} <= schema.api_versions_for_type("microsoft.compute/diskencryptionsets")
+    types = schema.load().resource_types()
+    assert types["Microsoft.Compute/virtualMachines"] == {"2026-04-01", "2024-07-01"}
+    assert types["Microsoft.KeyVault/vaults"] == {"2024-11-01"}
+    assert types["Microsoft.Network/networkInterfaces"] == {"2024-05-01"}
     assert schema.api_versions("GET", "/subscriptions/s1/providers/Microsoft.Compute/skus") == {"2021-07-01"}
     assert schema.api_versions("POST", "/keys/k1/create") == {"2025-07-01"}
     assert schema.api_versions("POST", "/attest/SevSnpVm") == {"2025-06-01"}

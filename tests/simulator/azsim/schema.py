@@ -214,7 +214,6 @@ class Specs(object):
         for entries in self._templates.values():
             entries.sort(key=lambda e: (tuple(-x for x in e[0]), e[1]))
         self._match_cache = {}
-        self._lower_props = {}
 
     def match(self, method, path):
         """The most specific template matching (method, path), as (METHOD, template-lower) or None."""
@@ -241,7 +240,8 @@ class Specs(object):
         return set(self._types.get(resource_type.lower(), ()))
 
     def resource_types(self):
-        return {t: set(v) for t, v in self._types.items()}
+        """{'Microsoft.Compute/virtualMachines': {'2024-07-01', '2026-04-01'}, ...} as generated."""
+        return {t: set(v) for t, v in self.data.get("resource_types", {}).items()}
 
 
 _LOCK = threading.Lock()
