@@ -329,3 +329,25 @@ def run_resource_group(m):
         result["diff"] = _diff({}, {})
     result["resource_group"] = rg_mod.to_result(resource)
     return result
+
+
+# ============================================================================ keyvault_key_info
+
+def run_key_info(m):
+    p = m.params
+    errors = key.validate(dict(vault_url=p["vault_url"], name=p["name"], state="absent"))
+    if errors:
+        _fail_params(m, errors)
+    try:
+        vault_url, _name = key.parse_vault_url(p["vault_url"], m.cloud.keyvault_dns_suffix)
+    except ValueError as exc:
+        _fail_params(m, [str(exc)])
+    kv = m.data_plane(vault_url)
+    bundle = api.get_key(kv, p["name"])
+    if bundle is None:
+        return {"changed": False, "exists": False, "key": {}}
+    versions = key.version_entries(api.list_versions(kv, p["name"])) if p.get("include_versions") else None
+    rotation = api.get_rotation_policy(kv, p["name"]) if p.get("include_rotation_policy") else None
+    if p.get("include_rotation_policy") and rotation is None:
+        rotation = {}
+    return {"changed": False, "exists": True, "key": key.to_result(bundle, vault_url, versions, rotation)}
