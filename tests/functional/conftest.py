@@ -1,0 +1,132 @@
+"""Shared fixtures for the functional suites: the local Azure simulator.
+
+``simulator`` (session) starts ``tests/simulator/run`` once; ``fresh_simulator`` (function) is the same process
+reset to an empty state (faults, delays and the Orchestrator principal restored) before the test."""
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIM_RUN = os.path.join(REPO, "tests", "simulator", "run")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sdk_range: SDK fidelity test, also run in the low-end SDK venv")
+    config.addinivalue_line("markers", "azure_cli: needs the Azure CLI venv (slow to build the first time)")
+
+
+class Simulator:
+    """Handle on a running simulator process."""
+
+    def __init__(self, proc, info: dict, cloud_env_file: str):
+        self.proc = proc
+        self.info = info
+        self.cloud_env_file = cloud_env_file
+        self.ca_bundle = info["cloud_environment"]["ca_bundle"]
+        self.base_url = info["cloud_environment"]["arm_endpoint"].rstrip("/")
+        self._ctx = ssl.create_default_context(cafile=self.ca_bundle)
+
+    # -- conveniences for tests
+    @property
+    def subscription_id(self) -> str:
+        return self.info["subscription_id"]
+
+    @property
+    def env(self) -> dict:
+        i = self.info
+        return {"AZURE_SUBSCRIPTION_ID": i["subscription_id"], "AZURE_CLIENT_ID": i["client_id"],
+                "AZURE_SECRET": i["client_secret"], "AZURE_TENANT": i["tenant_id"],
+                "AZURE_CLOUD_ENVIRONMENT": self.cloud_env_file, "REQUESTS_CA_BUNDLE": self.ca_bundle,
+                "SSL_CERT_FILE": self.ca_bundle}
+
+    def url(self, path: str) -> str:
+        return self.base_url + "/" + path.lstrip("/")
+
+    def admin(self, method: str, path: str, body=None, raw: bytes | None = None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url(path), data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, context=self._ctx, timeout=30) as resp:
+                text = resp.read()
+        except urllib.error.HTTPError as err:
+            text = err.read()
+            raise AssertionError("simulator admin %s %s -> %s %s" % (method, path, err.code, text[:500]))
+        return json.loads(text) if text else None
+
+    def mark(self) -> int:
+        return self.admin("GET", "/_sim/requests/mark")["mark"]
+
+    def requests(self, since: int | None = None) -> list[dict]:
+        return self.admin("GET", "/_sim/requests?since=%d" % (since or 0))["requests"]
+
+    def fault(self, action: str = "status", method: str | None = None, path: str | None = None,
+              count: int | None = 1, **kwargs) -> dict:
+        """Inject a fault: action status|drop|delay|lro_fail|lro_hang; path is a regex on the URL path."""
+        match = {k: v for k, v in (("method", method), ("path", path),
+                                   ("api_version", kwargs.pop("api_version", None)),
+                                   ("service", kwargs.pop("service", None))) if v}
+        spec = dict(kwargs, action=action, match=match, count=count)
+        return self.admin("POST", "/_sim/faults", spec)
+
+    def clear_faults(self):
+        self.admin("DELETE", "/_sim/faults")
+
+    def set_delay(self, seconds: float, pattern: str | None = None):
+        body = {"seconds": seconds}
+        if pattern:
+            body["pattern"] = pattern
+        return self.admin("POST", "/_sim/delay", body)
+
+    def reset(self):
+        self.admin("POST", "/_sim/reset")
+
+    def remove_principal(self, app_id: str):
+        self.admin("DELETE", "/_sim/graph/servicePrincipals/%s" % app_id)
+
+    def add_trust_root(self, pem: bytes):
+        return self.admin("POST", "/_sim/attestation/trust-roots", raw=pem)
+
+
+def start_simulator(tmpdir: str, extra_args=()) -> Simulator:
+    proc = subprocess.Popen([sys.executable, SIM_RUN, "--port", "0", "--state-dir", tmpdir] + list(extra_args),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        raise RuntimeError("simulator did not start: %s" % proc.stderr.read())
+    info = json.loads(line)
+    cloud_env_file = os.path.join(tmpdir, "cloud_environment.json")
+    with open(cloud_env_file, "w", encoding="utf-8") as f:
+        json.dump(info["cloud_environment"], f)
+    return Simulator(proc, info, cloud_env_file)
+
+
+def stop_simulator(sim: Simulator):
+    sim.proc.terminate()
+    try:
+        sim.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        sim.proc.kill()
+        sim.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory):
+    sim = start_simulator(str(tmp_path_factory.mktemp("azsim")))
+    yield sim
+    stop_simulator(sim)
+
+
+@pytest.fixture
+def fresh_simulator(simulator):
+    simulator.reset()
+    yield simulator
+    simulator.clear_faults()

@@ -1,0 +1,622 @@
+"""Key Vault data plane (keys): one loopback address per vault, challenge auth, SKR semantics."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+
+from . import catalog, jwt
+from .core import ApiError, Response, det_uuid
+
+KV_VERSIONS = {"7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "7.3-preview", "7.4-preview.1", "7.5-preview.1",
+               "7.6-preview.2", "2025-07-01"}
+SKR_MIN = ("7.3",)
+
+
+def _kv_error(status, code, message, inner=None, headers=None) -> ApiError:
+    err = {"code": code, "message": message}
+    if inner:
+        err["innererror"] = {"code": inner}
+    return ApiError(status, code, message, headers=headers, body={"error": err})
+
+
+def _version_ge_73(v: str) -> bool:
+    if re.match(r"^\d{4}-\d{2}-\d{2}", v):
+        return True
+    m = re.match(r"^(\d+)\.(\d+)", v)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= (7, 3)
+
+
+def _b64u_int(n: int) -> str:
+    return jwt.int_b64u(n)
+
+
+class KeyVaultDataPlane:
+    def __init__(self, sim):
+        self.sim = sim
+        self.ip_map: dict[str, str] = {}   # vault name (lower) -> loopback ip, stable for the process
+        self.vaults: dict[str, dict] = {}
+        self._signing_key = None
+
+    # ------------------------------------------------------------- registry
+    def reset(self):
+        self.vaults = {}
+
+    def snapshot(self) -> dict:
+        return {"ip_map": self.ip_map, "vaults": self.vaults}
+
+    def restore(self, data: dict):
+        self.ip_map.update(data.get("ip_map") or {})
+        self.vaults = data.get("vaults") or {}
+
+    def vault_ips(self):
+        return [self.ip_map[n] for n in self.vaults if n in self.ip_map]
+
+    def _ip_for(self, name: str) -> str:
+        n = name.lower()
+        if n not in self.ip_map:
+            i = len(self.ip_map)
+            self.ip_map[n] = "127.1.%d.%d" % (i // 250, i % 250 + 1)
+        return self.ip_map[n]
+
+    def register_vault(self, name: str, arm_id: str) -> str:
+        n = name.lower()
+        ip = self._ip_for(n)
+        self.sim.ensure_listener(ip)
+        v = self.vaults.setdefault(n, {"name": name, "keys": {}, "deleted": {}})
+        v["arm_id"] = arm_id
+        v["ip"] = ip
+        return self.vault_uri(n)
+
+    def vault_uri(self, n: str) -> str:
+        return "https://%s:%d/" % (self.ip_map[n], self.sim.port)
+
+    def delete_vault(self, name: str):
+        self.vaults.pop(name.lower(), None)
+
+    def vault_for_host(self, host: str):
+        h = (host or "").split(":")[0]
+        if not h.startswith("127.1."):
+            return None
+        for n, v in self.vaults.items():
+            if v.get("ip") == h:
+                return v
+        return {"name": None, "ip": h}   # an address we served once, vault since deleted
+
+    def arm_vault(self, vault) -> dict | None:
+        return self.sim.arm.get(vault.get("arm_id", "")) if vault.get("arm_id") else None
+
+    def resolve_key_url(self, url: str):
+        m = re.match(r"^https://([^/]+)/keys/([^/]+)(?:/([^/]+))?/?$", url or "")
+        if not m:
+            return None, None
+        vault = self.vault_for_host(m.group(1))
+        if vault is None or vault.get("name") is None:
+            return None, None
+        return self.arm_vault(vault), self.find_key(vault, m.group(2), m.group(3))
+
+    def find_key(self, vault, name, version=None):
+        k = vault.get("keys", {}).get(name.lower())
+        if k is None:
+            return None
+        ver = version or k["order"][-1]
+        b = k["versions"].get(ver)
+        return b
+
+    # --------------------------------------------------------------- access
+    def key_permissions(self, arm_vault: dict, key_name: str, object_id: str) -> set[str]:
+        """Key permissions ``object_id`` holds on ``key_name`` in the vault (access policies or RBAC)."""
+        if arm_vault is None or not object_id:
+            return set()
+        if object_id.lower() == self.sim.caller_object_id:
+            return set(catalog.ALL_KEY_PERMS)
+        props = arm_vault["properties"]
+        perms: set[str] = set()
+        if props.get("enableRbacAuthorization"):
+            scope = "%s/keys/%s" % (arm_vault["id"], key_name)
+            for role in self.sim.arm.types["authorization"].roles_for(object_id, scope):
+                perms |= catalog.role_key_permissions(role)
+            return perms
+        for ap in props.get("accessPolicies") or []:
+            if (ap.get("objectId") or "").lower() == object_id.lower():
+                for p in (ap.get("permissions") or {}).get("keys") or []:
+                    if p.lower() == "all":
+                        perms |= catalog.ALL_KEY_PERMS
+                    else:
+                        perms.add(p.lower())
+        return perms
+
+    # ------------------------------------------------------------- dispatch
+    def handle(self, req, vault) -> Response:
+        resource = "https://" + self.sim.connection_info()["cloud_environment"]["keyvault_dns_suffix"]
+        challenge = 'Bearer authorization="%s/%s", resource="%s"' % (self.sim.base_url, self.sim.tenant_id, resource)
+        auth = req.headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            raise _kv_error(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
+                            headers={"WWW-Authenticate": challenge})
+        try:
+            claims = self.sim.entra.validate(auth[7:].strip())
+        except jwt.JwtError:
+            raise _kv_error(401, "Unauthorized", "AKV10032: Invalid issuer. Expected one of "
+                            "https://sts.windows.net/%s/, found %s." % (self.sim.tenant_id, "?"),
+                            headers={"WWW-Authenticate": challenge})
+        if claims.get("exp", 0) < time.time():
+            raise _kv_error(401, "Unauthorized", "AKV10013: Token has expired.", headers={"WWW-Authenticate": challenge})
+        if str(claims.get("aud", "")).rstrip("/") != resource:
+            raise _kv_error(401, "Unauthorized", "AKV10022: Invalid audience. Expected %s, found: %s."
+                            % (resource, claims.get("aud")), headers={"WWW-Authenticate": challenge})
+        if vault is None or vault.get("name") is None:
+            raise _kv_error(404, "VaultNotFound", "The vault was not found.")
+        v = req.api_version
+        if not v:
+            raise _kv_error(400, "BadParameter", "The 'api-version' query parameter is missing.")
+        allowed = set(KV_VERSIONS)
+        schema = self.sim.arm.sim_schema()
+        if schema is not None:
+            try:
+                allowed |= set(schema.api_versions(req.method, req.path) or ())
+            except Exception:  # noqa: BLE001
+                pass
+        if v not in allowed:
+            raise _kv_error(400, "BadParameter", "The specified version (%s) is not recognized. Consider using the "
+                            "latest supported version (2025-07-01)." % v)
+        if req.method in ("PUT", "PATCH", "POST") and schema is not None and req.body:
+            issues = schema.validate_body(req.method, req.path, v, req.json())
+            if issues:
+                body = schema.to_arm_error(issues)
+                raise ApiError(400, "BadParameter", "invalid body", body=body)
+        arm_vault = self.arm_vault(vault)
+        if arm_vault is None:
+            raise _kv_error(404, "VaultNotFound", "The vault was not found.")
+        caller = claims.get("oid", "")
+        with self.sim.lock:
+            return self._route(req, vault, arm_vault, caller, claims)
+
+    def _need(self, arm_vault, key_name, caller, claims, perm):
+        if perm not in self.key_permissions(arm_vault, key_name, caller):
+            if arm_vault["properties"].get("enableRbacAuthorization"):
+                raise _kv_error(403, "Forbidden", "Caller is not authorized to perform action on resource.\r\nIf role "
+                                "assignments, deny assignments or role definitions were changed recently, please "
+                                "observe propagation time.\r\nCaller: appid=%s;oid=%s;iss=https://sts.windows.net/%s/"
+                                "\r\nAction: 'Microsoft.KeyVault/vaults/keys/%s'\r\nResource: '%s/keys/%s'"
+                                % (claims.get("appid"), caller, self.sim.tenant_id, perm, arm_vault["id"].lower(),
+                                   key_name.lower()), inner="ForbiddenByRbac")
+            raise _kv_error(403, "Forbidden", "The user, group or application 'appid=%s;oid=%s;iss=https://sts.windows."
+                            "net/%s/' does not have keys %s permission on key vault '%s;location=%s'. For help "
+                            "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"
+                            % (claims.get("appid"), caller, self.sim.tenant_id, perm, arm_vault["name"],
+                               arm_vault["location"]), inner="AccessDenied")
+
+    def _route(self, req, vault, arm_vault, caller, claims) -> Response:
+        segs = [s for s in req.path.split("/") if s]
+        low = [s.lower() for s in segs]
+        m = req.method
+        need = lambda name, perm: self._need(arm_vault, name, caller, claims, perm)  # noqa: E731
+        if low == ["keys"] and m == "GET":
+            need("", "list")
+            return Response(200, {"value": [self._item(vault, k) for k in vault["keys"].values()], "nextLink": None})
+        if len(low) >= 2 and low[0] == "keys":
+            name = segs[1]
+            if len(low) == 3 and low[2] == "create" and m == "POST":
+                need(name, "create")
+                return self.create(req, vault, arm_vault, name)
+            if len(low) == 3 and low[2] == "rotate" and m == "POST":
+                need(name, "rotate")
+                return self.rotate(req, vault, arm_vault, name)
+            if len(low) == 3 and low[2] == "rotationpolicy":
+                if m == "GET":
+                    need(name, "getrotationpolicy")
+                    return Response(200, self._rotation_policy(vault, name))
+                if m == "PUT":
+                    need(name, "setrotationpolicy")
+                    return self.set_rotation_policy(req, vault, name)
+            if len(low) == 3 and low[2] == "versions" and m == "GET":
+                need(name, "list")
+                k = self._key(vault, name)
+                return Response(200, {"value": [self._item(vault, k, ver) for ver in k["order"]], "nextLink": None})
+            if len(low) == 4 and low[3] == "release" and m == "POST":
+                need(name, "release")
+                return self.release(req, vault, arm_vault, name, segs[2])
+            if len(low) == 2 and m == "DELETE":
+                need(name, "delete")
+                return self.delete(vault, arm_vault, name)
+            if len(low) in (2, 3) and m == "GET":
+                need(name, "get")
+                ver = segs[2] if len(segs) == 3 else None
+                return Response(200, self._bundle(vault, self._key(vault, name), ver))
+            if len(low) in (2, 3) and m == "PATCH":
+                need(name, "update")
+                return self.update(req, vault, arm_vault, name, segs[2] if len(segs) == 3 else None)
+        if low and low[0] == "deletedkeys":
+            if len(low) == 1 and m == "GET":
+                need("", "list")
+                return Response(200, {"value": [self._deleted_item(vault, k) for k in vault["deleted"].values()],
+                                      "nextLink": None})
+            name = segs[1]
+            d = vault["deleted"].get(name.lower())
+            if len(low) == 2 and m == "GET":
+                need(name, "get")
+                if d is None:
+                    raise self._deleted_not_found(name)
+                return Response(200, self._deleted_bundle(vault, d))
+            if len(low) == 2 and m == "DELETE":
+                need(name, "purge")
+                if d is None:
+                    raise self._deleted_not_found(name)
+                if arm_vault["properties"].get("enablePurgeProtection"):
+                    raise _kv_error(403, "Forbidden", "Operation \"purge\" is not allowed because purge protection "
+                                    "is enabled for this vault. Key Vault service will automatically purge it after "
+                                    "the retention period has passed.", inner="PurgeProtectionEnabled")
+                del vault["deleted"][name.lower()]
+                self.sim.mark_dirty()
+                return Response(204)
+            if len(low) == 3 and low[2] == "recover" and m == "POST":
+                need(name, "recover")
+                if d is None:
+                    raise self._deleted_not_found(name)
+                del vault["deleted"][name.lower()]
+                vault["keys"][name.lower()] = d["key"]
+                self.sim.mark_dirty()
+                return Response(200, self._bundle(vault, d["key"]))
+        raise _kv_error(404, "NotFound", "The requested resource was not found: %s %s" % (m, req.path))
+
+    # ---------------------------------------------------------------- keys
+    def _not_found(self, name, version=None):
+        ident = name if version is None else "%s/%s" % (name, version)
+        return _kv_error(404, "KeyNotFound", "A key with (name/id) %s was not found in this key vault. If you recently "
+                         "deleted this key you may be able to recover it using the correct recovery command. For help "
+                         "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182" % ident)
+
+    def _deleted_not_found(self, name):
+        return _kv_error(404, "KeyNotFound", "Deleted Key not found: %s" % name)
+
+    def _key(self, vault, name):
+        k = vault["keys"].get(name.lower())
+        if k is None:
+            raise self._not_found(name)
+        return k
+
+    def _kid(self, vault, name, ver):
+        return "%skeys/%s/%s" % (self.vault_uri(vault["name"].lower()), name, ver)
+
+    def _recovery(self, arm_vault):
+        p = arm_vault["properties"]
+        if not p.get("enableSoftDelete", True):
+            return "Purgeable", 0
+        days = p.get("softDeleteRetentionInDays", 90)
+        if p.get("enablePurgeProtection"):
+            return ("Recoverable" if days >= 90 else "CustomizedRecoverable"), days
+        return ("Recoverable+Purgeable" if days >= 90 else "CustomizedRecoverable+Purgeable"), days
+
+    def _bundle(self, vault, k, ver=None) -> dict:
+        ver = ver or k["order"][-1]
+        b = k["versions"].get(ver)
+        if b is None:
+            raise self._not_found(k["name"], ver)
+        out = {"key": dict(b["key"]), "attributes": dict(b["attributes"])}
+        if b.get("tags"):
+            out["tags"] = b["tags"]
+        if b.get("release_policy"):
+            out["release_policy"] = b["release_policy"]
+        return out
+
+    def _item(self, vault, k, ver=None) -> dict:
+        b = self._bundle(vault, k, ver)
+        out = {"kid": b["key"]["kid"] if ver else b["key"]["kid"].rsplit("/", 1)[0], "attributes": b["attributes"]}
+        if b.get("tags"):
+            out["tags"] = b["tags"]
+        return out
+
+    def _check_skr(self, req, arm_vault, kty, exportable, policy):
+        premium = (arm_vault["properties"].get("sku") or {}).get("name", "").lower() == "premium"
+        if kty and kty.endswith("-HSM") and not premium:
+            raise _kv_error(400, "BadParameter", "Hardware key operation not allowed on standard vault",
+                            inner="HardwareKeyNotAllowed")
+        if exportable and (not premium or not _version_ge_73(req.api_version)):
+            raise _kv_error(400, "BadParameter", "AKV.SKR.1001: The exportable attribute is only supported with "
+                            "premium vaults and API version >= '7.3-preview'.")
+        if exportable and not policy:
+            raise _kv_error(400, "BadParameter", "AKV.SKR.1004: Exportable keys must have release policy.")
+        if policy and not exportable:
+            raise _kv_error(400, "BadParameter", "AKV.SKR.1005: Non-exportable keys must not have release policy.")
+        if policy:
+            self._parse_policy(policy)
+
+    def _parse_policy(self, policy):
+        data = policy.get("data")
+        try:
+            doc = json.loads(jwt.b64u_decode(data or ""))
+        except Exception:  # noqa: BLE001 - any decoding problem
+            raise _kv_error(400, "BadParameter", "AKV.SKR.1004: Exportable keys must have release policy. The release "
+                            "policy data could not be decoded as base64url-encoded JSON.")
+        if not isinstance(doc, dict) or not doc.get("version") or not isinstance(doc.get("anyOf"), list):
+            raise _kv_error(400, "BadParameter", "Invalid release policy: a policy needs 'version' and 'anyOf'.")
+        return doc
+
+    def _new_material(self, kty, size, crv):
+        if kty.startswith("RSA"):
+            size = int(size or 2048)
+            if size not in (2048, 3072, 4096):
+                raise _kv_error(400, "BadParameter", "Invalid key size %s. Supported sizes: 2048, 3072, 4096." % size)
+            key = rsa.generate_private_key(65537, size)
+            nums = key.public_key().public_numbers()
+            pub = {"n": _b64u_int(nums.n), "e": _b64u_int(nums.e)}
+        elif kty.startswith("EC"):
+            curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1(),
+                      "P-256K": ec.SECP256K1()}
+            crv = crv or "P-256"
+            if crv not in curves:
+                raise _kv_error(400, "BadParameter", "Invalid curve name %s." % crv)
+            key = ec.generate_private_key(curves[crv])
+            nums = key.public_key().public_numbers()
+            ln = (key.curve.key_size + 7) // 8
+            pub = {"crv": crv, "x": jwt.b64u(nums.x.to_bytes(ln, "big")), "y": jwt.b64u(nums.y.to_bytes(ln, "big"))}
+        else:
+            raise _kv_error(400, "BadParameter", "Key type '%s' is not supported by this vault." % kty)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        return pub, pem
+
+    def create(self, req, vault, arm_vault, name):
+        if not re.match(r"^[0-9a-zA-Z-]{1,127}$", name):
+            raise _kv_error(400, "BadParameter", "The request URI contains an invalid name: %s" % name)
+        if name.lower() in vault["deleted"]:
+            raise _kv_error(409, "Conflict", "Key %s is currently in a deleted but recoverable state, and its name "
+                            "cannot be reused; in this state, the key can only be recovered or purged." % name,
+                            inner="ObjectIsDeletedButRecoverable")
+        body = req.json()
+        kty = body.get("kty")
+        if kty not in ("RSA", "RSA-HSM", "EC", "EC-HSM", "oct-HSM"):
+            raise _kv_error(400, "BadParameter", "The parameter kty is invalid: %s" % kty)
+        attrs = dict(body.get("attributes") or {})
+        exportable = bool(attrs.get("exportable"))
+        policy = body.get("release_policy")
+        existing = vault["keys"].get(name.lower())
+        if existing is not None:
+            prev = existing["versions"][existing["order"][-1]]
+            if prev["attributes"].get("exportable") != exportable and "exportable" in attrs:
+                pass  # a new version may change it; Key Vault allows it on create
+        self._check_skr(req, arm_vault, kty, exportable, policy)
+        return Response(200, self._add_version(vault, arm_vault, name, kty, body.get("key_size"), body.get("crv"),
+                                               body.get("key_ops"), attrs, body.get("tags"), policy))
+
+    def _add_version(self, vault, arm_vault, name, kty, size, crv, key_ops, attrs, tags, policy):
+        k = vault["keys"].setdefault(name.lower(), {"name": name, "order": [], "versions": {}})
+        ver = det_uuid("keyversion", vault["name"].lower(), name.lower(), len(k["order"])).replace("-", "")
+        pub, pem = self._new_material(kty, size, crv)
+        now = int(time.time())
+        level, days = self._recovery(arm_vault)
+        ops = key_ops or (["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"] if kty.startswith("RSA")
+                          else ["sign", "verify"])
+        key = dict({"kid": self._kid(vault, name, ver), "kty": kty, "key_ops": list(ops)}, **pub)
+        a = {"enabled": attrs.get("enabled", True), "created": now, "updated": now, "recoveryLevel": level,
+             "recoverableDays": days, "exportable": bool(attrs.get("exportable"))}
+        for opt in ("nbf", "exp"):
+            if attrs.get(opt) is not None:
+                a[opt] = attrs[opt]
+        bundle = {"key": key, "attributes": a, "_pem": pem, "_name": name}
+        if tags:
+            bundle["tags"] = tags
+        if policy:
+            bundle["release_policy"] = {"contentType": policy.get("contentType") or "application/json; charset=utf-8",
+                                        "data": policy["data"], "immutable": bool(policy.get("immutable"))}
+        k["versions"][ver] = bundle
+        k["order"].append(ver)
+        self.sim.mark_dirty()
+        return self._bundle(vault, k, ver)
+
+    def rotate(self, req, vault, arm_vault, name):
+        k = self._key(vault, name)
+        last = k["versions"][k["order"][-1]]
+        size = None
+        if last["key"]["kty"].startswith("RSA"):
+            size = len(jwt.b64u_decode(last["key"]["n"])) * 8
+        return Response(200, self._add_version(vault, arm_vault, name, last["key"]["kty"], size,
+                                               last["key"].get("crv"), last["key"]["key_ops"], last["attributes"],
+                                               last.get("tags"), last.get("release_policy")))
+
+    def update(self, req, vault, arm_vault, name, ver):
+        k = self._key(vault, name)
+        ver = ver or k["order"][-1]
+        b = k["versions"].get(ver)
+        if b is None:
+            raise self._not_found(name, ver)
+        body = req.json()
+        attrs = body.get("attributes") or {}
+        if "exportable" in attrs and bool(attrs["exportable"]) != bool(b["attributes"].get("exportable")):
+            raise _kv_error(400, "BadParameter", "AKV.SKR.1014: Cannot modify the exportable state of a key.")
+        policy = body.get("release_policy")
+        if policy is not None:
+            old = b.get("release_policy")
+            if old and old.get("immutable"):
+                raise _kv_error(400, "BadParameter", "The release policy of key '%s' is immutable and cannot be "
+                                "changed." % name)
+            if not b["attributes"].get("exportable"):
+                raise _kv_error(400, "BadParameter", "AKV.SKR.1005: Non-exportable keys must not have release "
+                                "policy.")
+            self._parse_policy(policy)
+            b["release_policy"] = {"contentType": policy.get("contentType") or "application/json; charset=utf-8",
+                                   "data": policy["data"], "immutable": bool(policy.get("immutable"))}
+        for opt in ("enabled", "nbf", "exp"):
+            if opt in attrs:
+                b["attributes"][opt] = attrs[opt]
+        if body.get("key_ops") is not None:
+            b["key"]["key_ops"] = list(body["key_ops"])
+        if body.get("tags") is not None:
+            b["tags"] = body["tags"]
+        b["attributes"]["updated"] = int(time.time())
+        self.sim.mark_dirty()
+        return Response(200, self._bundle(vault, k, ver))
+
+    def delete(self, vault, arm_vault, name):
+        k = self._key(vault, name)
+        del vault["keys"][name.lower()]
+        now = int(time.time())
+        level, days = self._recovery(arm_vault)
+        d = {"key": k, "deletedDate": now, "scheduledPurgeDate": now + days * 86400}
+        if arm_vault["properties"].get("enableSoftDelete", True):
+            vault["deleted"][name.lower()] = d
+        self.sim.mark_dirty()
+        return Response(200, self._deleted_bundle(vault, d))
+
+    def _deleted_bundle(self, vault, d):
+        b = self._bundle(vault, d["key"])
+        b.update({"recoveryId": "%sdeletedkeys/%s" % (self.vault_uri(vault["name"].lower()), d["key"]["name"]),
+                  "deletedDate": d["deletedDate"], "scheduledPurgeDate": d["scheduledPurgeDate"]})
+        return b
+
+    def _deleted_item(self, vault, d):
+        b = self._deleted_bundle(vault, d)
+        return {"kid": b["key"]["kid"].rsplit("/", 1)[0], "attributes": b["attributes"], "recoveryId": b["recoveryId"],
+                "deletedDate": b["deletedDate"], "scheduledPurgeDate": b["scheduledPurgeDate"]}
+
+    # ------------------------------------------------------------ rotation
+    def _rotation_policy(self, vault, name):
+        k = self._key(vault, name)
+        pol = k.get("rotation_policy") or {
+            "lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}],
+            "attributes": {"created": k["versions"][k["order"][0]]["attributes"]["created"],
+                           "updated": k["versions"][k["order"][0]]["attributes"]["created"]}}
+        return dict({"id": "%skeys/%s/rotationpolicy" % (self.vault_uri(vault["name"].lower()), k["name"])}, **pol)
+
+    def set_rotation_policy(self, req, vault, name):
+        k = self._key(vault, name)
+        body = req.json()
+        for la in body.get("lifetimeActions") or []:
+            t = (la.get("action") or {}).get("type", "")
+            if t.lower() not in ("rotate", "notify"):
+                raise _kv_error(400, "BadParameter", "Invalid lifetime action type '%s'." % t)
+        now = int(time.time())
+        old = k.get("rotation_policy") or {}
+        attrs = dict(body.get("attributes") or {})
+        attrs["created"] = (old.get("attributes") or {}).get("created", now)
+        attrs["updated"] = now
+        k["rotation_policy"] = {"lifetimeActions": body.get("lifetimeActions") or [], "attributes": attrs}
+        self.sim.mark_dirty()
+        return Response(200, self._rotation_policy(vault, name))
+
+    # ------------------------------------------------------------- release
+    def release(self, req, vault, arm_vault, name, ver):
+        k = self._key(vault, name)
+        b = k["versions"].get(ver)
+        if b is None:
+            raise self._not_found(name, ver)
+        body = req.json()
+        target = body.get("target") or body.get("value")
+        if not b["attributes"].get("exportable") or not b.get("release_policy"):
+            raise _kv_error(400, "BadParameter", "AKV.SKR.1002: Key is not exportable.")
+        if not target:
+            raise _kv_error(400, "BadParameter", "The parameter target is missing.")
+        claims = self.sim.attestation.verify_token(target)
+        if claims is None:
+            raise _kv_error(403, "Forbidden", "Target environment attestation statement cannot be verified.",
+                            inner="AttestationTokenInvalid")
+        policy = json.loads(jwt.b64u_decode(b["release_policy"]["data"]))
+        if not evaluate_policy(policy, claims):
+            raise _kv_error(403, "Forbidden", "Target environment attestation statement does not satisfy the key "
+                            "release policy.", inner="PolicyNotSatisfied")
+        transfer = _transfer_key(claims)
+        if transfer is None:
+            raise _kv_error(400, "BadParameter", "Target environment attestation token does not carry a transfer key "
+                            "('x-ms-runtime.keys').")
+        enc = body.get("enc") or "CKM_RSA_AES_KEY_WRAP"
+        hashes_for = {"CKM_RSA_AES_KEY_WRAP": hashes.SHA1(), "RSA_AES_KEY_WRAP_256": hashes.SHA256(),
+                      "RSA_AES_KEY_WRAP_384": hashes.SHA384()}
+        if enc not in hashes_for:
+            raise _kv_error(400, "BadParameter", "Invalid key wrapping algorithm '%s'." % enc)
+        import os as _os
+        private = serialization.load_pem_private_key(b["_pem"].encode(), None)
+        der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        aes = _os.urandom(32)
+        h = hashes_for[enc]
+        wrapped = transfer.encrypt(aes, padding.OAEP(mgf=padding.MGF1(h), algorithm=h, label=None)) + \
+            aes_key_wrap_with_padding(aes, der)
+        key_hsm = jwt.b64u(json.dumps({"schema_version": "1.0", "header": {"kid": _transfer_kid(claims), "alg": "dir",
+                                                                           "enc": enc},
+                                       "ciphertext": jwt.b64u(wrapped), "generator": "azsim"}).encode())
+        released = self._bundle(vault, k, ver)
+        released["key"]["key_hsm"] = key_hsm
+        payload = {"request": {"api-version": req.api_version, "enc": enc, "kid": released["key"]["kid"]},
+                   "response": {"key": released}}
+        if body.get("nonce"):
+            payload["request"]["nonce"] = body["nonce"]
+        return Response(200, {"value": self._sign(payload)})
+
+    def _sign(self, payload) -> str:
+        if self._signing_key is None:
+            from .pki import rsa_key, self_signed
+            self._signing_key = rsa_key(2048)
+            self._signing_cert = self_signed(self._signing_key, "azsim key vault release signer", ca=False)
+        x5c = base64.b64encode(self._signing_cert.public_bytes(serialization.Encoding.DER)).decode()
+        return jwt.sign(payload, self._signing_key, jwt.kid_of(self._signing_key.public_key()),
+                        {"x5c": [x5c], "x5t#S256": jwt.b64u(self._signing_cert.fingerprint(hashes.SHA256()))})
+
+
+def _runtime_keys(claims):
+    keys = ((claims.get("x-ms-runtime") or {}).get("keys")) or []
+    tee = claims.get("x-ms-isolation-tee") or {}
+    keys = list(keys) + list(((tee.get("x-ms-runtime") or {}).get("keys")) or [])
+    return keys
+
+
+def _transfer_kid(claims):
+    for k in _runtime_keys(claims):
+        if k.get("kid") == "TpmEphemeralEncryptionKey":
+            return k["kid"]
+    ks = [k for k in _runtime_keys(claims) if k.get("kty") == "RSA"]
+    return ks[0].get("kid") if ks else None
+
+
+def _transfer_key(claims):
+    kid = _transfer_kid(claims)
+    for k in _runtime_keys(claims):
+        if k.get("kid") == kid and k.get("kty") == "RSA":
+            n = int.from_bytes(jwt.b64u_decode(k["n"]), "big")
+            e = int.from_bytes(jwt.b64u_decode(k["e"]), "big")
+            return rsa.RSAPublicNumbers(e, n).public_key()
+    return None
+
+
+def _claim(claims, path):
+    cur = claims
+    if path in claims:
+        return True, claims[path]
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return False, None
+    return True, cur
+
+
+def _cond(node, claims) -> bool:
+    if "allOf" in node:
+        return all(_cond(c, claims) for c in node["allOf"])
+    if "anyOf" in node:
+        return any(_cond(c, claims) for c in node["anyOf"])
+    if "claim" in node:
+        found, value = _claim(claims, node["claim"])
+        if not found:
+            return False
+        if "equals" in node:
+            return value == node["equals"] or str(value).lower() == str(node["equals"]).lower() \
+                if isinstance(value, (bool, str)) else value == node["equals"]
+        return False   # Key Vault accepts only 'equals'
+    return False
+
+
+def evaluate_policy(policy: dict, claims: dict) -> bool:
+    """Release policy evaluation: the token issuer must be one of the authorities, whose conditions hold."""
+    iss = str(claims.get("iss", "")).rstrip("/").lower()
+    for auth in policy.get("anyOf") or []:
+        if str(auth.get("authority", "")).rstrip("/").lower() != iss:
+            continue
+        if _cond(auth, claims):
+            return True
+    return False
