@@ -11,6 +11,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 from .._azure import api_versions as V
+from .._azure import cloud as cloud_mod
 from .._azure import errors as azerr
 from .._azure.ids import resource_id, resource_group_id
 from . import api, grants, key, release_policy as rp, resource_group as rg_mod, vault as vault_mod
@@ -20,6 +21,14 @@ ORCHESTRATOR_PERMISSIONS = ("get", "release")
 
 def _fail_params(m, errors):
     m.fail_json(msg="invalid parameters: " + "; ".join(errors), errors=errors)
+
+
+def _dns_suffix(m):
+    """The cloud's Key Vault DNS suffix, read from the settings alone (no credentials, no request)."""
+    try:
+        return cloud_mod.from_setting(m.params.get("cloud_environment")).keyvault_dns_suffix
+    except cloud_mod.CloudConfigError as exc:
+        m.fail_json(msg=str(exc))
 
 
 def _diff(before, after):
@@ -38,14 +47,11 @@ class KeyBackend:
 
     # -- validation ----------------------------------------------------------------------------------------
     def validate(self):
-        errors = key.validate(self.p)
+        suffix = _dns_suffix(self.m)
+        errors = key.validate(self.p, suffix)
         if errors:
             _fail_params(self.m, errors)
-        suffix = self.m.cloud.keyvault_dns_suffix
-        try:
-            self.vault_url, self.vault_name = key.parse_vault_url(self.p["vault_url"], suffix)
-        except ValueError as exc:
-            _fail_params(self.m, [str(exc)])
+        self.vault_url, self.vault_name = key.parse_vault_url(self.p["vault_url"], suffix)
 
     # -- lookups -------------------------------------------------------------------------------------------
     def _vault(self):
@@ -119,7 +125,7 @@ class KeyBackend:
             if want["kty"] == "RSA-HSM" and sku == "standard":
                 self.m.fail_json(msg="vault %s is a standard vault; key_type RSA-HSM (and exportable keys) need a "
                                      "Premium vault. Change the vault's sku to premium (confidential.azure.keyvault "
-                                     "sku: premium)" % self.vault_name)
+                                     "sku: premium)" % vault.get("id"))
         oid = self._orchestrator() if grant_wanted else None
 
         write = not self.m.check_mode
@@ -335,13 +341,11 @@ def run_resource_group(m):
 
 def run_key_info(m):
     p = m.params
-    errors = key.validate(dict(vault_url=p["vault_url"], name=p["name"], state="absent"))
+    suffix = _dns_suffix(m)
+    errors = key.validate(dict(vault_url=p["vault_url"], name=p["name"], state="absent"), suffix)
     if errors:
         _fail_params(m, errors)
-    try:
-        vault_url, _name = key.parse_vault_url(p["vault_url"], m.cloud.keyvault_dns_suffix)
-    except ValueError as exc:
-        _fail_params(m, [str(exc)])
+    vault_url = key.parse_vault_url(p["vault_url"], suffix)[0]
     kv = m.data_plane(vault_url)
     bundle = api.get_key(kv, p["name"])
     if bundle is None:

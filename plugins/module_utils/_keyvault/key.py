@@ -47,36 +47,43 @@ class KeyParamError(ValueError):
 
 # --------------------------------------------------------------------------- vault URL
 
+#: Key Vault DNS suffixes of the named clouds: a vault_url in one of them but not in the selected cloud is a mistake.
+KNOWN_SUFFIXES = ("vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net", "vault.microsoftazure.de")
+
+
 def parse_vault_url(url, dns_suffix=None):
-    """Return (normalized 'https://name.suffix/', vault name) or raise ValueError with the fix."""
+    """Return (normalized 'https://host[:port]/', vault name or None) or raise ValueError with the fix.
+
+    The vault name is known when the host is ``<name>.<keyvault_dns_suffix>``.  Other hosts (a private DNS name, a
+    local simulator's address) are accepted; then the vault cannot be found by name and callers need ``vault_id``.
+    """
+    example = "https://myvault.%s/" % (dns_suffix or "vault.azure.net")
     if not isinstance(url, str) or not url.strip():
-        raise ValueError("vault_url is required, e.g. https://myvault.vault.azure.net/")
+        raise ValueError("vault_url is required, e.g. %s" % example)
     text = url.strip()
     if not text.lower().startswith("https://"):
-        raise ValueError("vault_url %r must start with https:// (e.g. https://myvault.%s/)"
-                         % (text, dns_suffix or "vault.azure.net"))
-    rest = text[len("https://"):]
-    host, _sep, path = rest.partition("/")
+        raise ValueError("vault_url %r must start with https:// (e.g. %s)" % (text, example))
+    host, _sep, path = text[len("https://"):].partition("/")
     if path.strip("/"):
         raise ValueError("vault_url %r must be the vault's base URL without a path (https://%s/); "
                          "give the key name in name" % (text, host))
     host = host.lower()
-    if ":" in host:
-        hostname = host.split(":", 1)[0]
-    else:
-        hostname = host
+    hostname = host.split(":", 1)[0]
+    if not hostname:
+        raise ValueError("vault_url %r has no host; use %s" % (text, example))
     if ".managedhsm." in hostname:
         raise ValueError("vault_url %r is a Managed HSM; this module manages Key Vault (vault) keys only" % text)
-    name, dot, suffix = hostname.partition(".")
-    if not dot or not suffix:
-        raise ValueError("vault_url %r has no DNS suffix; use https://%s.%s/" % (text, name, dns_suffix or "vault.azure.net"))
-    if dns_suffix and suffix != dns_suffix.lower().strip("."):
+    name, _dot, suffix = hostname.partition(".")
+    wanted = (dns_suffix or "").lower().strip(".")
+    if wanted and suffix == wanted or not wanted and suffix in KNOWN_SUFFIXES:
+        if not _VAULT_NAME.match(name):
+            raise ValueError("vault_url %r: vault name %r must be 3-24 letters, digits and single hyphens, start "
+                             "with a letter and not end with a hyphen" % (text, name))
+        return "https://%s/" % host, name
+    if wanted and suffix in KNOWN_SUFFIXES:
         raise ValueError("vault_url %r is not in this cloud's Key Vault domain %s; use https://%s.%s/ or select "
-                         "the matching cloud_environment" % (text, dns_suffix, name, dns_suffix))
-    if not _VAULT_NAME.match(name):
-        raise ValueError("vault_url %r: vault name %r must be 3-24 letters, digits and single hyphens, start with "
-                         "a letter and not end with a hyphen" % (text, name))
-    return "https://%s/" % host, name
+                         "the matching cloud_environment" % (text, wanted, name, wanted))
+    return "https://%s/" % host, None
 
 
 # --------------------------------------------------------------------------- durations
@@ -170,7 +177,7 @@ def validate(params, dns_suffix=None):
         _url, vault_name = parse_vault_url(params.get("vault_url"), dns_suffix)
     except ValueError as exc:
         errors.append(str(exc))
-        vault_name = None
+        _url = vault_name = None
     name = params.get("name")
     if not isinstance(name, str) or not _KEY_NAME.match(name):
         errors.append("name %r must be 1-127 letters, digits and hyphens" % (name,))
@@ -189,6 +196,11 @@ def validate(params, dns_suffix=None):
                       "az ad sp show --id %s --query id" % (oid, CVM_ORCHESTRATOR_APP_ID))
     if params.get("state", "present") == "absent":
         return errors
+    if _url and vault_name is None and params.get("grant_confidential_vm_orchestrator", True) \
+            and not vault_id:
+        errors.append("vault_url %s does not name the vault (<name>.%s), so the orchestrator grant cannot find it; "
+                      "set vault_id (the vault's ARM id, e.g. from confidential.azure.keyvault's vault.id) or "
+                      "grant_confidential_vm_orchestrator: false" % (_url, dns_suffix or "vault.azure.net"))
 
     key_type = params.get("key_type") or "RSA-HSM"
     exportable = params.get("exportable", True)

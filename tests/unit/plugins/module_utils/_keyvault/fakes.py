@@ -239,6 +239,7 @@ class Failed(Exception):
 
 class Cloud(object):
     keyvault_dns_suffix = "vault.azure.net"
+    name = "AzureCloud"
 
 
 class Settings(object):

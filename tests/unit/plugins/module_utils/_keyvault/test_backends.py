@@ -21,7 +21,8 @@ def key_params(**over):
              key_ops=["wrapKey", "unwrapKey"], exportable=True, release_policy="default_cvm",
              release_policy_authorities=None, location="eastus", release_policy_immutable=False, enabled=None,
              tags=None, rotate=False, rotation_policy=None, grant_confidential_vm_orchestrator=True,
-             orchestrator_object_id=None, vault_id=None, vault_resource_group="rg", include_versions=False)
+             orchestrator_object_id=None, vault_id=None, vault_resource_group="rg", include_versions=False,
+             cloud_environment="AzureCloud")
     p.update(over)
     return p
 

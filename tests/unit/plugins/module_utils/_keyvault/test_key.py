@@ -35,7 +35,8 @@ def test_parse_vault_url_normalizes(url, expected):
     ("http://kv1.vault.azure.net/", "must start with https://"),
     ("https://kv1.vault.azure.net/keys/cmk", "without a path"),
     ("https://kv1.vault.azure.cn/", "not in this cloud's Key Vault domain"),
-    ("https://kv1/", "no DNS suffix"),
+    ("https:///", "has no host"),
+    ("https://kv1.vault.azure.net.evil.example/x", "without a path"),
     ("https://1kv.vault.azure.net/", "must be 3-24"),
     ("https://k--v.vault.azure.net/", "must be 3-24"),
     ("https://hsm1.managedhsm.azure.net/", "Managed HSM"),
@@ -45,6 +46,20 @@ def test_parse_vault_url_rejects_with_fix(url, fragment):
     with pytest.raises(ValueError) as exc:
         key.parse_vault_url(url, "vault.azure.net")
     assert fragment in str(exc.value)
+
+
+def test_vault_url_outside_the_dns_suffix_has_no_vault_name():
+    assert key.parse_vault_url("https://127.1.0.1:8443", "vault.azsim.local") == ("https://127.1.0.1:8443/", None)
+    assert key.parse_vault_url("https://kv1.privatelink.example/", None) == ("https://kv1.privatelink.example/", None)
+
+
+def test_unnamed_vault_url_needs_vault_id_for_the_grant():
+    p = params(vault_url="https://127.1.0.1:8443/")
+    errors = key.validate(p, "vault.azsim.local")
+    assert any("set vault_id" in e for e in errors)
+    vid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1"
+    assert key.validate(dict(p, vault_id=vid), "vault.azsim.local") == []
+    assert key.validate(dict(p, grant_confidential_vm_orchestrator=False), "vault.azsim.local") == []
 
 
 # ------------------------------------------------------------------ validate
