@@ -1,24 +1,21 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the collection the way users do (ansible-playbook with the collection on ANSIBLE_COLLECTIONS_PATH) against
-the local simulator, and read the simulator's request log.
+the local simulator (the ``simulator`` / ``fresh_simulator`` fixtures of conftest.py).
 
-    sim = Simulator.start(tmp_dir)             # or the `simulator` fixture of tests/functional/conftest.py
-    env = sim.env()                           # AZURE_* variables + AZURE_CLOUD_ENVIRONMENT file
-    result = run_module("vm", {...}, env, check=False, diff=True)
-    out = run_playbook("playbooks/provision.yml", env, extra_vars={...})
-    mark = sim.mark(); ...; sim.requests(since=mark)
+    result = run_module("vm", {...}, simulator.env, check=False, diff=True)   # the task result dict
+    out = run_playbook("playbooks/provision.yml", simulator.env, extra_vars={...})
+    out.stats["changed"], out.result("task name")
+    mark = simulator.mark(); ...; arm_requests(simulator.requests(since=mark), writes_only=True)
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,89 +39,17 @@ def _bin(name: str) -> str:
     return str(local) if local.exists() else (shutil.which(name) or name)
 
 
-class Simulator:
-    """A simulator process started by a test (use the conftest fixture when there is one)."""
-
-    def __init__(self, proc, info: dict, workdir: Path):
-        self.proc = proc
-        self.info = info
-        self.workdir = workdir
-        self.arm = info["cloud_environment"]["arm_endpoint"].rstrip("/")
-        ca = info["cloud_environment"].get("ca_bundle")
-        self._ctx = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
-
-    @classmethod
-    def start(cls, workdir, *extra_args) -> "Simulator":
-        workdir = Path(workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "simulator" / "run"), "--state-dir",
-                                 str(workdir / "sim")] + list(extra_args),
-                                stdout=subprocess.PIPE, stderr=open(workdir / "sim.err", "wb"), text=True)
-        line = proc.stdout.readline()
-        if not line:
-            proc.kill()
-            raise RuntimeError("simulator did not start: %s" % (workdir / "sim.err").read_text()[-2000:])
-        return cls(proc, json.loads(line), workdir)
-
-    def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-            self.proc = None
-
-    # -- admin API -------------------------------------------------------------------------------------------
-    def admin(self, method: str, path: str, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.arm + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, context=self._ctx, timeout=30) as resp:
-            return json.loads(resp.read() or b"null")
-
-    def reset(self):
-        return self.admin("POST", "/_sim/reset")
-
-    def mark(self) -> int:
-        return self.admin("GET", "/_sim/requests/mark")["mark"]
-
-    def requests(self, since: int = 0) -> list:
-        return self.admin("GET", "/_sim/requests?since=%d" % since)["requests"]
-
-    def fault(self, **spec):
-        return self.admin("POST", "/_sim/faults", spec)
-
-    def clear_faults(self):
-        return self.admin("DELETE", "/_sim/faults")
-
-    def state(self):
-        return self.admin("GET", "/_sim/state")
-
-    # -- environment for ansible -----------------------------------------------------------------------------
-    def env(self, extra=None) -> dict:
-        cloud_file = self.workdir / "cloud_environment.json"
-        cloud_file.write_text(json.dumps(self.info["cloud_environment"]))
-        env = ansible_env()
-        env.update({
-            "AZURE_SUBSCRIPTION_ID": self.info["subscription_id"],
-            "AZURE_CLIENT_ID": self.info["client_id"],
-            "AZURE_SECRET": self.info["client_secret"],
-            "AZURE_TENANT": self.info["tenant_id"],
-            "AZURE_CLOUD_ENVIRONMENT": str(cloud_file),
-        })
-        env.update(extra or {})
-        return env
-
-
-def ansible_env() -> dict:
+def ansible_env(extra=None) -> dict:
+    """Environment for ansible-playbook: this collection on ANSIBLE_COLLECTIONS_PATH, JSON output, the test
+    interpreter, plus ``extra`` (e.g. the simulator's AZURE_* variables)."""
     env = dict(os.environ)
     for name in list(env):
         if name.startswith("AZURE_"):
             del env[name]
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-        "ANSIBLE_STDOUT_CALLBACK": "json",
+        "ANSIBLE_STDOUT_CALLBACK": "cazure_json",
+        "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).resolve().parent / "callback_plugins"),
         "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
@@ -134,6 +59,7 @@ def ansible_env() -> dict:
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
         "PYTHONPATH": "",
     })
+    env.update(extra or {})
     return env
 
 
@@ -173,7 +99,7 @@ def run_playbook(playbook, env, extra_vars=None, check=False, diff=False, timeou
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+    proc = subprocess.run(cmd, env=ansible_env(env), capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
     try:
         start = proc.stdout.index("{")
         data = json.loads(proc.stdout[start:])
