@@ -9,6 +9,8 @@ import os
 import ssl
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -32,6 +34,7 @@ class Simulator:
         self.ca_bundle = info["cloud_environment"]["ca_bundle"]
         self.base_url = info["cloud_environment"]["arm_endpoint"].rstrip("/")
         self._ctx = ssl.create_default_context(cafile=self.ca_bundle)
+        self._tokens: dict[str, str] = {}
 
     # -- conveniences for tests
     @property
@@ -60,6 +63,46 @@ class Simulator:
             text = err.read()
             raise AssertionError("simulator admin %s %s -> %s %s" % (method, path, err.code, text[:500]))
         return json.loads(text) if text else None
+
+    def token(self, resource: str | None = None) -> str:
+        """A bearer token from the simulator's token endpoint (client credentials)."""
+        resource = resource or self.base_url
+        if resource not in self._tokens:
+            i = self.info
+            form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": i["client_id"],
+                                           "client_secret": i["client_secret"],
+                                           "scope": resource.rstrip("/") + "/.default"}).encode()
+            req = urllib.request.Request(self.url("/%s/oauth2/v2.0/token" % i["tenant_id"]), data=form,
+                                         method="POST")
+            with urllib.request.urlopen(req, context=self._ctx, timeout=30) as resp:
+                self._tokens[resource] = json.loads(resp.read())["access_token"]
+        return self._tokens[resource]
+
+    def call(self, method: str, path: str, body=None, api_version: str | None = None, auth: bool = True,
+             headers: dict | None = None, resource: str | None = None, raw: bytes | None = None):
+        """One HTTPS request; returns (status, headers (lower-case keys), decoded JSON or None)."""
+        url = path if path.startswith("https://") else self.url(path)
+        if api_version:
+            url += ("&" if "?" in url else "?") + "api-version=" + api_version
+        hdrs = {"Content-Type": "application/json"}
+        if auth:
+            hdrs["Authorization"] = "Bearer " + self.token(resource)
+        hdrs.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, context=self._ctx, timeout=60) as resp:
+                status, rh, text = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as err:
+            status, rh, text = err.code, err.headers, err.read()
+        try:
+            doc = json.loads(text) if text else None
+        except ValueError:
+            doc = text.decode("utf-8", "replace")
+        return status, {k.lower(): v for k, v in rh.items()}, doc
+
+    def rg_path(self, rg: str) -> str:
+        return "/subscriptions/%s/resourceGroups/%s" % (self.subscription_id, rg)
 
     def mark(self) -> int:
         return self.admin("GET", "/_sim/requests/mark")["mark"]
