@@ -176,6 +176,9 @@ class VmManager(object):
             # wait: false and still provisioning from an earlier run: report, do not touch
             self.operation = {"status": state, "resource_id": current.get("id"), "done": False}
             return {"vm": summary.vm_result(current, rg)}
+        if state.lower() == "failed":
+            # an earlier create/update ended Failed (e.g. allocation): ARM retries when the VM is PUT again
+            return self._create(desired, reapply=True)
         changes = diff.compare_vm(self._managed_view(desired), diff.vm_view(current))
         blockers = [(k, c) for k, c in changes.items() if c["kind"] == diff.RECREATE]
         found = diff.diff_output(changes)
@@ -243,9 +246,10 @@ class VmManager(object):
                 self._note("delete detached data disk %s" % disk_id)
                 api.delete_disk_by_id(self.arm, disk_id, True, self.timeout)
 
-    def _create(self, desired):
+    def _create(self, desired, reapply=False):
         rg, name = self.p["resource_group"], self.p["name"]
-        self._note("create VM %s" % api.vm_id(self.sub, rg, name))
+        self._note("%s VM %s" % ("re-apply (provisioningState Failed)" if reapply else "create",
+                                 api.vm_id(self.sub, rg, name)))
         self.diff["before"] = {}
         self.diff["after"] = diff.vm_view(desired)
         if self.m.check_mode:
