@@ -70,8 +70,10 @@ class Simulator:
         self._ensure_listener = ensure_listener
         if self.state_file and os.path.exists(self.state_file):
             self.load(self.state_file)
-        for ip in self.kv.vault_ips():
-            ensure_listener(ip)
+        for n, v in list(self.kv.vaults.items()):
+            res = self.arm.get(v.get("arm_id", ""))
+            if res is not None:      # the port may differ from the run that saved the state
+                res["properties"]["vaultUri"] = self.kv.register_vault(v["name"], v["arm_id"])
 
     def ensure_listener(self, ip: str):
         if self._ensure_listener is not None:
