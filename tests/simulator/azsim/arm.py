@@ -173,7 +173,7 @@ class Arm:
         if op.error is not None:
             op.status = "Failed"
             res = self.get(op.resource_id) if op.resource_id else None
-            if res is not None and isinstance(res.get("properties"), dict) and op.kind != "delete":
+            if res is not None and isinstance(res.get("properties"), dict):
                 res["properties"]["provisioningState"] = "Failed"
         else:
             op.status = "Succeeded"

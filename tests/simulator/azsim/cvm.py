@@ -121,7 +121,9 @@ def check_des_key(arm, des):
         raise bad_request("ConfidentialVMOrchestratorNotFound", "The service principal 'Confidential VM Orchestrator' "
                           "(appId %s) was not found in tenant '%s'." % (ORCHESTRATOR_APP_ID, arm.sim.tenant_id))
     perms = kv.key_permissions(vault, key["_name"], orchestrator["id"])
-    if not {"get", "release"} <= perms:
+    # access policies: get + release; RBAC: the "Key Vault Crypto Service Release User" role (release)
+    needed = {"release"} if vault["properties"].get("enableRbacAuthorization") else {"get", "release"}
+    if not needed <= perms:
         raise ApiError(403, "KeyVaultAccessForbidden", "The Confidential VM Orchestrator (appId %s) does not have "
                        "'get' and 'release' permissions on key '%s' in key vault '%s'. Grant them with an access "
                        "policy or the 'Key Vault Crypto Service Release User' role." % (ORCHESTRATOR_APP_ID, url,
