@@ -175,3 +175,72 @@ def record_task(name, var, host_specific=True):
     dest = "{{ record_dir }}/%s%s.json" % (name, "-{{ inventory_hostname }}" if host_specific else "")
     return {"name": "record " + name, "ansible.builtin.copy": {"content": "{{ %s | to_json }}" % var, "dest": dest},
             "delegate_to": "localhost", "become": False, "check_mode": False}
+
+
+# ----------------------------------------------------------------------------- swtpm TCTI port pairing
+
+class _Forwarder(object):
+    """Loopback TCP forwarder (one listening port -> one target port), for the swtpm TCTI port pairing."""
+
+    def __init__(self, listen_port, target_port):
+        self.target = target_port
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", listen_port))
+        self.sock.listen(8)
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _pipe(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+
+
+class swtpm_tcti(object):
+    """Context manager giving a working ``swtpm:`` TCTI for a harness provisioning context.
+
+    tpm2-tss's swtpm TCTI always talks to the control channel on server port + 1; when the harness picked
+    unrelated ports, forward a free port pair to them.
+    """
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.forwarders = []
+
+    def __enter__(self):
+        sport, cport = int(self.ctx["server_port"]), int(self.ctx["ctrl_port"])
+        if cport == sport + 1:
+            return "swtpm:host=127.0.0.1,port=%d" % sport
+        port = free_port_pair()
+        self.forwarders = [_Forwarder(port, sport), _Forwarder(port + 1, cport)]
+        return "swtpm:host=127.0.0.1,port=%d" % port
+
+    def __exit__(self, *exc):
+        for fwd in self.forwarders:
+            fwd.close()

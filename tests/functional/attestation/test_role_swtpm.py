@@ -11,9 +11,10 @@ verifier reports as "hardware report not bound to this nonce". Binding is proven
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 
-from ga_helpers import hcl_testchain, record_task
+from ga_helpers import REPO, hcl_testchain, record_task
 
 
 def provision(tpm, chain, imds):
@@ -118,3 +119,48 @@ def test_role_argument_spec_rejects_an_unknown_failure_mode(host_swtpm, fake_imd
     assert "failure0-localhost" in rec
     assert "guest_attestation_on_failure" in rec["failure0-localhost"]["msg"]
     assert rec["result0-localhost"] is None   # the role did not start: no verdict, certainly no pass
+
+
+def create_vm(sim):
+    """A confidential VM in the simulator, made with the collection's own modules."""
+    sys.path.insert(0, str(REPO / "tests" / "functional" / "modules"))
+    import cvm_common
+    from helpers import run_module
+    cvm_common.network(sim)
+    out = run_module("vm", cvm_common.vm_args(sim), sim.env)
+    assert not out.get("failed"), out
+    return "/subscriptions/%s/resourceGroups/rg-cvm/providers/Microsoft.Compute/virtualMachines/cvm1" % (
+        sim.subscription_id)
+
+
+def test_role_quarantines_a_failing_vm_tags_and_deallocates_it_then_fails_the_host(
+        host_swtpm, fake_imds, runner, test_chain, fresh_simulator):
+    sim = fresh_simulator
+    vm_path = create_vm(sim)
+    provision(host_swtpm, test_chain, fake_imds)
+    rv = role_vars(host_swtpm, fake_imds, guest_attestation_on_failure="quarantine",
+                   guest_attestation_vm_resource_group="rg-cvm", guest_attestation_vm_name="cvm1",
+                   guest_attestation_quarantine_deallocate=True)
+    rc, out, rec = runner.run(guarded_role_play(rv), env=sim.env)
+    res = rec["result0-localhost"]
+    assert res["verdict"] == "fail" and res.get("quarantined") is True, (res, out)
+    assert "snp.vcek_chain" in res["failing_checks"]
+    assert "quarantined" in rec["failure0-localhost"]["msg"]
+
+    vm = sim.call("GET", vm_path + "?$expand=instanceView", api_version="2026-04-01")
+    assert vm[0] == 200, vm
+    body = vm[2]
+    tags = body["tags"]
+    assert tags["attestation"] == "failed"
+    assert "snp.vcek_chain" in tags["attestation-check"]
+    assert tags["env"] == "test"   # existing tags kept
+    statuses = [s["code"] for s in body["properties"]["instanceView"]["statuses"]]
+    assert "PowerState/deallocated" in statuses
+
+
+def test_role_quarantine_without_a_vm_to_tag_still_fails_the_host(host_swtpm, fake_imds, runner, test_chain):
+    provision(host_swtpm, test_chain, fake_imds)
+    rv = role_vars(host_swtpm, fake_imds, guest_attestation_on_failure="quarantine")
+    rc, out, rec = runner.run(guarded_role_play(rv))
+    assert "cannot quarantine" in rec["failure0-localhost"]["msg"]
+    assert rec["result0-localhost"]["verdict"] == "fail"
