@@ -405,8 +405,6 @@ def _maa_checks(rep, ev, nonce, maa_opts, now, result):
         jwks = jwks()
     payload = maa_mod.verify_token(token, jwks, issuer, nonce=nonce_str, now=now,
                                    certs_url_expected=maa_opts.get("certs_url"))
-    result.maa_token = token
-    result.maa_token_claims = payload
     result.add("maa.token", "pass", "RS256 token from %s verified (kid, iss, exp/nbf, nonce)" % issuer)
     mism = []
     for name in _CROSS[rep.tee]:
@@ -419,6 +417,8 @@ def _maa_checks(rep, ev, nonce, maa_opts, now, result):
         raise VerificationError("MAA token claims disagree with the local verification: %s" % ", ".join(mism),
                                 check="maa.claims_match")
     result.add("maa.claims_match", "pass", "MAA token claims match the locally verified evidence")
+    result.maa_token = token
+    result.maa_token_claims = payload
     for k, v in payload.items():
         if k not in result.claims and k not in ("iat", "exp", "nbf", "jti", "iss", "nonce"):
             result.claims[k] = v
