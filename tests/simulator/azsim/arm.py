@@ -28,6 +28,28 @@ KNOWN_VERSIONS = {
     "microsoft.authorization/roledefinitions": {"2022-04-01"},
     "microsoft.attestation/locations/defaultprovider": {"2020-10-01", "2021-06-01"},
 }
+# Real api-versions Azure serves for these types that the offline spec copies do not carry (older clients such
+# as the Azure CLI use them). Bodies sent with them are validated against the closest spec version.
+REAL_EXTRA_VERSIONS = {
+    "microsoft.compute/virtualmachines": {"2022-03-01", "2022-08-01", "2022-11-01", "2023-03-01", "2023-07-01",
+                                          "2023-09-01", "2024-03-01", "2024-11-01", "2025-04-01"},
+    "microsoft.compute/disks": {"2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02", "2025-01-02"},
+    "microsoft.compute/diskencryptionsets": {"2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02",
+                                             "2025-01-02"},
+    "microsoft.network/virtualnetworks": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
+                                          "2024-03-01", "2024-07-01"},
+    "microsoft.network/networkinterfaces": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
+                                            "2024-03-01", "2024-07-01"},
+    "microsoft.network/publicipaddresses": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
+                                            "2024-03-01", "2024-07-01"},
+    "microsoft.network/networksecuritygroups": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01",
+                                                "2024-01-01", "2024-03-01", "2024-07-01"},
+    "microsoft.network/virtualnetworks/subnets": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01",
+                                                  "2024-01-01", "2024-03-01", "2024-07-01"},
+    "microsoft.keyvault/vaults": {"2022-07-01", "2023-02-01"},
+    "microsoft.authorization/roleassignments": {"2020-04-01-preview", "2020-10-01-preview", "2022-01-01-preview"},
+    "microsoft.authorization/roledefinitions": {"2018-01-01-preview", "2022-05-01-preview"},
+}
 RESOURCES_VERSIONS = {"2021-04-01", "2022-09-01", "2022-12-01", "2023-07-01", "2024-03-01", "2024-07-01",
                       "2024-11-01", "2025-03-01", "2025-04-01", "2016-06-01", "2020-01-01", "2019-11-01"}
 PROVIDER_DISPLAY = {"microsoft.compute": "Microsoft.Compute", "microsoft.network": "Microsoft.Network",
@@ -192,7 +214,7 @@ class Arm:
                 versions = set()
         if not versions:
             versions = set(KNOWN_VERSIONS.get(type_key, ()))
-        return versions
+        return versions | REAL_EXTRA_VERSIONS.get(type_key, set())
 
     def sim_schema(self):
         if not hasattr(self, "_schema"):
@@ -230,12 +252,14 @@ class Arm:
         schema = self.sim_schema()
         if schema is None or req.method not in ("PUT", "PATCH", "POST"):
             return
-        issues = schema.validate_body(req.method, req.path, req.api_version, body)
+        issues = schema.validate_body(req.method, req.path, req.api_version, body, unknown_api_version="closest")
         if issues:
             raise ApiError(400, "InvalidRequestContent", "invalid body", body=schema.to_arm_error(issues))
 
     # --------------------------------------------------------------- dispatch
     def handle(self, req, fault) -> Response:
+        if req.method == "GET" and req.path.strip("/").lower() == "metadata/endpoints":
+            return Response(200, self.cloud_metadata())
         self.sim.authenticate_arm(req)
         with self.sim.lock:
             self.settle()
@@ -298,6 +322,19 @@ class Arm:
         if low[1] == "microsoft.authorization":
             return self.types["authorization"].handle(req, "", segs[2:], fault)
         raise ApiError(404, "NotFound", "The requested path does not exist.")
+
+    def cloud_metadata(self) -> dict:
+        """ARM's cloud metadata document (what `az cloud register --endpoint-resource-manager` reads)."""
+        base = self.sim.base_url + "/"
+        return {"name": "AzureSimulator", "portal": base, "resourceManager": base, "graph": base,
+                "graphAudience": base, "microsoftGraphResourceId": base, "gallery": base,
+                "authentication": {"loginEndpoint": self.sim.base_url, "audiences": [base, self.sim.base_url],
+                                   "tenant": "common", "identityProvider": "AAD"},
+                "suffixes": {"keyVaultDns": self.sim.connection_info()["cloud_environment"]["keyvault_dns_suffix"],
+                             "attestationEndpoint": "attestation.azsim.local", "storage": "core.azsim.local",
+                             "acrLoginServer": "azurecr.azsim.local", "sqlServerHostname": "database.azsim.local",
+                             "mhsmDns": "managedhsm.azsim.local"},
+                "batch": base, "sqlManagement": base, "media": base, "vmImageAliasDoc": base}
 
     def subscription_body(self) -> dict:
         return {"id": "/subscriptions/" + self.sub, "authorizationSource": "RoleBased", "managedByTenants": [],
