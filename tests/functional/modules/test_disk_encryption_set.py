@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""confidential.azure.disk_encryption_set against the simulator (vault and key made by the keyvault modules)."""
+from __future__ import annotations
+
+from cvm_common import arm_since
+from helpers import run_module
+
+RG = "rg-des"
+
+
+def ok(out):
+    assert not out.get("failed"), out
+    return out
+
+
+def chain(sim, **key_over):
+    ok(run_module("resource_group", {"name": RG, "location": "eastus"}, sim.env))
+    vault = ok(run_module("keyvault", {"resource_group": RG, "name": "kv-des1", "location": "eastus"}, sim.env))["vault"]
+    key_args = {"vault_url": vault["vault_uri"], "vault_id": vault["id"], "name": "cmk", "release_policy": "default_cvm",
+                "location": "eastus"}
+    key_args.update(key_over)
+    key = ok(run_module("keyvault_key", key_args, sim.env))["key"]
+    return vault, key
+
+
+def des_args(key, **over):
+    args = {"resource_group": RG, "name": "des1", "key_url": key["kid"], "source_vault": "kv-des1",
+            "grant_key_permissions": True}
+    args.update(over)
+    return args
+
+
+def test_des_create_grant_idempotent_update_absent(fresh_simulator):
+    sim = fresh_simulator
+    vault, key = chain(sim)
+
+    mark = sim.mark()
+    out = run_module("disk_encryption_set", des_args(key), sim.env, check=True, diff=True)
+    assert out["changed"] and arm_since(sim, mark, writes_only=True) == [], out
+    assert out["diff"]["after"]["encryption_type"] == "ConfidentialVmEncryptedWithCustomerKey"
+
+    out = ok(run_module("disk_encryption_set", des_args(key), sim.env))
+    des = out["disk_encryption_set"]
+    assert out["changed"] and des["encryption_type"] == "ConfidentialVmEncryptedWithCustomerKey"
+    assert des["key_url"] == key["kid"] and des["identity"]["principal_id"]
+    assert out["grant"]["changed"] and sorted(out["grant"]["after"]) == ["get", "unwrapKey", "wrapKey"]
+    reqs = sim.requests(since=mark)
+    assert any(r["service"] == "keyvault" and r["method"] == "GET" and "/keys/cmk/" in r["path"] for r in reqs)
+
+    mark = sim.mark()
+    out = ok(run_module("disk_encryption_set", des_args(key), sim.env))
+    assert out["changed"] is False, out
+    reqs = [(r["service"], r["method"], r["path"].rsplit("/", 2)[-2]) for r in sim.requests(since=mark)
+            if r.get("service") in ("arm", "keyvault")]
+    # the set and the vault it grants on, once each; the key is not read again
+    assert sorted(reqs) == [("arm", "GET", "diskEncryptionSets"), ("arm", "GET", "vaults")], reqs
+
+    out = ok(run_module("disk_encryption_set", des_args(key, rotation_to_latest_key_version=True, tags={"a": "b"}),
+                        sim.env, diff=True))
+    assert out["changed"] and out["diff"] == {
+        "before": {"rotation_to_latest_key_version": False, "tags": {}},
+        "after": {"rotation_to_latest_key_version": True, "tags": {"a": "b"}}}, out["diff"]
+    assert out["disk_encryption_set"]["rotation_to_latest_key_version"] is True
+
+    out = run_module("disk_encryption_set", des_args(key, encryption_type="EncryptionAtRestWithCustomerKey"), sim.env)
+    assert out["failed"] and "cannot change" in out["msg"]
+
+    out = ok(run_module("disk_encryption_set", {"resource_group": RG, "name": "des1", "state": "absent"}, sim.env))
+    assert out["changed"]
+    out = ok(run_module("disk_encryption_set", {"resource_group": RG, "name": "des1", "state": "absent"}, sim.env))
+    assert out["changed"] is False
+
+
+def test_des_refuses_a_key_that_cannot_be_released(fresh_simulator):
+    sim = fresh_simulator
+    vault, key = chain(sim, name="plain", exportable=False, release_policy=None)
+    mark = sim.mark()
+    out = run_module("disk_encryption_set", des_args(key, name="des-bad"), sim.env)
+    assert out["failed"] and "not exportable" in out["msg"] and "no release policy" in out["msg"], out
+    assert arm_since(sim, mark, writes_only=True) == []
+
+
+def test_des_put_fault_retried_and_lro_failure_converges(fresh_simulator):
+    sim = fresh_simulator
+    vault, key = chain(sim)
+    sim.fault("status", method="PUT", path=r"/diskEncryptionSets/des1$", status=503, retry_after=0, count=1)
+    sim.fault("lro_fail", method="PUT", path=r"/diskEncryptionSets/des1$",
+              error={"code": "KeyVaultAccessForbidden", "message": "Unable to access key vault resource."})
+    out = run_module("disk_encryption_set", des_args(key, grant_key_permissions=False), sim.env)
+    assert out["failed"] and out["azure_error"]["code"] == "KeyVaultAccessForbidden", out
+    out = ok(run_module("disk_encryption_set", des_args(key), sim.env))
+    assert out["disk_encryption_set"]["provisioning_state"] == "Succeeded", out
+    out = ok(run_module("disk_encryption_set", des_args(key), sim.env))
+    assert out["changed"] is False
