@@ -166,7 +166,7 @@ class KeyVaultDataPlane:
             raise _kv_error(400, "BadParameter", "The specified version (%s) is not recognized. Consider using the "
                             "latest supported version (2025-07-01)." % v)
         if req.method in ("PUT", "PATCH", "POST") and schema is not None and req.body:
-            issues = schema.validate_body(req.method, req.path, v, req.json())
+            issues = schema.validate_body(req.method, req.path, v, req.json(), unknown_api_version="closest")
             if issues:
                 body = schema.to_arm_error(issues)
                 raise ApiError(400, "BadParameter", "invalid body", body=body)
