@@ -212,9 +212,7 @@ class Arm:
                 versions = set(schema.api_versions(method, path) or ())
             except Exception:  # noqa: BLE001 - the validator knows nothing about this path
                 versions = set()
-        if not versions:
-            versions = set(KNOWN_VERSIONS.get(type_key, ()))
-        return versions | REAL_EXTRA_VERSIONS.get(type_key, set())
+        return versions | KNOWN_VERSIONS.get(type_key, set()) | REAL_EXTRA_VERSIONS.get(type_key, set())
 
     def sim_schema(self):
         if not hasattr(self, "_schema"):
