@@ -20,7 +20,7 @@ description:
     M(confidential.azure.disk_encryption_set) - are kept.
   - A run without changes makes one GET.
 author:
-  - confidential.azure maintainers
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

@@ -11,7 +11,7 @@ module: keyvault_key
 short_description: Customer-managed key for confidential VM disks, with a secure key release policy
 version_added: 0.1.0
 description:
-  - Creates, updates, rotates or deletes a Key Vault key for confidential OS disk encryption (CMK): by default an
+  - Creates, updates, rotates or deletes a Key Vault key for confidential OS disk encryption (CMK). By default an
     exportable C(RSA-HSM) 3072 bit key with operations C(wrapKey) and C(unwrapKey) and a secure key release policy.
   - The release policy is checked locally against the secure key release grammar before it is sent (Key Vault
     accepts only the C(equals) operator; other grammar operators are rejected here with the path of the condition).
@@ -29,7 +29,7 @@ description:
   - Never returns key material; only the key id, type, size, operations, attributes, tags and the decoded release
     policy.
 author:
-  - confidential.azure maintainers
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:
@@ -81,8 +81,8 @@ options:
     default: true
   release_policy:
     description:
-      - The secure key release policy, as a dict or a JSON object string (C({"version": "1.0.0", "anyOf": [...]})),
-        or the string C(default_cvm).
+      - The secure key release policy, as a dict or a JSON object string with the keys C(version) (C(1.0.0)) and
+        C(anyOf) (one entry per attestation authority), or the string C(default_cvm).
       - C(default_cvm) needs O(location) or O(release_policy_authorities).
       - Compared with the key's current policy ignoring key order, a trailing slash and the case of authority hosts.
     type: raw

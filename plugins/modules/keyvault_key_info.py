@@ -15,7 +15,7 @@ description:
     optionally with its versions and rotation policy. Never returns key material.
   - One GET for the key, plus one per option O(include_versions) and O(include_rotation_policy).
 author:
-  - confidential.azure maintainers
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

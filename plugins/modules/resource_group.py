@@ -14,7 +14,7 @@ description:
   - Creates, re-tags or deletes an Azure resource group. A run without changes makes one GET.
   - O(state=absent) deletes the group B(and everything in it).
 author:
-  - confidential.azure maintainers
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

@@ -111,7 +111,7 @@ def access_policy_body(tenant_id, object_id, permissions):
 
 
 def role_guid(role_definition_id):
-    return str(role_definition_id or "").rstrip("/").split("/")[-1].lower()
+    return str(role_definition_id or "").rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 def role_definition_id(subscription_id, role):

@@ -38,6 +38,10 @@ def writes(log):
     return [e for e in log if e[0] not in ("GET", "LIST")]
 
 
+def run1(m):
+    return run(m)[0]
+
+
 def run(m):
     start = len(m.log)
     result = backends.run_key(m)
@@ -66,7 +70,7 @@ def test_creates_cmk_with_default_cvm_policy_and_grants_orchestrator():
 
 def test_result_never_carries_key_material():
     m = FakeModule(key_params())
-    result, _ = run(m)
+    result = run1(m)
     text = repr(result)
     assert "'n'" not in text and "'e'" not in text and m.kv.keys["cmk"][-1]["key"]["n"] not in text
 
@@ -136,7 +140,7 @@ def test_immutable_policy_change_needs_rotate():
 
 def test_key_size_change_needs_rotate_and_rotate_creates_new_version():
     m = FakeModule(key_params())
-    first, _ = run(m)
+    first = run1(m)
     with pytest.raises(Failed) as exc:
         run(rerun(m, key_size=4096))
     assert "key_size" in exc.value.msg and "rotate: true" in exc.value.msg
@@ -149,14 +153,14 @@ def test_key_size_change_needs_rotate_and_rotate_creates_new_version():
 def test_rotate_without_changes_still_creates_a_version():
     m = FakeModule(key_params())
     run(m)
-    result, _ = run(rerun(m, rotate=True, include_versions=True))
+    result = run1(rerun(m, rotate=True, include_versions=True))
     assert result["changed"] is True
     assert len(result["key"]["versions"]) == 2
 
 
 def test_rbac_vault_gets_release_user_role_at_key_scope_once():
     m = FakeModule(key_params(), rbac=True)
-    result, _ = run(m)
+    result = run1(m)
     assert result["orchestrator_grant"]["mode"] == "rbac"
     assert len(m.arm.assignments) == 1
     a = m.arm.assignments[0]
@@ -175,7 +179,7 @@ def test_rbac_role_at_vault_scope_already_covers_the_key():
         "scope": VAULT_ID, "principalId": ORCH,
         "roleDefinitionId": "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s"
                             % (SUB, grants.ROLE_RELEASE_USER)}})
-    result, _ = run(m)
+    result = run1(m)
     assert result["orchestrator_grant"]["missing"] == []
     assert len(m.arm.assignments) == 1
 

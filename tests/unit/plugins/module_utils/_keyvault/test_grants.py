@@ -106,7 +106,7 @@ def test_plan_rejects_impossible_requests(kwargs, fragment):
     args = dict(permissions=["get"], key_name="k", scope="key", assignments=[])
     args.update(kwargs)
     with pytest.raises(grants.GrantError) as exc:
-        grants.plan_grant(vault(rbac=True), ORCH, args.pop("permissions"), **args)
+        grants.plan_grant(vault(rbac=True), ORCH, **args)
     assert fragment in str(exc.value)
 
 

@@ -186,8 +186,10 @@ def test_enabled_and_tags_unmanaged_when_omitted():
     assert not key.compare(key.current(bundle(tags={"x": "y"})), want).changed
 
 
-@pytest.mark.parametrize("over, prop", [(dict(key_size=4096), "key_size"), (dict(exportable=False, release_policy=None),
-                                                                               "exportable")])
+@pytest.mark.parametrize("over, prop", [
+    (dict(key_size=4096), "key_size"),
+    (dict(exportable=False, release_policy=None), "exportable"),
+])
 def test_version_properties_need_rotate(over, prop):
     want = key.desired(params(**over), None if over.get("release_policy", 1) is None else rp.default_cvm([EUS]))
     plan = key.compare(key.current(bundle()), want)

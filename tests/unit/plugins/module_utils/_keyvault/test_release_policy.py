@@ -129,7 +129,7 @@ def test_operator_value_types(op, value):
 
 def test_lint_limits_nesting_depth():
     node = cond("a")
-    for _ in range(rp.MAX_DEPTH + 2):
+    for _level in range(rp.MAX_DEPTH + 2):
         node = {"allOf": [node]}
     errors = rp.lint({"version": "1.0.0", "anyOf": [{"authority": EUS, "allOf": [node]}]})
     assert any("nested deeper" in e for e in errors)
@@ -232,8 +232,8 @@ def test_evaluate_unknown_authority_is_refused_with_reason():
 
 
 def test_evaluate_dotted_claim_path_into_nested_object():
-    policy = {"version": "1.0.0", "anyOf": [cvm_rule(EUS, cond("x-ms-isolation-tee.x-ms-attestation-type",
-                                                                    value="sevsnpvm"))]}
+    claim = "x-ms-isolation-tee.x-ms-attestation-type"
+    policy = {"version": "1.0.0", "anyOf": [cvm_rule(EUS, cond(claim, value="sevsnpvm"))]}
     claims = {"x-ms-isolation-tee": {"x-ms-attestation-type": "sevsnpvm"}}
     assert rp.evaluate(policy, claims, EUS)[0] is True
     assert rp.evaluate(policy, {"x-ms-isolation-tee": "sevsnpvm"}, EUS)[0] is False
