@@ -18,7 +18,7 @@ description:
   - Optionally grants the set's identity the key permissions get, wrapKey and unwrapKey on the vault (access policy,
     or the role Key Vault Crypto Service Encryption User on an RBAC vault).
 author:
-  - confidential.azure contributors
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

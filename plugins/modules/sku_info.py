@@ -17,7 +17,7 @@ description:
   - When a SKU has no C(ConfidentialComputingType) capability but its size family is a known confidential
     family, the TEE comes from the family table and C(tee_source) says C(family_table).
 author:
-  - confidential.azure contributors
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

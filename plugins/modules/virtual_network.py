@@ -15,7 +15,7 @@ description:
     confidential VM chain on a fresh subscription. Properties of existing subnets that this module does not
     manage (NSG, route table, delegations) are kept.
 author:
-  - confidential.azure contributors
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

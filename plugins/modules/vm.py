@@ -22,7 +22,7 @@ description:
     admin user, SSH keys, a size in another TEE or temp-disk class, OS disk type) fail with a message saying so,
     unless O(allow_recreate=true).
 author:
-  - confidential.azure contributors
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

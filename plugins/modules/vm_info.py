@@ -16,7 +16,7 @@ description:
     encryption type, disk encryption set, secure boot, vTPM, power state).
   - One request per call (the VM or the list, with the instance view).
 author:
-  - confidential.azure contributors
+  - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

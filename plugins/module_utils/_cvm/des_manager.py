@@ -168,8 +168,8 @@ class DesManager(object):
         except grants.GrantError as exc:
             raise DesFailure("grant_key_permissions: %s" % exc)
         if result.get("changed"):
-            self._note("grant %s to %s on %s (%s)" % (", ".join(result["missing"]), principal, result["scope"],
-                                                       result["mode"]))
+            self._note("grant %s to %s on %s (%s)"
+                       % (", ".join(result["missing"]), principal, result["scope"], result["mode"]))
             self.diff["before"]["key_permissions"] = result["before"]
             self.diff["after"]["key_permissions"] = result["after"]
         return result

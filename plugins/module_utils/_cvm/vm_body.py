@@ -100,8 +100,8 @@ def build_vm_body(params, location, nic_refs, des_id=None, os_type="Linux", tags
             "storageProfile": {
                 "imageReference": image_reference(params["image"]),
                 "osDisk": os_disk(params, des_id),
-                "dataDisks": [data_disk_body(d, params["name"]) for d in sorted(params.get("data_disks") or [],
-                                                                                   key=lambda d: d["lun"])],
+                "dataDisks": [data_disk_body(d, params["name"])
+                              for d in sorted(params.get("data_disks") or [], key=lambda d: d["lun"])],
             },
             "osProfile": os_profile(params, os_type),
             "networkProfile": {"networkInterfaces": [

@@ -186,12 +186,11 @@ class VmManager(object):
         self.diff["after"].update(found["after"])
         if blockers:
             if not self.p["allow_recreate"]:
-                reasons = [c["reason"] or "%s: %s -> %s cannot be changed on an existing VM" % (k, c["before"],
-                                                                                               c["after"])
-                           for k, c in blockers]
+                reasons = [c["reason"] or "%s: %s -> %s cannot be changed on an existing VM"
+                           % (k, c["before"], c["after"]) for k, c in blockers]
                 raise VmFailure("Azure cannot make these changes in place: %s. Set allow_recreate: true to delete "
                                 "and recreate the VM (its OS disk and the NIC it created are deleted; data on them is "
-                                "lost)" % "; ".join(reasons), diff=self.diff, changes=sorted(k for k, _ in blockers))
+                                "lost)" % "; ".join(reasons), diff=self.diff, changes=sorted(k for k, _change in blockers))
             return self._recreate(current, desired)
         power = summary.power_state(current)
         want_power = self.p.get("power_state")
