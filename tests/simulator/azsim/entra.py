@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 import uuid
 from urllib.parse import parse_qs
@@ -16,10 +17,22 @@ TOKEN_LIFETIME = 3599
 class Entra:
     def __init__(self, sim):
         self.sim = sim
-        self.key = rsa_key(2048)
-        self.public_key = self.key.public_key()
-        self.kid = jwt.kid_of(self.public_key)
+        self._key = None
+        self._ready = threading.Event()
+        # generating the signing key takes 0.1-0.8 s: do it in the background so the simulator starts at once
+        threading.Thread(target=self._make_key, name="azsim-entra-key", daemon=True).start()
         self._cache: dict[str, dict] = {}
+
+    def _make_key(self):
+        self._key = rsa_key(2048)
+        self.public_key = self._key.public_key()
+        self.kid = jwt.kid_of(self.public_key)
+        self._ready.set()
+
+    @property
+    def key(self):
+        self._ready.wait()
+        return self._key
 
     # -------------------------------------------------------------- tokens
     def issue(self, resource: str, app_id: str, object_id: str) -> str:
@@ -33,6 +46,7 @@ class Entra:
     def validate(self, token: str) -> dict:
         claims = self._cache.get(token)
         if claims is None:
+            self._ready.wait()
             claims = jwt.verify(token, self.public_key)
             if claims.get("tid") != self.sim.tenant_id:
                 raise jwt.JwtError("wrong tenant")
@@ -99,6 +113,7 @@ class Entra:
                 "api-version": "1.1",
                 "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}]})
         if req.method == "GET" and rest in ("discovery/v2.0/keys", "discovery/keys"):
+            self._ready.wait()
             nums = self.public_key.public_numbers()
             return Response(200, {"keys": [{"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
                                             "n": jwt.int_b64u(nums.n), "e": jwt.int_b64u(nums.e)}]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import datetime
 import hashlib
+import itertools
 import ipaddress
 import re
 import time
@@ -629,7 +630,7 @@ class NetworkInterfaces(_NetworkBase):
                 used = {c.get("properties", {}).get("privateIPAddress") for n in self.arm.of_type(
                     "Microsoft.Network/networkInterfaces") if n["id"].lower() != res["id"].lower()
                     for c in n["properties"].get("ipConfigurations") or []}
-                for host in list(net.hosts())[3:]:
+                for host in itertools.islice(net.hosts(), 3, None):
                     if str(host) not in used:
                         cp["privateIPAddress"] = str(host)
                         break
