@@ -223,6 +223,14 @@ class VirtualMachines(TypeHandler):
                                   "interface." % (nic["id"], attached))
         ok, reason = catalog.size_offered(info["name"], res["location"])
         cvm.check(self.arm, res, props, info, existing)
+        for zone in res.get("zones") or []:
+            if zone in (catalog.ZONE_RESTRICTED.get((info["name"], res["location"])) or []):
+                ok = False
+            elif zone not in catalog.zones_for(res["location"]):
+                raise bad_request("InvalidParameter", "The zone(s) '%s' for resource '%s' is not supported. The "
+                                  "supported zones for location '%s' are '%s'" % (
+                                      zone, res["id"], res["location"], ",".join(catalog.zones_for(res["location"]))),
+                                  target="zones")
         if not ok:
             raise ApiError(409, "SkuNotAvailable", "The requested VM size for resource 'Following SKUs have failed "
                            "for Capacity Restrictions: %s' is currently not available in location '%s'. Please try "
