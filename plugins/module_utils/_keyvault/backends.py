@@ -126,6 +126,8 @@ class KeyBackend:
                 self.m.fail_json(msg="vault %s is a standard vault; key_type RSA-HSM (and exportable keys) need a "
                                      "Premium vault. Change the vault's sku to premium (confidential.azure.keyvault "
                                      "sku: premium)" % vault.get("id"))
+        if vault is not None:
+            self._warn_chain(vault, want)
         oid = self._orchestrator() if grant_wanted else None
 
         write = not self.m.check_mode
@@ -169,6 +171,18 @@ class KeyBackend:
             self.result["key"] = {}
         self.result["diff"] = _diff(self.before, self.after)
         return self.result
+
+    def _warn_chain(self, vault, want):
+        """The rest of the CMK chain Azure checks later (disk encryption set creation): say it now."""
+        props = vault.get("properties") or {}
+        if want.get("exportable") and not props.get("enablePurgeProtection"):
+            self.m.warn("vault %s has purge protection off; a confidential disk encryption set will refuse the key. "
+                        "Turn it on (confidential.azure.keyvault enable_purge_protection: true)" % vault.get("id"))
+        location = self.p.get("location")
+        if location and vault.get("location") and \
+                vault_mod.normalize_location(vault["location"]) != vault_mod.normalize_location(location):
+            self.m.warn("vault %s is in %s but location is %s; confidential VMs need the CMK vault in their own "
+                        "region" % (vault.get("id"), vault["location"], location))
 
     def _absent(self, kv, bundle):
         if bundle is None:

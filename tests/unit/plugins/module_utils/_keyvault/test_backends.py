@@ -366,3 +366,14 @@ def test_resource_group_create_rerun_retag_delete():
     n.params = rg_params(state="absent")
     assert backends.run_resource_group(n)["changed"] is True
     assert backends.run_resource_group(n)["changed"] is False
+
+
+def test_warns_about_purge_protection_and_vault_region():
+    m = FakeModule(key_params(location="westeurope"))
+    m.arm.store[VAULT_ID.lower()]["properties"]["enablePurgeProtection"] = False
+    run(m)
+    assert any("purge protection off" in w for w in m.warnings)
+    assert any("is in eastus but location is westeurope" in w for w in m.warnings)
+    quiet = FakeModule(key_params())
+    run(quiet)
+    assert quiet.warnings == []
