@@ -12,7 +12,7 @@ short_description: Verify Azure confidential VM guest attestation evidence on th
 version_added: 0.1.0
 description:
   - Verifies the evidence collected in a confidential VM by M(confidential.azure.attestation_evidence), on the
-    controller (use C(delegate_to=localhost)): a guest is never the judge of itself.
+    controller (use C(delegate_to=localhost)); a guest is never the judge of itself.
   - "Checks: the HCL report and the binding of its runtime claims (SHA-256 of the claims == report_data[0:32],
     rest zero); the TPM quote (signature by the HCL attestation key C(HCLAkPub), qualifying data == O(nonce),
     PCR digest); the nonce in the HCL C(user-data); the AK certificate (key == C(HCLAkPub), chain to the Azure
@@ -30,7 +30,7 @@ description:
   - Needs the C(cryptography) and C(jmespath) Python packages on the controller. Pure verification code, no
     Azure SDK; MAA is called with Ansible's C(open_url).
 author:
-  - confidential.azure maintainers
+  - confidential.azure maintainers (@confidential-azure)
 requirements:
   - cryptography >= 41.0.0
   - jmespath
@@ -40,6 +40,7 @@ attributes:
     description: Verification has no side effects and runs in check mode too.
   diff_mode:
     support: none
+    description: Nothing is changed.
 options:
   evidence:
     description: The C(evidence) returned by M(confidential.azure.attestation_evidence).
@@ -51,21 +52,11 @@ options:
         type: str
         required: true
       tpm_quote:
-        description: TPM2_Quote made with the AK at C(0x81000003) and the nonce as qualifying data.
+        description:
+          - TPM2_Quote made with the AK at C(0x81000003) and the nonce as qualifying data, a dict with the keys
+            C(message) (base64 of the TPMS_ATTEST structure), C(signature) (base64 of the RSASSA signature, plain
+            or as a TPMT_SIGNATURE) and C(pcrs) (quoted SHA-256 PCR values, index to hex digest).
         type: dict
-        suboptions:
-          message:
-            description: Base64 of the TPMS_ATTEST structure.
-            type: str
-            required: true
-          signature:
-            description: Base64 of the RSASSA signature (plain, or a TPMT_SIGNATURE).
-            type: str
-            required: true
-          pcrs:
-            description: Quoted SHA-256 PCR values, index to hex digest.
-            type: dict
-            required: true
       ak_cert:
         description: Base64 DER (zero padding tolerated) or PEM of the AK certificate (NV C(0x01C101D0)).
         type: str
@@ -413,11 +404,7 @@ def main():
     argument_spec = dict(
         evidence=dict(type="dict", required=True, options=dict(
             hcl_report=dict(type="str", required=True),
-            tpm_quote=dict(type="dict", options=dict(
-                message=dict(type="str", required=True),
-                signature=dict(type="str", required=True),
-                pcrs=dict(type="dict", required=True),
-            )),
+            tpm_quote=dict(type="dict"),
             ak_cert=dict(type="str"),
             vcek=dict(type="raw"),
             td_quote=dict(type="str"),
@@ -532,8 +519,8 @@ def main():
     out["nonce_bound"] = res.nonce_bound
     out["changed"] = False
     if out["verdict"] != "pass" and p["fail_on_fail"]:
-        module.fail_json(msg="attestation verdict: fail (failed checks: %s)" % (", ".join(failed) or
-                                                                               "a mandatory check did not run"), **out)
+        reason = ", ".join(failed) or "a mandatory check did not run"
+        module.fail_json(msg="attestation verdict: fail (failed checks: %s)" % reason, **out)
     module.exit_json(**out)
 
 

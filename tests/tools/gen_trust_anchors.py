@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
 import struct
 import sys
 
@@ -45,7 +44,7 @@ def find_shared(explicit=None):
     if os.environ.get("CONFIDENTIAL_AZURE_SHARED"):
         cands.append(os.environ["CONFIDENTIAL_AZURE_SHARED"])
     d = REPO
-    for _ in range(8):
+    for dummy in range(8):
         cands.append(os.path.join(d, "shared"))
         cands.append(os.path.join(os.path.dirname(d), "shared"))
         d = os.path.dirname(d)

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-import hashlib
-
-from .certs import HAS_CRYPTOGRAPHY, build_chain, fingerprint, load_any, verify_signed_by
+from .certs import HAS_CRYPTOGRAPHY, build_chain, fingerprint, load_any
 from .errors import AttestationError, ParseError, VerificationError
-from .util import der_header, der_integer, hexstr, require, u32le, u64le
+from .util import der_header, der_integer, hexstr, u32le, u64le
 
 if HAS_CRYPTOGRAPHY:
     from cryptography import x509
@@ -167,7 +165,7 @@ class VcekInfo(object):
     def product(self):
         if not self.product_name:
             return None
-        base = self.product_name.split("-")[0].strip()
+        base = self.product_name.split("-", 1)[0].strip()
         return base if base in TCB_LAYOUT else None
 
 
@@ -187,7 +185,7 @@ def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=()):
     The ARK that a chain presents is never trusted by itself: only pinned/configured ARKs
     anchor the chain. Returns (ark_name, chain).
     """
-    named = [(n, c) for n, c in trusted_arks]
+    named = list(trusted_arks)
     if not named:
         raise VerificationError("no AMD root (ARK) trusted", check="snp.vcek_chain")
     asks = list(intermediates) + [c for dummy, c in trusted_asks]

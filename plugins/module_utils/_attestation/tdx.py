@@ -8,7 +8,6 @@ from __future__ import annotations
 __metaclass__ = type
 
 import hashlib
-import struct
 
 from .certs import HAS_CRYPTOGRAPHY, build_chain, load_pem_chain
 from .errors import ParseError, VerificationError

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-import hashlib
 import json
 
 from . import hcl as hcl_mod

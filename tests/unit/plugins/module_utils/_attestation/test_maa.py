@@ -11,7 +11,6 @@ import hmac
 import json
 import os
 import sys
-import time
 
 import pytest
 

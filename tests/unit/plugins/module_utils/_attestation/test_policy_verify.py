@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.confidential.azure.plugins.module_utils._attestation import policy, verify, snp
+from ansible_collections.confidential.azure.plugins.module_utils._attestation import policy, snp
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import PolicyError
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.trust import TrustStore
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.verify import verify_evidence
