@@ -114,9 +114,25 @@ ansible_test_in_tree() {  # ansible_test_in_tree VENV ARGS...
     (cd "$COLL" && PATH="$venv/bin:$PATH" ansible-test "$@" --color no)
 }
 
+with_path() {  # with_path DIR COMMAND... : COMMAND with DIR first on PATH
+    local dir=$1
+    shift
+    PATH="$dir:$PATH" "$@"
+}
+
 stage_sanity() {
     prepare sanity || return 1
     step sanity ansible-test-sanity-core-2.19-py3.11 ansible_test_in_tree "$VENV" sanity --python 3.11
+    # Modules and module_utils also run on guests with Python 3.8 (Ubuntu 20.04): the target-side
+    # sanity tests (compile, import with guarded third-party imports) on 3.8 with ansible-core 2.19.
+    local py38
+    py38=$(pyenv_python 3.8)
+    if [ -n "$py38" ]; then
+        step sanity ansible-test-sanity-compile-import-py3.8 with_path "$(dirname "$py38")" \
+            ansible_test_in_tree "$VENV" sanity --test compile --test import --python 3.8
+    else
+        echo "WARNING: no Python 3.8 interpreter (pyenv install 3.8): Python 3.8 compile/import sanity not run"
+    fi
     if ensure_venv_latest >"$BUILD/prepare-latest.log" 2>&1; then
         local version
         version=$("$VENV_LATEST/bin/python" -c 'import ansible; print(ansible.__version__)')

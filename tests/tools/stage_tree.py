@@ -5,8 +5,8 @@
 ansible-test only works on a collection that sits at
 ``.../ansible_collections/<namespace>/<name>``.  The mirror holds exactly the
 files git knows about plus untracked files that are not ignored
-(``git ls-files -co --exclude-standard``).  Files are copied only when size or
-mtime changed; files that disappeared from the tree are removed from the mirror
+(``git ls-files -co --exclude-standard``).  Files are copied only when size,
+mtime or mode changed; files that disappeared from the tree are removed from the mirror
 (ansible-test's scratch dir ``tests/output`` in the mirror is kept).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def main():
         st = os.stat(src)
         try:
             dt = os.stat(dst)
-            if dt.st_size == st.st_size and int(dt.st_mtime) == int(st.st_mtime):
+            if (dt.st_size, int(dt.st_mtime), dt.st_mode) == (st.st_size, int(st.st_mtime), st.st_mode):
                 continue
         except FileNotFoundError:
             pass
