@@ -55,6 +55,7 @@ def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else '.')
     build = os.path.join(root, '.build')
     deps = galaxy_dependencies(root)
+    wanted = [[fqcn, str(spec)] for fqcn, spec in sorted(deps.items())]
     pinned = ANSIBLE_PACKAGE.split('==')[1]
     downloads = os.path.join(build, 'downloads')
     wheel_glob = os.path.join(downloads, 'ansible-%s-py3-none-any.whl' % pinned)
@@ -62,7 +63,7 @@ def main():
 
     if os.path.exists(marker):
         with open(marker) as handle:
-            if json.load(handle) == sorted(deps.items()):
+            if json.load(handle) == wanted:
                 return 0
 
     if not glob.glob(wheel_glob):
@@ -97,7 +98,7 @@ def main():
     if failures:
         sys.exit('collection deps: ' + '; '.join(failures))
     with open(marker, 'w') as handle:
-        json.dump(sorted(deps.items()), handle)
+        json.dump(wanted, handle)
     return 0
 
 
