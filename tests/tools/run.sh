@@ -120,8 +120,20 @@ with_path() {  # with_path DIR COMMAND... : COMMAND with DIR first on PATH
     PATH="$dir:$PATH" "$@"
 }
 
+no_sanity_ignores() {  # the project's rule: fix the code, never ignore a sanity finding
+    local found
+    found=$(find "$ROOT/tests/sanity" -name 'ignore-*.txt' 2>/dev/null)
+    if [ -n "$found" ]; then
+        echo "sanity ignore files are not allowed here (fix the code instead):"
+        echo "$found"
+        return 1
+    fi
+    echo "no tests/sanity/ignore-*.txt"
+}
+
 stage_sanity() {
     prepare sanity || return 1
+    step sanity no-sanity-ignore-files no_sanity_ignores
     step sanity ansible-test-sanity-core-2.19-py3.11 ansible_test_in_tree "$VENV" sanity --python 3.11
     # Modules and module_utils also run on guests with Python 3.8 (Ubuntu 20.04): the target-side
     # sanity tests (compile, import with guarded third-party imports) on 3.8 with ansible-core 2.19.
