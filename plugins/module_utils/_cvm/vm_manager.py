@@ -11,7 +11,8 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
-from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureError
+from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import (AzureApiError, AzureError,
+                                                                                       LroFailed)
 from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import same_id
 
 from . import api, diff, limits, network_body, summary, vm_body
@@ -50,7 +51,11 @@ class VmManager(object):
         except VmFailure as exc:
             self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
         except AzureError as exc:
-            self.m.fail_azure(exc, changed=self.changed, actions=self.actions)
+            changed = self.changed
+            if isinstance(exc, AzureApiError) and not isinstance(exc, LroFailed) and 400 <= exc.status < 500:
+                # the last write was refused outright: only the writes before it changed something
+                changed = any(not a.startswith("recreate") for a in self.actions[:-1])
+            self.m.fail_azure(exc, changed=changed, actions=self.actions)
         result.setdefault("changed", self.changed)
         result["actions"] = self.actions
         if self.operation is not None:

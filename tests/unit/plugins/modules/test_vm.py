@@ -194,3 +194,26 @@ def test_vm_info_returns_same_shape_as_vm(run):
     assert [v["name"] for v in listed["vms"]] == ["cvm1"]
     none = run(vm_info, {"resource_group": "rg", "tags": ["env:prod"]})
     assert none["vms"] == []
+
+
+def test_refused_create_reports_no_change_when_nothing_was_written(run):
+    nic = RG + "/providers/Microsoft.Network/networkInterfaces/cvm1-nic"
+    run.arm.store[nic.lower()] = {"id": nic, "name": "cvm1-nic", "properties": {"ipConfigurations": [
+        {"properties": {"subnet": {"id": SUBNET}}}]}}
+    run.arm.fail_next[("PUT", "virtualMachines")] = api_error(400, "InvalidParameter", "bad")
+    result = run(vm, args())
+    assert result["failed"] and result["changed"] is False
+    assert [w[0] for w in run.arm.writes()] == ["PUT"]
+
+
+def test_public_ip_created_with_nic_and_removed_with_vm(run):
+    result = run(vm, args(public_ip=True))
+    assert result["changed"] and not result.get("failed"), result
+    kinds = [w[1].rsplit("/", 2)[-2] for w in run.arm.writes()]
+    assert kinds == ["publicIPAddresses", "networkInterfaces", "virtualMachines"]
+    nic_body = run.arm.writes()[1][2]
+    assert nic_body["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"]["id"].endswith("cvm1-pip")
+    again = run(vm, args(public_ip=True))
+    assert again["changed"] is False and len(run.arm.gets()) == 3
+    run(vm, {"resource_group": "rg", "name": "cvm1", "state": "absent"})
+    assert [w[1].rsplit("/", 1)[-1] for w in run.arm.writes() if w[0] == "DELETE"][-1] == "cvm1-pip"
