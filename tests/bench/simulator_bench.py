@@ -120,8 +120,9 @@ def main():
             w.token = token
             n = 0
             while time.monotonic() < stop:
-                st, _ = w.request("GET", rg + "/providers/Microsoft.Compute/virtualMachines/vm%d?api-version="
-                                  "2026-04-01" % ((n * 7 + k) % max(1, args.vms)))
+                path = rg + "/providers/Microsoft.Compute/virtualMachines/vm%d?api-version=2026-04-01" % (
+                    (n * 7 + k) % max(1, args.vms))
+                st, _body = w.request("GET", path)
                 assert st == 200
                 n += 1
             with lock:

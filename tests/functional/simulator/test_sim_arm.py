@@ -5,8 +5,6 @@ import json
 import os
 import time
 
-import pytest
-
 import azsim_testlib as T
 from conftest import start_simulator, stop_simulator
 
@@ -89,7 +87,7 @@ def test_resource_group_delete_cascades(fresh_simulator):
     sim = fresh_simulator
     path, body = _vm(sim, rg="rg-gone")
     sim.call("PUT", path, body, T.VM_API)
-    status, h, _ = sim.call("DELETE", sim.rg_path("rg-gone"), api_version=T.RG_API)
+    status, h, _body = sim.call("DELETE", sim.rg_path("rg-gone"), api_version=T.RG_API)
     assert status == 202 and "location" in h
     assert sim.call("GET", h["location"])[0] in (200, 204)
     assert sim.call("GET", sim.rg_path("rg-gone"), api_version=T.RG_API)[0] == 404

@@ -37,7 +37,8 @@ def az(az_venv, simulator, tmp_path):
                AZURE_CORE_COLLECT_TELEMETRY="false", AZURE_CORE_ONLY_SHOW_ERRORS="true", AZURE_CORE_NO_COLOR="true")
 
     def run(*args, check=True):
-        proc = subprocess.run([az_venv] + list(args), env=env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run([az_venv] + list(args), env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
         if check:
             assert proc.returncode == 0, (args, proc.stdout[-2000:], proc.stderr[-3000:])
         return proc

@@ -94,8 +94,8 @@ def test_region_and_size_availability(env):
                                                      "ConfidentialVM security type is not supported in this region.")
     T.group(sim, "rg-wus", "westus")
     nic_wus = T.network(sim, "rg-wus", "wus", location="westus")
-    st, _h, res = sim.call("PUT", sim.rg_path("rg-wus") + VM + "v", T.cvm_body(nic_wus, size="Standard_DC2es_v5",
-                                                                                location="westus"), T.VM_API)
+    body = T.cvm_body(nic_wus, size="Standard_DC2es_v5", location="westus")
+    st, _h, res = sim.call("PUT", sim.rg_path("rg-wus") + VM + "v", body, T.VM_API)
     assert st == 400 and "The VM size 'Standard_DC2es_v5' is not supported" in res["error"]["message"]
     T.group(sim, "rg-weu", "westeurope")
     nic_weu = T.network(sim, "rg-weu", "weu", location="westeurope")

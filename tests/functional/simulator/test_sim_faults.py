@@ -86,7 +86,7 @@ def test_lro_that_never_finishes(vm):
     sim, path, body = vm
     sim.fault("lro_hang", method="PUT", path=r"virtualMachines/vm1$")
     poller = T.compute(sim).virtual_machines.begin_create_or_update("rg-f", "vm1", body)
-    for _ in range(3):
+    for _attempt in range(3):
         time.sleep(0.2)
         assert not poller.done()
     st, h, res = sim.call("PUT", path, body, T.VM_API)      # a later PUT completes normally
@@ -97,7 +97,7 @@ def test_lro_fault_on_delete(vm):
     sim, path, body = vm
     sim.call("PUT", path, body, T.VM_API)
     sim.fault("lro_fail", method="DELETE", path=r"virtualMachines/vm1$")
-    st, h, _ = sim.call("DELETE", path, api_version=T.VM_API)
+    st, h, _body = sim.call("DELETE", path, api_version=T.VM_API)
     assert st == 202
     op = sim.call("GET", h["azure-asyncoperation"])[2]
     assert op["status"] == "Failed" and op["error"]["code"] == "InternalExecutionError"

@@ -37,14 +37,14 @@ def test_network_references_and_nic_in_use(fresh_simulator):
                                                          "destinationAddressPrefix": "*", "access": "Allow",
                                                          "priority": 100, "direction": "Inbound"}}]}}, T.NET_API))
     assert len(nsg["properties"]["defaultSecurityRules"]) == 6
-    pip = T.ok(sim.call("PUT", base + "publicIPAddresses/pip", {"location": "eastus", "sku": {"name": "Standard"},
-                                                                 "properties": {"publicIPAllocationMethod": "Static"}},
-                        T.NET_API))
+    pip_body = {"location": "eastus", "sku": {"name": "Standard"},
+                "properties": {"publicIPAllocationMethod": "Static"}}
+    pip = T.ok(sim.call("PUT", base + "publicIPAddresses/pip", pip_body, T.NET_API))
     assert pip["properties"]["ipAddress"].count(".") == 3
     T.ok(sim.call("PUT", base + "virtualNetworks/vnet", {"location": "eastus", "properties": {
         "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]}}}, T.NET_API))
-    sub = T.ok(sim.call("PUT", base + "virtualNetworks/vnet/subnets/s1", {"properties": {"addressPrefix":
-                                                                                        "10.1.2.0/24"}}, T.NET_API))
+    sub = T.ok(sim.call("PUT", base + "virtualNetworks/vnet/subnets/s1",
+                        {"properties": {"addressPrefix": "10.1.2.0/24"}}, T.NET_API))
     assert sub["id"].endswith("/virtualNetworks/vnet/subnets/s1")
     assert [s["name"] for s in T.ok(sim.call("GET", base + "virtualNetworks/vnet/subnets",
                                              api_version=T.NET_API))["value"]] == ["s1"]

@@ -140,8 +140,8 @@ def test_key_client_lifecycle(fresh_simulator):
     assert updated.properties.tags == {"env": "test"} and updated.key_operations == ["wrapKey"]
     rotated = kc.rotate_key("k1")
     assert rotated.properties.version != key.properties.version
-    assert [p.version for p in kc.list_properties_of_key_versions("k1")] == [key.properties.version,
-                                                                              rotated.properties.version]
+    versions = [p.version for p in kc.list_properties_of_key_versions("k1")]
+    assert versions == [key.properties.version, rotated.properties.version]
     assert kc.get_key("k1").properties.version == rotated.properties.version
     policy = kc.get_key_rotation_policy("k1")
     assert policy.lifetime_actions[0].action.lower() == "notify"

@@ -1,7 +1,6 @@
 """Azure Resource Manager: routing, api-version checks, body validation, LROs, resource store."""
 from __future__ import annotations
 
-import copy
 import datetime
 import itertools
 import re
@@ -346,7 +345,7 @@ class Arm:
         display = PROVIDER_DISPLAY.get(ns.lower(), ns)
         types = []
         for key, versions in KNOWN_VERSIONS.items():
-            pns, _, t = key.partition("/")
+            pns, _sep, t = key.partition("/")
             if pns == ns.lower():
                 types.append({"resourceType": t, "locations": list(LOCATIONS.values()),
                               "apiVersions": sorted(versions, reverse=True)})

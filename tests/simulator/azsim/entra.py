@@ -128,7 +128,7 @@ class Entra:
         secret = form.get("client_secret")
         if "authorization" in req.headers and req.headers["authorization"].lower().startswith("basic "):
             import base64
-            cid, _, sec = base64.b64decode(req.headers["authorization"][6:]).decode().partition(":")
+            cid, _sep, sec = base64.b64decode(req.headers["authorization"][6:]).decode().partition(":")
             client_id, secret = client_id or cid, secret or sec
         if grant != "client_credentials":
             raise self._aad_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type "

@@ -196,7 +196,9 @@ class KeyVaultDataPlane:
         segs = [s for s in req.path.split("/") if s]
         low = [s.lower() for s in segs]
         m = req.method
-        need = lambda name, perm: self._need(arm_vault, name, caller, claims, perm)  # noqa: E731
+
+        def need(name, perm):
+            self._need(arm_vault, name, caller, claims, perm)
         if low == ["keys"] and m == "GET":
             need("", "list")
             return Response(200, {"value": [self._item(vault, k) for k in vault["keys"].values()], "nextLink": None})

@@ -19,12 +19,12 @@ class Authorization:
         if name is None:
             return None
         rid, actions, data_actions = catalog.BUILTIN_ROLES[name]
-        return {"id": "%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (scope or (
-            "/subscriptions/" + self.arm.sub), rid), "name": rid, "type": "Microsoft.Authorization/roleDefinitions",
+        base = scope or ("/subscriptions/" + self.arm.sub)
+        perms = [{"actions": actions, "notActions": [], "dataActions": data_actions, "notDataActions": []}]
+        return {"id": "%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (base, rid), "name": rid,
+                "type": "Microsoft.Authorization/roleDefinitions",
                 "properties": {"roleName": name, "type": "BuiltInRole", "description": name,
-                               "assignableScopes": ["/"],
-                               "permissions": [{"actions": actions, "notActions": [], "dataActions": data_actions,
-                                                "notDataActions": []}]}}
+                               "assignableScopes": ["/"], "permissions": perms}}
 
     def handle(self, req, scope, rest, fault):
         low = [s.lower() for s in rest]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 
@@ -32,7 +31,7 @@ def _body_of(raw: bytes, content_type: str):
     if "x-www-form-urlencoded" in content_type or ("=" in text and "&" in text):
         pairs = []
         for part in text.split("&"):
-            k, _, v = part.partition("=")
+            k, _sep, v = part.partition("=")
             pairs.append("%s=%s" % (k, MASK if k.lower() in _SECRET_FIELDS else v))
         return "&".join(pairs)
     return text[:2000]

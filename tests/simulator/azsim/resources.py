@@ -334,11 +334,11 @@ class VirtualMachines(TypeHandler):
                       "creationData": {"createOption": "FromImage"}}
             if image and not image.get("id"):
                 info = catalog.image_info(image) or {}
-                dprops["creationData"]["imageReference"] = {
-                    "id": "/Subscriptions/%s/Providers/Microsoft.Compute/Locations/%s/Publishers/%s/ArtifactTypes/"
-                          "VMImage/Offers/%s/Skus/%s/Versions/%s" % (self.arm.sub, res["location"],
-                                                                    image.get("publisher"), image.get("offer"),
-                                                                    image.get("sku"), info.get("version", "1.0.0"))}
+                image_id = ("/Subscriptions/%s/Providers/Microsoft.Compute/Locations/%s/Publishers/%s/ArtifactTypes/"
+                            "VMImage/Offers/%s/Skus/%s/Versions/%s") % (
+                    self.arm.sub, res["location"], image.get("publisher"), image.get("offer"), image.get("sku"),
+                    info.get("version", "1.0.0"))
+                dprops["creationData"]["imageReference"] = {"id": image_id}
             if sec_type:
                 dprops["securityProfile"] = {"securityType": sec_type}
                 des = (dsp.get("diskEncryptionSet") or {}).get("id")
@@ -425,10 +425,12 @@ class VirtualMachines(TypeHandler):
         osd = res["properties"]["storageProfile"]["osDisk"]
         iv = {"computerName": (res["properties"].get("osProfile") or {}).get("computerName", res["name"]),
               "osName": "ubuntu" if osd.get("osType") == "Linux" else "Windows Server", "hyperVGeneration": "V2",
-              "vmAgent": {"vmAgentVersion": "2.12.0.2", "statuses": [{"code": "ProvisioningState/succeeded",
-                                                                        "level": "Info", "displayStatus": "Ready"}]},
-              "disks": [{"name": osd["name"], "statuses": [{"code": "ProvisioningState/succeeded", "level": "Info",
-                                                             "displayStatus": "Provisioning succeeded"}]}],
+              "vmAgent": {"vmAgentVersion": "2.12.0.2",
+                          "statuses": [{"code": "ProvisioningState/succeeded", "level": "Info",
+                                        "displayStatus": "Ready"}]},
+              "disks": [{"name": osd["name"],
+                         "statuses": [{"code": "ProvisioningState/succeeded", "level": "Info",
+                                       "displayStatus": "Provisioning succeeded"}]}],
               "statuses": statuses}
         return iv
 

@@ -11,10 +11,9 @@ import ssl
 import sys
 import tempfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .core import Request, Response
+from .core import Request
 from .pki import CertificateAuthority
 
 
