@@ -91,16 +91,18 @@ notes:
     C(0x01400002), which exists to carry a per-request nonce; that write does not change the guest's
     configuration, and every run collects fresh evidence for its own nonce.
   - Check mode - nothing is written and no evidence is collected (the result has C(skipped=true) and an empty
-    O(ignore:evidence)), because evidence that is not bound to the controller's nonce is worthless.
+    RV(evidence)), because evidence that is not bound to the controller's nonce is worthless.
   - On a real vTPM a fresh HCL report carries C(user-data) = the 64 bytes written; older HCLs and software TPMs
     do not regenerate the report, which the verifier reports as "hardware report not bound to this nonce".
 requirements:
   - tpm2-tools >= 5.0 in the guest
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: partial
     details: In check mode nothing is written or collected; the module returns C(skipped=true).
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 """
 

@@ -131,3 +131,44 @@ def test_check_mode_leaves_the_report_data_index_alone(host_swtpm, fake_imds, ru
     nv = hcl_testchain._nv_indices(host_swtpm.tcti)
     assert int(hcl_testchain.REPORT_DATA_NV_INDEX, 16) not in nv
     assert fake_imds.requests == []
+
+
+def maa_verify_task(name, sim, nonce):
+    return [{"name": name, "confidential.azure.attestation_verify": {
+        "evidence": "{{ collected.evidence }}", "nonce": nonce, "require_nonce_binding": True,
+        "trust": {"extra_amd_roots": ["{{ test_ark }}"]}, "fail_on_fail": False,
+        "maa": {"use": True, "endpoint": sim.info["cloud_environment"]["attestation_endpoint"],
+                "ca_bundle": sim.ca_bundle}}, "register": name},
+        record_task(name, name, host_specific=False)]
+
+
+def test_maa_path_through_the_simulator_returns_a_verified_token_only_for_a_trusted_chain(
+        host_swtpm, fake_imds, runner, test_chain, fresh_simulator):
+    sim = fresh_simulator
+    nonce = secrets.token_hex(32)
+    material = provision(host_swtpm, test_chain, nonce=nonce, imds=fake_imds)
+    collect = [{"name": "collect", "confidential.azure.attestation_evidence": {
+        "nonce": nonce, "tcti": host_swtpm.tcti, "wait_seconds": 0, "imds_endpoint": fake_imds.url()},
+        "register": "collected"}]
+    # MAA (simulated) trusts only the real AMD roots: it must refuse the test chain
+    rc, out, rec = runner.run([{"hosts": "localhost", "gather_facts": False,
+                                "tasks": collect + maa_verify_task("untrusted_at_maa", sim, nonce)}],
+                              extra_vars={"test_ark": material["ark_pem"]}, env=sim.env)
+    assert rc == 0, out
+    res = rec["untrusted_at_maa"]
+    assert res["verdict"] == "fail" and "maa.request" in res["failed_checks"], res["checks"]
+    assert not res.get("maa_token_claims")
+
+    sim.add_trust_root(material["ark_pem"].encode())
+    rc, out, rec = runner.run([{"hosts": "localhost", "gather_facts": False,
+                                "tasks": collect + maa_verify_task("trusted_at_maa", sim, nonce)}],
+                              extra_vars={"test_ark": material["ark_pem"]}, env=sim.env)
+    assert rc == 0, out
+    res = rec["trusted_at_maa"]
+    assert res["verdict"] == "pass", [c for c in res["checks"] if c["result"] != "pass"]
+    checks = dict((c["name"], c["result"]) for c in res["checks"])
+    assert checks["maa.token"] == "pass"
+    claims = res["maa_token_claims"]
+    assert claims["x-ms-attestation-type"] == "sevsnpvm"
+    assert claims["iss"].rstrip("/") == sim.info["cloud_environment"]["attestation_endpoint"].rstrip("/")
+    assert claims["x-ms-sevsnpvm-is-debuggable"] is False

@@ -97,6 +97,7 @@ def verify_task(name, nonce, trust, **extra):
 def test_evidence_collected_over_ssh_passes_with_the_test_root_and_fails_the_ark_pin_with_real_roots(
         attested_guest, runner):
     ag = attested_guest
+    set_report(ag, bound=True)
     plays = [{"hosts": "all", "gather_facts": False,
               "tasks": evidence_tasks(ag, ag.nonce)
               + verify_task("with_test_root", ag.nonce, {"extra_amd_roots": ["{{ test_ark }}"]})
@@ -137,6 +138,7 @@ def test_evidence_collected_over_ssh_passes_with_the_test_root_and_fails_the_ark
 def test_replayed_report_is_rejected_for_a_new_nonce(attested_guest, runner):
     """The report in the vTPM is bound to the provisioning nonce; evidence for a new nonce must not pass."""
     ag = attested_guest
+    set_report(ag, bound=True)
     fresh = secrets.token_hex(32)
     plays = [{"hosts": "all", "gather_facts": False,
               "tasks": evidence_tasks(ag, fresh)
@@ -149,25 +151,47 @@ def test_replayed_report_is_rejected_for_a_new_nonce(attested_guest, runner):
     assert res["failed_checks"] == ["hcl.nonce_binding"]
 
 
-def reprovision_without_user_data(ag):
-    """Rewrite the HCL report from inside the guest (owner auth, /dev/tpmrm0) with no user-data, like an older HCL.
+def set_report(ag, bound):
+    """Make the guest's HCL report carry ``ag.nonce`` as user-data (bound) or no user-data (like an older HCL).
 
-    The role draws its own random nonce, which no pre-provisioned report can carry; a report with a non-zero
-    user-data for another nonce is (rightly) always rejected, so the role runs against a report without one.
+    Written from inside the guest (owner auth over /dev/tpmrm0), with the same AK and test chain. The role draws
+    its own random nonce, which no pre-provisioned report can carry, and a report whose non-zero user-data is
+    another nonce is (rightly) always rejected; so role runs use a report without user-data.
     """
-    if getattr(ag, "unbound", False):
+    if getattr(ag, "bound", True) == bound:
         return
-    material = hcl_testchain.build_material(ag.material["ak_public_key"], nonce_hex=None, chain=ag.chain,
-                                            vm_unique_id=ag.vm_id)
+    material = hcl_testchain.build_material(ag.material["ak_public_key"], nonce_hex=ag.nonce if bound else None,
+                                            chain=ag.chain, vm_unique_id=ag.vm_id)
     script = ("set -e; base64 -d > /root/hcl.bin; tpm2_nvundefine -C o 0x01400001; "
               "tpm2_nvdefine 0x01400001 -C o -s 2048 -a 'ownerread|ownerwrite|authread|authwrite'; "
               "tpm2_nvwrite -C o 0x01400001 -i /root/hcl.bin; rm -f /root/hcl.bin")
     ag.guest.ssh(script, input=base64.b64encode(material["hcl_report"]).decode())
-    ag.unbound = True
+    ag.material["hcl_report"] = material["hcl_report"]
+    ag.bound = bound
+
+
+def test_maa_token_for_the_guest_evidence_from_the_simulator(attested_guest, runner, fresh_simulator):
+    ag, sim = attested_guest, fresh_simulator
+    set_report(ag, bound=True)
+    sim.add_trust_root(ag.material["ark_pem"].encode())
+    plays = [{"hosts": "all", "gather_facts": False,
+              "tasks": evidence_tasks(ag, ag.nonce) + verify_task(
+                  "with_maa", ag.nonce, {"extra_amd_roots": ["{{ test_ark }}"]},
+                  maa={"use": True, "endpoint": sim.info["cloud_environment"]["attestation_endpoint"],
+                       "ca_bundle": sim.ca_bundle})}]
+    rc, out, rec = runner.run(plays, inventory=ag.guest.inventory_path,
+                              extra_vars={"test_ark": ag.material["ark_pem"]}, env=sim.env)
+    assert rc == 0, out
+    res = rec["with_maa"]
+    assert res["verdict"] == "pass", [c for c in res["checks"] if c["result"] != "pass"]
+    assert dict((c["name"], c["result"]) for c in res["checks"])["maa.token"] == "pass"
+    claims = res["maa_token_claims"]
+    assert claims["x-ms-attestation-type"] == "sevsnpvm"
+    assert claims["iss"].rstrip("/") == sim.info["cloud_environment"]["attestation_endpoint"].rstrip("/")
 
 
 def role_play(ag, role_vars, guard=True):
-    reprovision_without_user_data(ag)
+    set_report(ag, bound=False)
     base = {"guest_attestation_imds_endpoint": ag.imds_url, "guest_attestation_wait_seconds": 1,
             # swtpm does not regenerate the HCL report for the role's random nonce (see module docstring);
             # the TPM quote still has to carry it.
@@ -204,3 +228,26 @@ def test_role_fails_the_guest_when_only_the_real_amd_roots_are_trusted(attested_
     rc, out, rec = runner.run(role_play(ag, {}), inventory=ag.guest.inventory_path)
     assert rec["result"]["verdict"] == "fail"
     assert "snp.vcek_chain" in rec["result"]["failing_checks"]
+
+
+def test_role_quarantines_the_guest_vm_when_attestation_fails(attested_guest, runner, fresh_simulator):
+    ag, sim = attested_guest, fresh_simulator
+    sys.path.insert(0, str(REPO / "tests" / "functional" / "modules"))
+    import cvm_common
+    from helpers import run_module
+    cvm_common.network(sim)
+    out = run_module("vm", cvm_common.vm_args(sim), sim.env)
+    assert not out.get("failed"), out
+    rc, out, rec = runner.run(role_play(ag, {
+        "guest_attestation_on_failure": "quarantine", "guest_attestation_vm_resource_group": "rg-cvm",
+        "guest_attestation_vm_name": "cvm1", "guest_attestation_quarantine_tags": {"attestation": "failed",
+                                                                                   "quarantine": "true"}}),
+        inventory=ag.guest.inventory_path, env=sim.env)
+    res = rec["result"]
+    assert res["verdict"] == "fail" and res.get("quarantined") is True, out
+    assert "quarantined" in rec["failure"]["msg"]
+    status, _, vm = sim.call("GET", "/subscriptions/%s/resourceGroups/rg-cvm/providers/Microsoft.Compute/"
+                             "virtualMachines/cvm1" % sim.subscription_id, api_version="2026-04-01")
+    assert status == 200
+    assert vm["tags"]["attestation"] == "failed" and vm["tags"]["quarantine"] == "true"
+    assert "snp.vcek_chain" in vm["tags"]["attestation-check"]
