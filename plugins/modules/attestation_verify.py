@@ -32,7 +32,7 @@ description:
 author:
   - confidential.azure maintainers (@confidential-azure)
 requirements:
-  - cryptography >= 41.0.0
+  - cryptography >= 43.0.0 (older versions cannot parse AMD's RSA-PSS certificates)
   - jmespath
 attributes:
   check_mode:
@@ -451,6 +451,10 @@ def main():
 
     if not att_certs.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=to_native(att_certs.CRYPTOGRAPHY_IMPORT_ERROR))
+    if not att_certs.cryptography_recent_enough():
+        module.fail_json(msg=missing_required_lib("cryptography >= %d.%d" % att_certs.CRYPTOGRAPHY_MIN_VERSION) +
+                         " (installed: %d.%d; older versions cannot parse AMD's RSA-PSS certificates)"
+                         % att_certs.cryptography_version())
     if not att_policy.HAS_JMESPATH:
         module.fail_json(msg=missing_required_lib("jmespath"), exception=to_native(att_policy.JMESPATH_IMPORT_ERROR))
 

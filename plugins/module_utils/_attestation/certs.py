@@ -15,7 +15,11 @@ import warnings
 from .errors import ParseError, VerificationError
 from .util import b64decode, der_length
 
+# AMD's ARK/ASK/VCEK encode the RSA-PSS trailer field explicitly; cryptography < 43 refuses to parse them.
+CRYPTOGRAPHY_MIN_VERSION = (43, 0)
+
 try:
+    import cryptography
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import serialization
@@ -25,6 +29,20 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by sanity import test
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = exc
+
+
+def cryptography_version():
+    """(major, minor) of the installed cryptography package, (0, 0) when absent."""
+    if not HAS_CRYPTOGRAPHY:
+        return (0, 0)
+    try:
+        return tuple(int(x) for x in cryptography.__version__.split(".")[:2])
+    except (ValueError, AttributeError):
+        return (0, 0)
+
+
+def cryptography_recent_enough():
+    return cryptography_version() >= CRYPTOGRAPHY_MIN_VERSION
 
 _PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
 

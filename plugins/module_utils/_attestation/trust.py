@@ -8,7 +8,8 @@ from __future__ import annotations
 __metaclass__ = type
 
 from . import anchors
-from .certs import fingerprint, is_self_signed, load_any, load_pem_chain
+from .certs import (CRYPTOGRAPHY_MIN_VERSION, cryptography_recent_enough, fingerprint, is_self_signed, load_any,
+                    load_pem_chain)
 from .errors import AttestationError, ParseError
 
 _BUILTIN = {}
@@ -19,7 +20,11 @@ def _builtin(table_name):
     if table_name not in _BUILTIN:
         loaded = []
         for name, ent in getattr(anchors, table_name).items():
-            cert = load_pem_chain("".join(ent["pem"]) if isinstance(ent["pem"], (tuple, list)) else ent["pem"])[0]
+            try:
+                cert = load_pem_chain("".join(ent["pem"]) if isinstance(ent["pem"], (tuple, list)) else ent["pem"])[0]
+            except ParseError as exc:
+                hint = "" if cryptography_recent_enough() else " (cryptography >= %d.%d is required)" % CRYPTOGRAPHY_MIN_VERSION
+                raise AttestationError("pinned anchor %s cannot be loaded: %s%s" % (name, exc, hint), check="trust.anchors")
             if fingerprint(cert) != ent["sha256"]:
                 raise AttestationError("pinned anchor %s does not match its fingerprint" % name, check="trust.anchors")
             loaded.append((name, cert))

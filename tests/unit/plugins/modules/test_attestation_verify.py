@@ -238,3 +238,10 @@ def test_maa_endpoint_must_be_https(monkeypatch):
     kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
                                   "maa": {"use": True, "endpoint": "http://plain"}})
     assert kind == "fail" and "https" in out["msg"]
+
+
+def test_too_old_cryptography_is_reported(monkeypatch):
+    from ansible_collections.confidential.azure.plugins.module_utils._attestation import certs
+    monkeypatch.setattr(certs, "cryptography_version", lambda: (41, 0))
+    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX})
+    assert kind == "fail" and "cryptography >= 43.0" in out["msg"] and "41.0" in out["msg"]
