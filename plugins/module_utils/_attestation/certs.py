@@ -44,6 +44,7 @@ def cryptography_version():
 def cryptography_recent_enough():
     return cryptography_version() >= CRYPTOGRAPHY_MIN_VERSION
 
+
 _PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
 
 
