@@ -129,10 +129,12 @@ class DesManager(object):
                                      changes["encryption_type"]["before"], changes["encryption_type"]["after"]),
                                  diff=self.diff)
             resource = current
-            if changes:
+            failed = ((current.get("properties") or {}).get("provisioningState") or "").lower() == "failed"
+            if changes or failed:
                 if "key_url" in changes:
                     self._check_key()
-                self._note("update %s" % ", ".join(sorted(changes)))
+                self._note("update %s" % ", ".join(sorted(changes)) if changes else
+                           "re-apply disk encryption set (provisioningState Failed)")
                 if not self.m.check_mode:
                     result = api.put_des(self.m.arm, self.sub, rg, name, desired, self.p["wait"],
                                          self.p["wait_timeout"])

@@ -47,7 +47,8 @@ def _present(m, state):
     if m.diff_mode:
         state["diff"] = {"before": dict((k, v["before"]) for k, v in changes.items()) if current else {},
                          "after": dict((k, v["after"]) for k, v in changes.items()) if current else want}
-    if current is not None and not changes:
+    failed = ((current or {}).get("properties") or {}).get("provisioningState", "").lower() == "failed"
+    if current is not None and not changes and not failed:
         return {"virtual_network": network_body.vnet_result(current)}
     state["changed"] = True
     state["actions"].append("%s virtual network %s" % ("create" if current is None else "update", name))

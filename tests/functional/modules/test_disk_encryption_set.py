@@ -18,20 +18,19 @@ def chain(sim, **key_over):
     ok(run_module("resource_group", {"name": RG, "location": "eastus"}, sim.env))
     vault = ok(run_module("keyvault", {"resource_group": RG, "name": "kv-des1", "location": "eastus"}, sim.env))["vault"]
     key_args = {"vault_url": vault["vault_uri"], "vault_id": vault["id"], "name": "cmk", "release_policy": "default_cvm",
-                "location": "eastus"}
+                "location": "eastus", "grant_confidential_vm_orchestrator": False}
     key_args.update(key_over)
     key = ok(run_module("keyvault_key", key_args, sim.env))["key"]
     return vault, key
 
 
 def des_args(key, **over):
-    args = {"resource_group": RG, "name": "des1", "key_url": key["kid"], "source_vault": "kv-des1",
-            "grant_key_permissions": True}
+    args = {"resource_group": RG, "name": "des1", "key_url": key["kid"], "source_vault": "kv-des1"}
     args.update(over)
     return args
 
 
-def test_des_create_grant_idempotent_update_absent(fresh_simulator):
+def test_des_create_idempotent_update_absent(fresh_simulator):
     sim = fresh_simulator
     vault, key = chain(sim)
 
@@ -44,7 +43,6 @@ def test_des_create_grant_idempotent_update_absent(fresh_simulator):
     des = out["disk_encryption_set"]
     assert out["changed"] and des["encryption_type"] == "ConfidentialVmEncryptedWithCustomerKey"
     assert des["key_url"] == key["kid"] and des["identity"]["principal_id"]
-    assert out["grant"]["changed"] and sorted(out["grant"]["after"]) == ["get", "unwrapKey", "wrapKey"]
     reqs = sim.requests(since=mark)
     assert any(r["service"] == "keyvault" and r["method"] == "GET" and "/keys/cmk/" in r["path"] for r in reqs)
 
@@ -53,8 +51,8 @@ def test_des_create_grant_idempotent_update_absent(fresh_simulator):
     assert out["changed"] is False, out
     reqs = [(r["service"], r["method"], r["path"].rsplit("/", 2)[-2]) for r in sim.requests(since=mark)
             if r.get("service") in ("arm", "keyvault")]
-    # the set and the vault it grants on, once each; the key is not read again
-    assert sorted(reqs) == [("arm", "GET", "diskEncryptionSets"), ("arm", "GET", "vaults")], reqs
+    # the set, once; the key is not read again
+    assert reqs == [("arm", "GET", "diskEncryptionSets")], reqs
 
     out = ok(run_module("disk_encryption_set", des_args(key, rotation_to_latest_key_version=True, tags={"a": "b"}),
                         sim.env, diff=True))
@@ -87,9 +85,24 @@ def test_des_put_fault_retried_and_lro_failure_converges(fresh_simulator):
     sim.fault("status", method="PUT", path=r"/diskEncryptionSets/des1$", status=503, retry_after=0, count=1)
     sim.fault("lro_fail", method="PUT", path=r"/diskEncryptionSets/des1$",
               error={"code": "KeyVaultAccessForbidden", "message": "Unable to access key vault resource."})
-    out = run_module("disk_encryption_set", des_args(key, grant_key_permissions=False), sim.env)
+    out = run_module("disk_encryption_set", des_args(key), sim.env)
     assert out["failed"] and out["azure_error"]["code"] == "KeyVaultAccessForbidden", out
     out = ok(run_module("disk_encryption_set", des_args(key), sim.env))
     assert out["disk_encryption_set"]["provisioning_state"] == "Succeeded", out
     out = ok(run_module("disk_encryption_set", des_args(key), sim.env))
     assert out["changed"] is False
+
+
+def test_des_grants_its_identity_on_the_vault_once(fresh_simulator):
+    sim = fresh_simulator
+    vault, key = chain(sim)
+    out = ok(run_module("disk_encryption_set", des_args(key, grant_key_permissions=True), sim.env))
+    principal = out["disk_encryption_set"]["identity"]["principal_id"]
+    assert out["grant"]["changed"] and out["grant"]["mode"] == "access_policy"
+    assert sorted(out["grant"]["after"]) == ["get", "unwrapKey", "wrapKey"]
+    vault_now = ok(run_module("keyvault", {"resource_group": RG, "name": "kv-des1"}, sim.env))["vault"]
+    assert any(p.get("object_id") == principal for p in vault_now["access_policies"]), vault_now["access_policies"]
+    mark = sim.mark()
+    out = ok(run_module("disk_encryption_set", des_args(key, grant_key_permissions=True), sim.env))
+    assert out["changed"] is False and out["grant"]["changed"] is False
+    assert arm_since(sim, mark, writes_only=True) == []
