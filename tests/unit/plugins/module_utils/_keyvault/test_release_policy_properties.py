@@ -28,8 +28,7 @@ def _conditions(node):
         return
     for kind in ("allOf", "anyOf"):
         for item in node.get(kind, []):
-            for cond in _conditions(item):
-                yield cond
+            yield from _conditions(item)
 
 
 def _claims_satisfying(rule):
