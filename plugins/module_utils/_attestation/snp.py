@@ -191,10 +191,11 @@ def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=()):
     asks = list(intermediates) + [c for dummy, c in trusted_asks]
     anchors = [c for dummy, c in named]
     try:
-        chain = build_chain(vcek, asks, anchors, max_depth=2)
+        # exactly VCEK <- ASK <- ARK: one intermediate, no longer paths
+        chain = build_chain(vcek, asks, anchors, max_depth=1)
     except VerificationError as exc:
         raise VerificationError("VCEK does not chain to a trusted AMD root: %s" % exc, check="snp.vcek_chain")
-    if len(chain) < 3:
+    if len(chain) != 3:
         raise VerificationError("VCEK must be signed by an ASK, not directly by the ARK", check="snp.vcek_chain")
     root_fp = fingerprint(chain[-1])
     ark_name = [n for n, c in named if fingerprint(c) == root_fp][0]

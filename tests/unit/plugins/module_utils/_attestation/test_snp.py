@@ -261,3 +261,15 @@ def test_ak_certificate_must_carry_hclakpub_and_chain_to_a_vtpm_root():
     other = synth.VtpmChain(ak_key=synth.rsa_key("not-the-ak"))
     ev["ak_cert"] = other.ak_cert_b64()
     assert "ak_cert.key_match" in failed(verify_evidence(ev, nonce, trust))
+
+
+def test_longer_chain_through_an_extra_intermediate_is_rejected():
+    ask_key = synth.rsa_key("ask-a", 2048)
+    mid_key = synth.rsa_key("extra-mid", 2048)
+    mid_name = synth._name("SEV-Extra")
+    mid = synth._cert(mid_name, CHAIN.ask.subject, mid_key.public_key(), ask_key, True, pss=True)
+    vcek = synth._cert(synth._name("SEV-VCEK"), mid_name, CHAIN.vcek_key.public_key(), mid_key, False, pss=True,
+                       exts=[(ext.oid.dotted_string, ext.value.value) for ext in CHAIN.vcek.extensions])
+    with pytest.raises(VerificationError) as err:
+        snp.verify(CHAIN.report(b"\0" * 64), synth.pem(vcek, mid, CHAIN.ask, CHAIN.ark), None, store().amd_arks)
+    assert err.value.check == "snp.vcek_chain"
