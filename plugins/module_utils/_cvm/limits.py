@@ -142,7 +142,7 @@ def validate_vm(params):
             errors.append("image: %s is not a confidential VM image; confidential VMs need a CVM image such as %s"
                           % (info["urn"], images.known_images_hint()))
         elif info and tee and tee not in info["tees"]:
-            errors.append("image: %s (%s) supports %s only, but size %s is %s; use a %s size (%s) or an image that "
+            errors.append("image: %s (%s) supports %s only, but size %s is %s; use an %s size (%s) or an image that "
                           "supports %s (e.g. Ubuntu 22.04/24.04 CVM images)"
                           % (info["urn"], info.get("os") or "this OS", " / ".join(sizes.TEE_LABELS[t] for t in info["tees"]),
                              size, sizes.TEE_LABELS[tee], sizes.TEE_LABELS[info["tees"][0]],

@@ -20,12 +20,15 @@ def azure(entries):
 def test_provision_creates_the_chain_then_converges(fresh_simulator):
     sim = fresh_simulator
     env = dict(sim.env, CVM_SSH_PUBLIC_KEY=KEY)
+    sim.set_delay(2, pattern="virtualMachines")
 
-    first = run_playbook(PLAYBOOK, env)
+    first = run_playbook(PLAYBOOK, env, extra_vars={"cvm_wait_delay": 1})
     assert first.rc == 0, first.stdout[-4000:]
     assert first.stats["failures"] == 0 and first.stats["changed"] >= 6, first.stats
-    vms = [r["vm"] for r in first.result("Confidential VMs (AMD SEV-SNP and Intel TDX) with the customer-managed key")[
-        "results"]]
+    started = first.result("Confidential VMs (AMD SEV-SNP and Intel TDX) with the customer-managed key, started in "
+                           "parallel")["results"]
+    assert all(r["changed"] and r["operation"]["poll_url"] for r in started), started
+    vms = first.result("Wait once for all confidential VMs")["vms"]
     des_id = first.result("Confidential disk encryption set, its identity granted on the vault")[
         "disk_encryption_set"]["id"]
     assert sorted(v["confidential"]["tee"] for v in vms) == ["SNP", "TDX"]
@@ -40,7 +43,7 @@ def test_provision_creates_the_chain_then_converges(fresh_simulator):
     assert key["exportable"] and key["kty"] == "RSA-HSM" and key["release_policy"]
 
     mark = sim.mark()
-    second = run_playbook(PLAYBOOK, env)
+    second = run_playbook(PLAYBOOK, env, extra_vars={"cvm_wait_delay": 1})
     assert second.rc == 0, second.stdout[-4000:]
     assert second.stats["changed"] == 0, [(n, r.get("changed")) for n, r in second.tasks()]
     requests = azure(sim.requests(since=mark))
