@@ -86,7 +86,7 @@ options:
   token_cache:
     description:
       - Opt-in. Path of a file in which access tokens are cached between tasks, so a play does not request
-        a token per task. The file is created with mode 0600 and holds bearer tokens: keep it private and
+        a token per task. The file is created with mode 0600 and holds bearer tokens, so keep it private and
         delete it after the play. Can also be set with E(CONFIDENTIAL_AZURE_TOKEN_CACHE).
       - Off by default.
     type: path
