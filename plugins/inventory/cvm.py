@@ -10,6 +10,8 @@ DOCUMENTATION = r'''
 name: cvm
 short_description: Azure (confidential) virtual machines as an inventory
 version_added: 0.1.0
+author:
+  - confidential.azure maintainers (@confidential-azure)
 description:
   - Lists the virtual machines of a subscription, optionally only confidential ones, with their confidential
     summary (TEE, OS disk encryption type, disk encryption set), addresses, power state and tags.
