@@ -211,3 +211,15 @@ def is_self_signed(cert):
         return True
     except VerificationError:
         return False
+
+
+def named_certs(items, prefix="root"):
+    """[(name, cert)] from a list of (name, cert) tuples, certificates or PEM/DER strings."""
+    out = []
+    for i, item in enumerate(items or []):
+        if isinstance(item, tuple) and len(item) == 2:
+            out.append(item)
+            continue
+        for j, cert in enumerate(load_any(item, "%s[%d]" % (prefix, i))):
+            out.append(("%s[%d]" % (prefix, i) if j == 0 else "%s[%d.%d]" % (prefix, i, j), cert))
+    return out

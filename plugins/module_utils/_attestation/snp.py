@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-from .certs import HAS_CRYPTOGRAPHY, build_chain, fingerprint, load_any
+from .certs import HAS_CRYPTOGRAPHY, build_chain, fingerprint, load_any, named_certs
 from .errors import AttestationError, ParseError, VerificationError
 from .util import der_header, der_integer, hexstr, u32le, u64le
 
@@ -185,7 +185,11 @@ def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=()):
     The ARK that a chain presents is never trusted by itself: only pinned/configured ARKs
     anchor the chain. Returns (ark_name, chain).
     """
-    named = list(trusted_arks)
+    try:
+        named = named_certs(trusted_arks, "trusted_arks")
+        trusted_asks = named_certs(trusted_asks, "trusted_asks")
+    except ParseError as exc:
+        raise VerificationError(str(exc), check="snp.vcek_chain")
     if not named:
         raise VerificationError("no AMD root (ARK) trusted", check="snp.vcek_chain")
     asks = list(intermediates) + [c for dummy, c in trusted_asks]
@@ -242,7 +246,7 @@ def verify(report, vcek_pem, chain_pems=None, trusted_arks=None, policy_min=None
            allow_debug=False, expected_vmpl=0, result=None):
     """Verify an SNP report. Raises VerificationError (with ``check``) at the first failure.
 
-    ``trusted_arks``: [(name, cert)] (use TrustStore.amd_arks); ``policy_min``: dict with optional
+    ``trusted_arks``: [(name, cert)] (use TrustStore.amd_arks) or PEM strings; ``policy_min``: dict with optional
     minimum ``bootloader``/``tee``/``snp``/``microcode``/``fmc`` SPLs and ``guest_svn``.
     Returns SnpResult with the passed checks, product and decoded reported TCB.
     """

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import hashlib
 
-from .certs import HAS_CRYPTOGRAPHY, build_chain, load_pem_chain
+from .certs import HAS_CRYPTOGRAPHY, build_chain, load_pem_chain, named_certs
 from .errors import ParseError, VerificationError
 from .util import hexstr, require, u16le, u32le
 
@@ -176,7 +176,7 @@ class TdxResult(object):
 def verify(quote, trusted_roots, expected_report_data=None, td_report=None, allow_debug=False, result=None):
     """Verify a TD quote's DCAP crypto; raises VerificationError (with ``check``) on the first failure.
 
-    ``trusted_roots``: [(name, cert)] Intel SGX roots. ``expected_report_data``: 64 bytes the
+    ``trusted_roots``: [(name, cert)] Intel SGX roots (TrustStore.intel_roots) or PEM strings. ``expected_report_data``: 64 bytes the
     TD's REPORTDATA must equal (HCL: SHA-256(claims) + zeros). ``td_report``: the HCL TDREPORT whose
     MRTD/REPORTDATA must match the quote. TCB status (collateral) is NOT evaluated here.
     """
@@ -195,7 +195,10 @@ def verify(quote, trusted_roots, expected_report_data=None, td_report=None, allo
         pck_certs = load_pem_chain(bytes(quote.pck_cert_data).rstrip(b"\0").decode("ascii", "replace"), "PCK chain")
     except ParseError as exc:
         raise VerificationError(str(exc), check="tdx.pck_chain")
-    roots = [c for dummy, c in trusted_roots or []]
+    try:
+        roots = [c for dummy, c in named_certs(trusted_roots, "trusted_roots")]
+    except ParseError as exc:
+        raise VerificationError(str(exc), check="tdx.pck_chain")
     try:
         chain = build_chain(pck_certs[0], pck_certs[1:], roots, max_depth=3)
     except VerificationError as exc:

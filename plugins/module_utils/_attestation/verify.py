@@ -418,6 +418,11 @@ def _maa_checks(rep, ev, nonce, maa_opts, now, result):
     result.add("maa.claims_match", "pass", "MAA token claims match the locally verified evidence")
     result.maa_token = token
     result.maa_token_claims = payload
+    tcb_status = payload.get("attester_tcb_status")
+    check = result.get("tdx.tcb_status")
+    if check is not None and tcb_status is not None:
+        check["reason"] = "MAA attester_tcb_status is %r (not judged here: add a policy assertion on " \
+                          "attester_tcb_status to require a value)" % tcb_status
     for k, v in payload.items():
         if k not in result.claims and k not in ("iat", "exp", "nbf", "jti", "iss", "nonce"):
             result.claims[k] = v

@@ -314,3 +314,15 @@ def test_release_policy_evaluation_with_and_without_maa():
         ISSUER = saved
     assert res.release_policy_result["released"] is True, res.release_policy_result
     assert res.verdict == "pass", res.checks
+
+
+def test_verify_tdx_with_maa_reports_the_tcb_status_from_the_token():
+    svc = service()
+    res = verify_evidence(V.tdx_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"maa": maa_opts(svc)})
+    assert res.verdict == "pass", res.checks
+    assert "UpToDate" in res.get("tdx.tcb_status")["reason"]
+    assert res.claims["attester_tcb_status"] == "UpToDate"
+    assert res.claims["x-ms-isolation-tee"]["x-ms-compliance-status"] == "azure-compliant-cvm"
+    res = verify_evidence(V.tdx_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {
+        "maa": maa_opts(svc), "policy": [{"name": "tcb", "query": "attester_tcb_status", "expect": "OutOfDate"}]})
+    assert [c["name"] for c in res.failed()] == ["policy:tcb"]

@@ -273,3 +273,8 @@ def test_longer_chain_through_an_extra_intermediate_is_rejected():
     with pytest.raises(VerificationError) as err:
         snp.verify(CHAIN.report(b"\0" * 64), synth.pem(vcek, mid, CHAIN.ask, CHAIN.ark), None, store().amd_arks)
     assert err.value.check == "snp.vcek_chain"
+
+
+def test_arks_may_be_given_as_pem_strings():
+    res = snp.verify(CHAIN.report(b"\0" * 64), CHAIN.chain_pem, None, CHAIN.roots)
+    assert res.checks[0][0] == "snp.vcek_chain"

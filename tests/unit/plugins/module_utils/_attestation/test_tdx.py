@@ -120,3 +120,11 @@ def test_wrong_tee_type_and_version():
         tdx.parse_quote(flip(REAL, 4, 0))    # tee_type 0x80
     with pytest.raises(ParseError):
         tdx.parse_quote(b"\x03" + REAL[1:])  # version 3 (SGX)
+
+
+def test_roots_may_be_given_as_pem_strings():
+    from ansible_collections.confidential.azure.plugins.module_utils._attestation import certs
+    tdx.verify(REAL, [certs.to_pem(c) for n, c in ROOTS])
+    with pytest.raises(VerificationError) as err:
+        tdx.verify(REAL, ["not a pem"])
+    assert err.value.check == "tdx.pck_chain"
