@@ -26,7 +26,7 @@ description:
   - Because the TPM is accessed directly, run it with privileges that can open the TPM device (usually
     C(become=true)).
 author:
-  - confidential.azure maintainers
+  - confidential.azure maintainers (@confidential-azure)
 options:
   nonce:
     description:

@@ -23,7 +23,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests" / "tools"))
 
-import hcl_testchain  # noqa: E402
+# re-exported to the tests
+import hcl_testchain  # noqa: E402  pylint: disable=unused-import
 
 
 def free_port():
@@ -34,7 +35,7 @@ def free_port():
 
 def free_port_pair():
     """A free port N with N + 1 free too (swtpm server + control channel)."""
-    for _ in range(50):
+    for dummy in range(50):
         port = free_port()
         try:
             with socket.socket() as sock:
@@ -163,7 +164,8 @@ class Runner(object):
                         ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False",
                         ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
         full_env.update(env or {})
-        proc = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=str(self.workdir))
+        proc = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout,
+                              cwd=str(self.workdir), check=False)
         records = {}
         for path in out.glob("*.json"):
             records[path.stem] = json.loads(path.read_text())
@@ -210,7 +212,7 @@ class _Forwarder(object):
     def _accept(self):
         while not self.closed:
             try:
-                client, _ = self.sock.accept()
+                client, dummy = self.sock.accept()
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target))

@@ -134,12 +134,12 @@ def test_check_mode_leaves_the_report_data_index_alone(host_swtpm, fake_imds, ru
 
 
 def maa_verify_task(name, sim, nonce):
-    return [{"name": name, "confidential.azure.attestation_verify": {
-        "evidence": "{{ collected.evidence }}", "nonce": nonce, "require_nonce_binding": True,
-        "trust": {"extra_amd_roots": ["{{ test_ark }}"]}, "fail_on_fail": False,
-        "maa": {"use": True, "endpoint": sim.info["cloud_environment"]["attestation_endpoint"],
-                "ca_bundle": sim.ca_bundle}}, "register": name},
-        record_task(name, name, host_specific=False)]
+    args = {"evidence": "{{ collected.evidence }}", "nonce": nonce, "require_nonce_binding": True,
+            "trust": {"extra_amd_roots": ["{{ test_ark }}"]}, "fail_on_fail": False,
+            "maa": {"use": True, "endpoint": sim.info["cloud_environment"]["attestation_endpoint"],
+                    "ca_bundle": sim.ca_bundle}}
+    return [{"name": name, "confidential.azure.attestation_verify": args, "register": name},
+            record_task(name, name, host_specific=False)]
 
 
 def test_maa_path_through_the_simulator_returns_a_verified_token_only_for_a_trusted_chain(

@@ -238,16 +238,16 @@ def test_role_quarantines_the_guest_vm_when_attestation_fails(attested_guest, ru
     cvm_common.network(sim)
     out = run_module("vm", cvm_common.vm_args(sim), sim.env)
     assert not out.get("failed"), out
-    rc, out, rec = runner.run(role_play(ag, {
-        "guest_attestation_on_failure": "quarantine", "guest_attestation_vm_resource_group": "rg-cvm",
-        "guest_attestation_vm_name": "cvm1", "guest_attestation_quarantine_tags": {"attestation": "failed",
-                                                                                   "quarantine": "true"}}),
-        inventory=ag.guest.inventory_path, env=sim.env)
+    role_vars = {"guest_attestation_on_failure": "quarantine", "guest_attestation_vm_resource_group": "rg-cvm",
+                 "guest_attestation_vm_name": "cvm1",
+                 "guest_attestation_quarantine_tags": {"attestation": "failed", "quarantine": "true"}}
+    rc, out, rec = runner.run(role_play(ag, role_vars), inventory=ag.guest.inventory_path, env=sim.env)
     res = rec["result"]
     assert res["verdict"] == "fail" and res.get("quarantined") is True, out
     assert "quarantined" in rec["failure"]["msg"]
-    status, _, vm = sim.call("GET", "/subscriptions/%s/resourceGroups/rg-cvm/providers/Microsoft.Compute/"
-                             "virtualMachines/cvm1" % sim.subscription_id, api_version="2026-04-01")
+    vm_path = "/subscriptions/%s/resourceGroups/rg-cvm/providers/Microsoft.Compute/virtualMachines/cvm1" % (
+        sim.subscription_id)
+    status, dummy, vm = sim.call("GET", vm_path, api_version="2026-04-01")
     assert status == 200
     assert vm["tags"]["attestation"] == "failed" and vm["tags"]["quarantine"] == "true"
     assert "snp.vcek_chain" in vm["tags"]["attestation-check"]

@@ -142,7 +142,9 @@ def module_args(args):
 
 
 def run(monkeypatch, args, tpm, imds, tool_paths=True):
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kw: tpm(self, args, **kw))
+    def run_command(self, cmd, **kw):
+        return tpm(self, cmd, **kw)
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
                         lambda self, name, *a, **k: ("/usr/bin/" + name) if tool_paths else None)
     monkeypatch.setattr(mod, "open_url", imds)
