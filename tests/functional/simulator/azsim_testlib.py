@@ -96,7 +96,7 @@ def orchestrator_object_id(sim) -> str:
 
 
 def grant(sim, rg, vault_name, object_id, perms):
-    return ok(sim.call("PUT", sim.rg_path(rg) + "/providers/Microsoft.KeyVault/vaults/%s/accessPolicy/add"
+    return ok(sim.call("PUT", sim.rg_path(rg) + "/providers/Microsoft.KeyVault/vaults/%s/accessPolicies/add"
                        % vault_name, {"properties": {"accessPolicies": [{
                            "tenantId": sim.info["tenant_id"], "objectId": object_id,
                            "permissions": {"keys": perms}}]}}, KV_API))

@@ -118,7 +118,7 @@ def test_vault_rules(fresh_simulator):
     assert st == 400 and err["error"]["code"] == "VaultNameNotValid"
     pol = T.grant(sim, "rg-v", "kvrules1", T.orchestrator_object_id(sim), ["get", "release"])
     assert pol["properties"]["accessPolicies"][0]["permissions"]["keys"] == ["get", "release"]
-    pol = T.ok(sim.call("PUT", v["id"] + "/accessPolicy/remove", {"properties": {"accessPolicies": [{
+    pol = T.ok(sim.call("PUT", v["id"] + "/accessPolicies/remove", {"properties": {"accessPolicies": [{
         "tenantId": sim.info["tenant_id"], "objectId": T.orchestrator_object_id(sim),
         "permissions": {"keys": ["release"]}}]}}, T.KV_API))
     assert pol["properties"]["accessPolicies"][0]["permissions"]["keys"] == ["get"]

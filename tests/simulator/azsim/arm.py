@@ -22,7 +22,7 @@ KNOWN_VERSIONS = {
     "microsoft.network/publicipaddresses": {"2024-05-01"},
     "microsoft.network/networksecuritygroups": {"2024-05-01"},
     "microsoft.keyvault/vaults": {"2023-07-01", "2024-11-01", "2026-04-01"},
-    "microsoft.keyvault/vaults/accesspolicy": {"2023-07-01", "2024-11-01", "2026-04-01"},
+    "microsoft.keyvault/vaults/accesspolicies": {"2023-07-01", "2024-11-01", "2026-04-01"},
     "microsoft.authorization/roleassignments": {"2022-04-01"},
     "microsoft.authorization/roledefinitions": {"2022-04-01"},
     "microsoft.attestation/locations/defaultprovider": {"2020-10-01", "2021-06-01"},

@@ -788,8 +788,13 @@ class Vaults(TypeHandler):
 
 
 class VaultAccessPolicy(TypeHandler):
-    namespace, types = "Microsoft.KeyVault", ("vaults", "accessPolicy")
+    """PUT {vault}/accessPolicies/{add|replace|remove} (the REST path; 'accessPolicy' is accepted as an alias)."""
+    namespace, types = "Microsoft.KeyVault", ("vaults", "accessPolicies")
     has_location = False
+
+
+class VaultAccessPolicyAlias(VaultAccessPolicy):
+    types = ("vaults", "accessPolicy")
 
 
 # ============================================================================ router
@@ -982,7 +987,7 @@ class ResourceRouter:
                        % req.method)
 
     def vault_access_policy(self, req, rg_name, names, fault):
-        self.arm.check_version(req, "microsoft.keyvault/vaults/accesspolicy", "vaults/accessPolicy")
+        self.arm.check_version(req, "microsoft.keyvault/vaults/accesspolicies", "vaults/accessPolicies")
         rg = self.arm.require_group(rg_name)
         vh = self.handlers["microsoft.keyvault/vaults"]
         vault = self.arm.get(vh.build_id(rg["name"], names[:1]))
@@ -1018,7 +1023,7 @@ class ResourceRouter:
             if op == "remove" and not any(match.get("permissions", {}).values()):
                 current.remove(match)
         self.sim.mark_dirty()
-        return Response(200, {"id": vault["id"] + "/accessPolicy/" + names[1], "name": names[1],
+        return Response(200, {"id": vault["id"] + "/accessPolicies/" + names[1], "name": names[1],
                               "type": "Microsoft.KeyVault/vaults/accessPolicies", "location": vault["location"],
                               "properties": {"accessPolicies": current}})
 
@@ -1057,5 +1062,5 @@ def build_types(arm):
     from .rbac import Authorization
     handlers = [cls(arm) for cls in (VirtualMachines, Disks, DiskEncryptionSets, VirtualNetworks, Subnets,
                                      NetworkInterfaces, PublicIPAddresses, NetworkSecurityGroups, Vaults,
-                                     VaultAccessPolicy)]
+                                     VaultAccessPolicy, VaultAccessPolicyAlias)]
     return {"__resource__": ResourceRouter(arm, handlers), "authorization": Authorization(arm)}
