@@ -23,7 +23,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # the collection as galaxy builds it: tracked files plus untracked, not ignored ones (like the staged test tree)
 mkdir -p "$work/ansible_collections/confidential/azure"
-(cd "$ROOT" && git ls-files -co --exclude-standard -z | xargs -0 -I{} cp --parents -P {} "$work/ansible_collections/confidential/azure/" 2>/dev/null || true)
+dest=$work/ansible_collections/confidential/azure
+cd "$ROOT"
+while IFS= read -r -d '' f; do
+    if [ -f "$f" ] && [ ! -L "$f" ]; then cp --parents "$f" "$dest/"; fi   # skip deleted files and links
+done < <(git ls-files -co --exclude-standard -z)
 mkdir -p "$ROOT/.build/ee"
 (cd "$work/ansible_collections/confidential/azure" && "$GALAXY" collection build --force --output-path "$work/dist" >/dev/null)
 cp "$work"/dist/confidential-azure-*.tar.gz "$ROOT/.build/ee/confidential-azure.tar.gz"
