@@ -7,8 +7,8 @@ from __future__ import annotations
 
 __metaclass__ = type
 
+import binascii
 import datetime
-import hashlib
 import re
 import warnings
 
@@ -22,7 +22,7 @@ try:
     import cryptography
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
@@ -100,7 +100,7 @@ def load_any(value, what="certificate"):
 
 def fingerprint(cert):
     """SHA-256 of the certificate's DER encoding, lower-case hex."""
-    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+    return binascii.hexlify(cert.fingerprint(hashes.SHA256())).decode("ascii")
 
 
 def to_pem(cert):
@@ -166,18 +166,16 @@ def build_chain(leaf, intermediates, anchors, check_time=False, now=None, max_de
     anchors = list(anchors)
     if not anchors:
         raise VerificationError("no trust anchor configured")
-    anchor_fps = set(fingerprint(a) for a in anchors)
-    pool = [c for c in intermediates if fingerprint(c) not in anchor_fps]
+    pool = [c for c in intermediates if not any(c == a for a in anchors)]
     last_error = [None]
 
-    def candidates(cert, certs):
-        named = [c for c in certs if c.subject == cert.issuer]
-        return named + [c for c in certs if c.subject != cert.issuer]
-
-    def walk(cert, path, depth):
+    def walk(cert, path, depth, by_name):
+        # Names only prune the search (by_name pass first); every link is a signature check.
         if check_time:
             check_validity(cert, now)
-        for anchor in candidates(cert, anchors):
+        for anchor in anchors:
+            if (anchor.subject == cert.issuer) != by_name:
+                continue
             try:
                 verify_signed_by(cert, anchor.public_key())
                 return path + [anchor]
@@ -185,20 +183,22 @@ def build_chain(leaf, intermediates, anchors, check_time=False, now=None, max_de
                 last_error[0] = exc
         if depth >= max_depth:
             return None
-        for inter in candidates(cert, pool):
-            if any(fingerprint(inter) == fingerprint(p) for p in path):
+        for inter in pool:
+            if (inter.subject == cert.issuer) != by_name:
+                continue
+            if any(inter == p for p in path):
                 continue
             try:
                 verify_signed_by(cert, inter.public_key())
             except VerificationError as exc:
                 last_error[0] = exc
                 continue
-            found = walk(inter, path + [inter], depth + 1)
+            found = walk(inter, path + [inter], depth + 1, True) or walk(inter, path + [inter], depth + 1, False)
             if found:
                 return found
         return None
 
-    chain = walk(leaf, [leaf], 0)
+    chain = walk(leaf, [leaf], 0, True) or walk(leaf, [leaf], 0, False)
     if chain is None:
         raise VerificationError("'%s' does not chain to a trusted root%s" % (
             leaf.subject.rfc4514_string(), (" (%s)" % last_error[0]) if last_error[0] else ""))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-from .certs import HAS_CRYPTOGRAPHY, build_chain, fingerprint, load_any, named_certs
+from .certs import HAS_CRYPTOGRAPHY, build_chain, load_any, named_certs
 from .errors import AttestationError, ParseError, VerificationError
 from .util import der_header, der_integer, hexstr, u32le, u64le
 
@@ -201,8 +201,7 @@ def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=()):
         raise VerificationError("VCEK does not chain to a trusted AMD root: %s" % exc, check="snp.vcek_chain")
     if len(chain) != 3:
         raise VerificationError("VCEK must be signed by an ASK, not directly by the ARK", check="snp.vcek_chain")
-    root_fp = fingerprint(chain[-1])
-    ark_name = [n for n, c in named if fingerprint(c) == root_fp][0]
+    ark_name = [n for n, c in named if c == chain[-1]][0]
     return ark_name, chain
 
 

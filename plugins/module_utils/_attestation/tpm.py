@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import hashlib
 import hmac
+import re
 import struct
 
 from .certs import HAS_CRYPTOGRAPHY
@@ -26,6 +27,7 @@ TPM_ALG_SHA1 = 0x0004
 TPM_ALG_SHA256 = 0x000B
 TPM_ALG_SHA384 = 0x000C
 TPM_ALG_RSASSA = 0x0014
+_HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 _HASHES = {TPM_ALG_SHA1: "sha1", TPM_ALG_SHA256: "sha256", TPM_ALG_SHA384: "sha384"}
 
 
@@ -97,7 +99,7 @@ def _decode(value, what):
             raise ParseError("%s: invalid byte list" % what, check="tpm.parse")
     if isinstance(value, str):
         text = value.strip()
-        if text and len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text):
+        if text and len(text) % 2 == 0 and _HEX_RE.match(text):
             return bytes.fromhex(text)
         return b64decode(text, what)
     raise ParseError("%s: unsupported encoding" % what, check="tpm.parse")
