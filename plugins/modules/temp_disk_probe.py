@@ -216,6 +216,14 @@ def _devno_of_path(path):
     return "%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev))
 
 
+def _rdev_of_node(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return "%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
+
+
 def _block_of_devno(devno):
     p = "/sys/dev/block/%s" % devno
     return os.path.basename(os.path.realpath(p)) if os.path.exists(p) else None
@@ -493,7 +501,7 @@ class Probe(object):
             errors.append("mapping is on /dev/%s, not on the temp disk /dev/%s" % (mapping["disk"], disk))
         names = [disk] + _partitions(disk)
         devnos = set(_devno(n) for n in names)
-        mapper_devno = _devno_of_path("/dev/mapper/" + mapper)
+        mapper_devno = _rdev_of_node("/dev/mapper/" + mapper)
         mp_rows = [r for r in _mountinfo() if r["target"] == mp]
         if not mp_rows:
             errors.append("%s is not mounted" % mp)

@@ -31,9 +31,9 @@ def collections_path() -> str:
         tmp.symlink_to(REPO)
         os.replace(tmp, link)
     paths = [str(root)]
-    build = REPO / ".build" / "collections"
-    if build.is_dir():
-        paths.append(str(build))
+    for build in (REPO / ".build", REPO / ".build" / "collections"):
+        if (build / "ansible_collections").is_dir():
+            paths.append(str(build))
     extra = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
     if extra:
         paths.append(extra)

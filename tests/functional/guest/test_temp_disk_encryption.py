@@ -4,8 +4,8 @@
 
 One guest per session; the tests run in file order and build on each other:
 refusals (nothing touched) -> check mode -> fresh apply -> idempotent re-run
-keeping files -> marker not on the raw disk -> option change = reboot required
--> reboot gives a new key -> interrupted run converges.
+keeping files -> marker not on the raw disk -> reboot gives a new key ->
+option change = reboot required -> interrupted run converges.
 """
 from __future__ import annotations
 
@@ -177,20 +177,6 @@ def test_marker_is_not_on_the_raw_disk(guest):
     assert sh(guest, "grep -a -c -F %s %s || true" % (marker, RAW)).strip() == "0"
 
 
-def test_option_change_on_live_mapping_reports_reboot_required(guest):
-    key_before = sh(guest, KEY_HASH)
-    r = run(guest, {"temp_disk_encryption_sector_size": "512"})
-    assert r.rc == 0, r.output
-    assert "reboot required" in r.output and "sector size 4096 -> 512" in r.output
-    assert r.result["reboot_required"] is True
-    assert sh(guest, KEY_HASH) == key_before  # mapping untouched
-    assert sh(guest, "test -s /mnt/keep.txt && echo ok").strip() == "ok"
-    assert_encrypted_state(guest)
-    # back to the default: crypttab restored, no reboot needed
-    r = run(guest)
-    assert r.rc == 0 and r.result["reboot_required"] is False
-
-
 def test_reboot_gives_a_new_key_and_stays_encrypted(guest):
     key_before = sh(guest, KEY_HASH)
     took = guest.reboot()
@@ -204,6 +190,18 @@ def test_reboot_gives_a_new_key_and_stays_encrypted(guest):
     assert sh(guest, "test -e /mnt/keep.txt && echo present || echo gone").strip() == "gone"
     r = run(guest)
     assert r.rc == 0 and r.changed == 0, r.output
+
+
+def test_option_change_on_live_mapping_reports_reboot_required(guest):
+    key_before = sh(guest, KEY_HASH)
+    r = run(guest, {"temp_disk_encryption_sector_size": "512"})
+    assert r.rc == 0, r.output
+    assert "reboot required" in r.output and "sector size 4096 -> 512" in r.output
+    assert r.result["reboot_required"] is True
+    assert sh(guest, KEY_HASH) == key_before  # mapping untouched
+    assert sh(guest, "test -s /mnt/keep.txt && echo ok").strip() == "ok"
+    assert_encrypted_state(guest)
+    assert "sector-size=4096" not in sh(guest, "grep '^azure_tmp ' /etc/crypttab")  # applies at next boot
 
 
 def test_interrupted_run_converges(guest):
@@ -237,6 +235,5 @@ def test_interrupted_run_converges(guest):
     assert sh(guest, "test -e /dev/mapper/azure_tmp && echo open || echo closed").strip() == "closed"
     r = run(guest)
     assert r.rc == 0, r.output
+    assert r.result["verified"] is True and r.result["reboot_required"] is False
     assert_encrypted_state(guest)
-    r = run(guest)
-    assert r.rc == 0 and r.changed == 0, r.output
