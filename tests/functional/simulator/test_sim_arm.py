@@ -33,6 +33,7 @@ def test_first_line_contract_and_state_file(tmp_path):
         kc.create_rsa_key("k", size=2048)
     finally:
         stop_simulator(sim)
+    assert sim.proc.returncode == 0          # SIGTERM is a clean shutdown (state saved)
     again = start_simulator(str(tmp_path / "b"), ["--state-file", state])
     try:
         assert again.info["subscription_id"] == info["subscription_id"]     # deterministic ids
