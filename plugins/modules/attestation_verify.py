@@ -213,8 +213,10 @@ options:
     default: true
   release_policy:
     description:
-      - A Key Vault secure key release policy (dict or JSON) to evaluate locally against RV(claims). A policy that
-        would not release the key fails the check C(release_policy).
+      - A Key Vault secure key release policy (dict or JSON) to evaluate locally. With MAA it is evaluated against
+        the verified MAA token's claims and issuer (what Key Vault would see); without MAA against RV(claims)
+        (which carry no compliance status, so a typical CVM policy does not release). A policy that would not
+        release the key fails the check C(release_policy).
     type: raw
   fail_on_fail:
     description:
@@ -310,6 +312,9 @@ release_policy_result:
       description: Why.
       type: list
       elements: str
+    claims_source:
+      description: C(maa_token) (the verified MAA token), C(local) (RV(claims)) or C(none) (MAA failed).
+      type: str
 """
 
 import json

@@ -448,7 +448,20 @@ def _release_policy(policy, result, authority):
             policy = json.loads(policy)
         except ValueError as exc:
             raise ParseError("release_policy is not valid JSON: %s" % exc, check="release_policy")
-    released, reasons = rp.evaluate(policy, result.claims, authority=authority)
-    result.release_policy_result = {"released": bool(released), "reasons": list(reasons), "authority": authority}
+    # Key Vault sees only the attestation token: with MAA, evaluate its claims (not the merged local view);
+    # without MAA, the locally verified claims are the best prediction (no compliance status in them).
+    if result.maa_token_claims is not None:
+        claims, source = result.maa_token_claims, "maa_token"
+    else:
+        claims, source = result.claims, "local"
+        if authority is not None:  # MAA was configured but its token was not accepted
+            released, reasons = False, ["no verified MAA token: Key Vault would not get one"]
+            result.release_policy_result = {"released": False, "reasons": reasons, "authority": authority,
+                                            "claims_source": "none"}
+            result.add("release_policy", "fail", "Key Vault would NOT release the key: %s" % reasons[0])
+            return
+    released, reasons = rp.evaluate(policy, claims, authority=authority)
+    result.release_policy_result = {"released": bool(released), "reasons": list(reasons), "authority": authority,
+                                    "claims_source": source}
     result.add("release_policy", "pass" if released else "fail",
                "Key Vault would %srelease the key: %s" % ("" if released else "NOT ", "; ".join(reasons)))

@@ -326,3 +326,36 @@ def test_verify_tdx_with_maa_reports_the_tcb_status_from_the_token():
     res = verify_evidence(V.tdx_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {
         "maa": maa_opts(svc), "policy": [{"name": "tcb", "query": "attester_tcb_status", "expect": "OutOfDate"}]})
     assert [c["name"] for c in res.failed()] == ["policy:tcb"]
+
+
+def test_release_policy_is_evaluated_on_the_token_key_vault_would_get():
+    # an AzureGuest-style policy (x-ms-isolation-tee.*) is NOT satisfied by a platform SevSnpVm token,
+    # even though the locally merged claims carry x-ms-isolation-tee
+    policy = json.loads(V.read("Azure-confidential-computing-cvm-guest-attestation", "cvm-datadisk-enc-scripts",
+                               "public_SKR_policy-datadisk.json"))
+    global ISSUER
+    saved = ISSUER
+    try:
+        ISSUER = policy["anyOf"][0]["authority"].rstrip("/")
+        svc = service()
+        res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                              {"maa": maa_opts(svc), "release_policy": policy})
+    finally:
+        ISSUER = saved
+    assert res.claims["x-ms-isolation-tee"]["x-ms-compliance-status"] == "azure-compliant-cvm"
+    assert res.release_policy_result["claims_source"] == "maa_token"
+    assert res.release_policy_result["released"] is False
+    assert [c["name"] for c in res.failed()] == ["release_policy"]
+
+
+def test_release_policy_fails_when_maa_token_was_refused():
+    policy = json.loads(V.read("Azure-confidential-computing-cvm", "cvm_deployment", "key", "skr-policy.json"))
+
+    def attest(kind, body):
+        raise IOError("down")
+    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                          {"maa": {"attest": attest, "jwks": {}, "issuer": policy["anyOf"][0]["authority"]},
+                           "release_policy": policy})
+    assert res.release_policy_result == {"released": False, "authority": policy["anyOf"][0]["authority"],
+                                         "claims_source": "none",
+                                         "reasons": ["no verified MAA token: Key Vault would not get one"]}
