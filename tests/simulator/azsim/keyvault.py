@@ -42,6 +42,7 @@ class KeyVaultDataPlane:
         self.ip_map: dict[str, str] = {}   # vault name (lower) -> loopback ip, stable for the process
         self.vaults: dict[str, dict] = {}
         self._signing_key = None
+        self._material = None
 
     # ------------------------------------------------------------- registry
     def reset(self):
@@ -174,8 +175,33 @@ class KeyVaultDataPlane:
         if arm_vault is None:
             raise _kv_error(404, "VaultNotFound", "The vault was not found.")
         caller = claims.get("oid", "")
+        material = self._pregenerate(req, vault)
         with self.sim.lock:
-            return self._route(req, vault, arm_vault, caller, claims)
+            self._material = material
+            try:
+                return self._route(req, vault, arm_vault, caller, claims)
+            finally:
+                self._material = None
+
+    def _pregenerate(self, req, vault):
+        """Generate key material for create/rotate BEFORE taking the simulator lock (RSA-3072 takes a while)."""
+        segs = [s.lower() for s in req.path.split("/") if s]
+        if req.method != "POST" or len(segs) != 3 or segs[0] != "keys" or segs[2] not in ("create", "rotate"):
+            return None
+        try:
+            if segs[2] == "create":
+                body = req.json()
+                kty, size, crv = body.get("kty") or "", body.get("key_size"), body.get("crv")
+            else:
+                k = vault.get("keys", {}).get(segs[1])
+                if k is None:
+                    return None
+                last = k["versions"][k["order"][-1]]["key"]
+                kty, crv = last["kty"], last.get("crv")
+                size = len(jwt.b64u_decode(last["n"])) * 8 if kty.startswith("RSA") else None
+            return (kty, size, crv), self._new_material(kty, size, crv)
+        except (ApiError, ValueError, KeyError, TypeError):
+            return None     # the locked path reports the error
 
     def _need(self, arm_vault, key_name, caller, claims, perm):
         if perm not in self.key_permissions(arm_vault, key_name, caller):
@@ -388,9 +414,13 @@ class KeyVaultDataPlane:
                                                body.get("key_ops"), attrs, body.get("tags"), policy))
 
     def _add_version(self, vault, arm_vault, name, kty, size, crv, key_ops, attrs, tags, policy):
+        pre = getattr(self, "_material", None)
+        if pre is not None and pre[0] == (kty, size, crv):
+            pub, pem = pre[1]
+        else:
+            pub, pem = self._new_material(kty, size, crv)
         k = vault["keys"].setdefault(name.lower(), {"name": name, "order": [], "versions": {}})
         ver = det_uuid("keyversion", vault["name"].lower(), name.lower(), len(k["order"])).replace("-", "")
-        pub, pem = self._new_material(kty, size, crv)
         now = int(time.time())
         level, days = self._recovery(arm_vault)
         ops = key_ops or (["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"] if kty.startswith("RSA")
