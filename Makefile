@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 RUN := tests/tools/run.sh
 
-.PHONY: help venv demo test sanity units lint build-check functional compat summary clean
+.PHONY: help venv demo test sanity units lint build-check functional compat summary clean bench
 
 help:
 	@echo "make test        all stages below; closing line 'N passed, N failed'"
@@ -15,6 +15,7 @@ help:
 	@echo "make compat      lowest supported Azure SDKs: pytest -m sdk_range + tests/unit"
 	@echo "make venv        create/refresh .venv, .venv-core-latest (idempotent)"
 	@echo "make demo        end-to-end rollout on the local simulator"
+	@echo "make bench       benchmarks (tests/bench/run.py): tests/output/bench/report.json + report.md"
 
 venv:
 	@$(RUN) venv
@@ -22,7 +23,7 @@ venv:
 test:
 	@$(RUN) test
 
-sanity units lint build-check functional compat summary demo:
+sanity units lint build-check functional compat summary demo bench:
 	@$(RUN) $@
 
 clean:

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # Test toolchain driver; the Makefile's targets call it:
-#   tests/tools/run.sh venv|sanity|units|lint|build-check|functional|compat|test|summary|demo
+#   tests/tools/run.sh venv|sanity|units|lint|build-check|functional|compat|test|summary|demo|bench
 # Every stage installs what it needs first (bindep packages, venvs, the
 # ansible-test pip bootstrap cache, collection dependencies, the staged
 # collection tree under .build/).  Each check inside a stage is a "step" whose
@@ -248,6 +248,12 @@ for d in ("azure-core", "azure-identity", "azure-mgmt-compute"):
     pytest_step compat pytest-unit-plain "$VENV_MIN/bin/python" tests/unit --continue-on-collection-errors -rfE
 }
 
+stage_bench() {  # make bench: every benchmark (tests/bench/run.py), not part of `make test`; BENCH_ARGS passes options
+    prepare bench || return 1
+    # shellcheck disable=SC2086  # BENCH_ARGS is a list of options
+    "$VENV/bin/python" "$ROOT/tests/bench/run.py" ${BENCH_ARGS:-}
+}
+
 run_stage() {  # run_stage NAME: fresh results for that stage, wall time recorded
     local stage=$1 fn start rc
     fn=stage_${stage//-/_}
@@ -281,6 +287,8 @@ test)
     "$PY311" "$TOOLS/summary.py" "$RESULTS" ;;
 summary)
     "$PY311" "$TOOLS/summary.py" "$RESULTS" ;;
+bench)
+    stage_bench ;;
 demo)
     # The end-to-end rollout lives in tests/demo/run.py (owned by the rollout work).
     if [ ! -f "$ROOT/tests/demo/run.py" ]; then
