@@ -60,7 +60,8 @@ options:
     description: Expected swap file (verify mode), empty for none.
     type: str
     default: ''
-author: confidential.azure maintainers
+author:
+  - confidential.azure maintainers (@confidential-azure)
 '''
 
 EXAMPLES = r'''
@@ -98,7 +99,6 @@ reboot_required:
 import glob
 import os
 import re
-import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -122,13 +122,14 @@ def _read(path, default=""):
         return default
 
 
+_MODULE = None
+
+
 def _cmd(args):
-    try:
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out, err = p.communicate()
-        return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-    except OSError as e:
-        return 127, "", str(e)
+    """Run a read-only command through AnsibleModule.run_command; (rc, out, err)."""
+    if _MODULE.get_bin_path(args[0]) is None:
+        return 127, "", "%s not found" % args[0]
+    return _MODULE.run_command(args, check_rc=False)
 
 
 def _version_tuple(text):
@@ -592,6 +593,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    global _MODULE
+    _MODULE = module
     Probe(module).run()
 
 

@@ -135,9 +135,9 @@ def _log(msg: str) -> None:
 
 
 def _run(cmd: List[str], **kw) -> subprocess.CompletedProcess:
-    kw.setdefault("check", True)
+    check = kw.pop("check", True)
     try:
-        return subprocess.run(cmd, **kw)
+        return subprocess.run(cmd, check=check, **kw)
     except subprocess.CalledProcessError as e:
         out = (e.stderr or b"")
         if isinstance(out, bytes):
@@ -158,10 +158,10 @@ def ensure_tools(install: Optional[bool] = None) -> None:
         raise HarnessError("guest harness needs these Debian packages: %s (see bindep.txt)" % " ".join(missing))
     _log("installing host packages: " + " ".join(missing))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    r = subprocess.run(["apt-get", "install", "-y", "-q"] + missing, env=env,
+    r = subprocess.run(["apt-get", "install", "-y", "-q"] + missing, env=env, check=False,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL, check=False)
         _run(["apt-get", "install", "-y", "-q"] + missing, env=env,
              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     still = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
@@ -235,7 +235,7 @@ def build_image(force: bool = False) -> Path:
             (root / "etc" / "machine-id").write_text("")
             _run(["chroot", str(root), "systemctl", "enable"] + GUEST_ENABLE,
                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            subprocess.run(["chroot", str(root), "systemctl", "disable"] + GUEST_DISABLE,
+            subprocess.run(["chroot", str(root), "systemctl", "disable"] + GUEST_DISABLE, check=False,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             boot = root / "boot"
             kernels = sorted(boot.glob("vmlinuz-*"))
@@ -393,7 +393,8 @@ class Guest:
                  cpus: int = 2, keep_tpm_state: Optional[str] = None,
                  tpm_setup: Optional[Callable[[dict], None]] = None,
                  tpm_init_script: Optional[str] = None, data_disk_size: str = "64M",
-                 boot_timeout: float = 900.0, accel: Optional[str] = None):
+                 boot_timeout: float = 900.0, accel: Optional[str] = None,
+                 cloud_init: Optional[bool] = None):
         self.name = name
         self.temp_disk_size = temp_disk_size
         self.memory = int(memory)
@@ -404,6 +405,12 @@ class Guest:
         self.data_disk_size = data_disk_size
         self.boot_timeout = boot_timeout
         self.accel = accel or choose_accel()
+        # cloud-init is installed (its udev rule, cloud.cfg.d and fstab habits are real) but by
+        # default not RUN at boot: with no Azure datasource it does nothing useful here and
+        # costs minutes of TCG time per boot. CONFIDENTIAL_AZURE_GUEST_CLOUD_INIT=1 runs it.
+        if cloud_init is None:
+            cloud_init = os.environ.get("CONFIDENTIAL_AZURE_GUEST_CLOUD_INIT") == "1"
+        self.cloud_init = cloud_init
         self.run_dir = RUN_ROOT / name
         self.state: dict = {}
         self._registered = False
@@ -557,13 +564,13 @@ class Guest:
                 if self.tpm_init_script:
                     env = dict(os.environ, TPM2TOOLS_TCTI=ctx["tcti"], SWTPM_SERVER_PORT=str(sport),
                                SWTPM_CTRL_PORT=str(cport), TPM_STATE_DIR=state_dir)
-                    r = subprocess.run([self.tpm_init_script], env=env, stdout=subprocess.PIPE,
+                    r = subprocess.run([self.tpm_init_script], env=env, stdout=subprocess.PIPE, check=False,
                                        stderr=subprocess.STDOUT)
                     (self.run_dir / "tpm-init.log").write_bytes(r.stdout)
                     if r.returncode != 0:
                         raise HarnessError("tpm init script failed (%d):\n%s" % (
                             r.returncode, r.stdout.decode(errors="replace")[-3000:]))
-                subprocess.run(["swtpm_ioctl", "--tcp", "127.0.0.1:%d" % cport, "-s"],
+                subprocess.run(["swtpm_ioctl", "--tcp", "127.0.0.1:%d" % cport, "-s"], check=False,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
                 try:
                     p.wait(timeout=15)
@@ -591,7 +598,8 @@ class Guest:
             "-nodefaults", "-display", "none", "-vga", "none",
             "-serial", "file:" + str(rd / "console.log"),
             "-kernel", str(img / "vmlinuz"), "-initrd", str(img / "initrd.img"),
-            "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=1 systemd.show_status=0",
+            "-append", "root=/dev/vda rw console=ttyS0 quiet loglevel=3 net.ifnames=1 systemd.show_status=0"
+            + ("" if self.cloud_init else " cloud-init=disabled"),
             "-drive", "if=none,id=osdisk,file=%s,format=qcow2,discard=unmap" % (rd / "root.qcow2"),
             "-device", "virtio-blk-pci,drive=osdisk,serial=os-disk",
             "-drive", "if=none,id=tempdisk,file=%s,format=raw,discard=unmap" % (rd / "temp.img"),
@@ -662,7 +670,7 @@ class Guest:
     def ssh(self, cmd: str, check: bool = True, timeout: float = 600,
             input: Optional[str] = None) -> subprocess.CompletedProcess:
         """Run a shell command in the guest; returns CompletedProcess (text)."""
-        r = subprocess.run(self.ssh_base() + [cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        r = subprocess.run(self.ssh_base() + [cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
                            text=True, timeout=timeout, input=input,
                            stdin=None if input is not None else subprocess.DEVNULL)
         if check and r.returncode != 0:
@@ -676,7 +684,7 @@ class Guest:
             if not _alive(self.state.get("qemu_pid")):
                 raise HarnessError("qemu exited during boot; console tail:\n" + self._console_tail())
             try:
-                r = subprocess.run(self.ssh_base() + ["systemctl is-system-running --wait >/dev/null 2>&1; true"],
+                r = subprocess.run(self.ssh_base() + ["systemctl is-system-running --wait >/dev/null 2>&1; true"], check=False,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    stdin=subprocess.DEVNULL, timeout=120)
                 if r.returncode == 0:
