@@ -316,7 +316,7 @@ def main(argv=None) -> int:
             "rollout_location": location,
             "rollout_vault_name": "cvm-demo-kv-%s" % uuid.uuid4().hex[:6],
             "rollout_vms": [{"name": SNP_VM, "size": "Standard_DC2ads_v5"},
-                            {"name": TDX_VM, "size": "Standard_DC2eds_v5"}],
+                            {"name": TDX_VM, "size": "Standard_DC2es_v5"}],
             "rollout_ssh_public_keys": [SSH_KEY_LINE],
             "rollout_poll_delay": 2,
             "rollout_serial": 1,
@@ -352,6 +352,8 @@ def main(argv=None) -> int:
             if snp.get("status") != "in_service":
                 problems.append("%s should pass the gate and be in service, is %s (%s)" % (
                     SNP_VM, snp.get("status"), snp.get("reason")))
+            if not str(snp.get("temp_disk", "")).startswith("encrypted"):
+                problems.append("%s: temp disk should be encrypted, is %s" % (SNP_VM, snp.get("temp_disk")))
             if tdx.get("status") != "quarantined":
                 problems.append("%s should be quarantined, is %s (%s)" % (TDX_VM, tdx.get("status"), tdx.get("reason")))
             say()
