@@ -100,7 +100,8 @@ def test_des_grants_its_identity_on_the_vault_once(fresh_simulator):
     principal = out["disk_encryption_set"]["identity"]["principal_id"]
     assert out["grant"]["changed"] and out["grant"]["mode"] == "access_policy"
     assert sorted(out["grant"]["after"]) == ["get", "unwrapKey", "wrapKey"]
-    vault_now = ok(run_module("keyvault", {"resource_group": RG, "name": "kv-des1"}, sim.env))["vault"]
+    vault_now = ok(run_module("keyvault", {"resource_group": RG, "name": "kv-des1", "location": "eastus"},
+                              sim.env))["vault"]
     assert any(p.get("object_id") == principal for p in vault_now["access_policies"]), vault_now["access_policies"]
     mark = sim.mark()
     out = ok(run_module("disk_encryption_set", des_args(key, grant_key_permissions=True), sim.env))
