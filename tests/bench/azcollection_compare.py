@@ -10,9 +10,15 @@ ansible-playbook (the project's .venv, ansible-core 2.19), alternating rounds so
 
 azure.azcollection (3.12, taken from the `ansible` community package on PyPI) lives in its OWN venv with its
 pinned requirements.txt (tests/bench/azcoll_env.sh installs it into ~/.cache/confidential-azure/azcoll-venv).
-It is pointed at the simulator through its own options, nothing global: cloud_environment = the simulator's
-ARM URL (azure.azcollection then reads ARM's /metadata/endpoints, which the simulator serves),
-disable_instance_discovery, and REQUESTS_CA_BUNDLE for the simulator's CA.
+Pointing it at the simulator: its documented custom-cloud route (cloud_environment = an ARM metadata URL) is
+broken in 3.12 with its own pinned azure-cli-core 2.75 (it calls azure.cli.core.cloud.get_cloud_from_metadata_endpoint,
+which that azure-cli-core does not have: "'AttributeError' object has no attribute 'message'"). So the whole
+benchmark re-executes itself in a private mount + network namespace (unshare --mount --net; nothing global is
+touched): a private /etc/hosts bind-mounted in that namespace maps management.azure.com and
+login.microsoftonline.com to 127.0.0.1, where a TLS relay (certificate for those names from a throw-away bench CA)
+forwards to the simulator. azure.azcollection keeps its defaults (AzureCloud) plus disable_instance_discovery and
+REQUESTS_CA_BUNDLE; our collection is given the same two public endpoints (custom cloud file), so BOTH sides talk
+to the same relay and simulator.
 
 How the numbers are taken (honestly, per module process):
   * every task's interpreter (ansible_python_interpreter) is a tiny wrapper, tests/bench/_rsswrap.py, which
@@ -37,8 +43,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "functional"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import start_simulator, stop_simulator  # noqa: E402
+from _tls_relay import NAMES, Relay, make_certs  # noqa: E402
 from helpers import ansible_env, collections_path, run_module, run_playbook  # noqa: E402
 
 CACHE = Path(os.environ.get("CONFIDENTIAL_AZURE_CACHE", str(Path.home() / ".cache" / "confidential-azure")))
@@ -103,6 +111,15 @@ def main(argv=None):
     ap.add_argument("--json")
     args = ap.parse_args(argv)
 
+    if os.environ.get("CAZURE_BENCH_NETNS") != "1":
+        # re-run in a private mount + network namespace with a private /etc/hosts (nothing global changes)
+        hosts = Path(tempfile.mkdtemp(prefix="cazure-netns-")) / "hosts"
+        hosts.write_text("127.0.0.1 localhost\n" + "".join("127.0.0.1 %s\n" % n for n in NAMES))
+        cmd = ["unshare", "--mount", "--net", "sh", "-c",
+               'mount --bind "$0" /etc/hosts && ip link set lo up && exec "$@"', str(hosts),
+               sys.executable, str(Path(__file__).resolve())] + list(argv if argv is not None else sys.argv[1:])
+        return subprocess.call(cmd, env=dict(os.environ, CAZURE_BENCH_NETNS="1"))
+
     version = azcoll_version()
     azpy = AZCOLL_VENV / "bin" / "python"
     if version is None or not azpy.exists():
@@ -128,18 +145,28 @@ def main(argv=None):
             if res.get("failed"):
                 raise RuntimeError("setup %s failed: %s" % (mod, res.get("msg")))
 
+        # both sides through the same relay: public names -> 127.0.0.1:443 -> simulator
+        relay_ca, relay_cert, relay_key = make_certs(str(tmp))
+        bundle = tmp / "ca-bundle.pem"
+        bundle.write_text(Path(relay_ca).read_text() + Path(sim.ca_bundle).read_text())
+        Relay(int(sim.base_url.rsplit(":", 1)[1]), sim.ca_bundle, relay_cert, relay_key)
+        cloud = dict(sim.info["cloud_environment"], arm_endpoint="https://management.azure.com/",
+                     authority_host="https://login.microsoftonline.com", ca_bundle=str(bundle))
+        cloud_file = tmp / "cloud-public-names.json"
+        cloud_file.write_text(json.dumps(cloud))
         ours_py = REPO / ".venv" / "bin" / "python"
         ours_py = str(ours_py) if ours_py.exists() else sys.executable
         ours_int = make_interpreter(tmp, "ours", ours_py)
-        ours_cache_int = make_interpreter(tmp, "ours_cache", ours_py)
+        ours_cache_int = make_interpreter(tmp, "ours_token_cache", ours_py)
         theirs_int = make_interpreter(tmp, "azcollection", str(azpy))
         info = sim.info
-        ours_env = dict(env)
-        cache_env = dict(env, CONFIDENTIAL_AZURE_TOKEN_CACHE=str(tmp / "token-cache.json"))
+        ours_env = dict(env, AZURE_CLOUD_ENVIRONMENT=str(cloud_file), REQUESTS_CA_BUNDLE=str(bundle),
+                        SSL_CERT_FILE=str(bundle))
+        cache_env = dict(ours_env, CONFIDENTIAL_AZURE_TOKEN_CACHE=str(tmp / "token-cache.json"))
         theirs_env = {"AZURE_SUBSCRIPTION_ID": info["subscription_id"], "AZURE_CLIENT_ID": info["client_id"],
                       "AZURE_SECRET": info["client_secret"], "AZURE_TENANT": info["tenant_id"],
-                      "AZURE_CLOUD_ENVIRONMENT": sim.base_url, "AZURE_DISABLE_INSTANCE_DISCOVERY": "true",
-                      "REQUESTS_CA_BUNDLE": sim.ca_bundle, "SSL_CERT_FILE": sim.ca_bundle}
+                      "AZURE_CLOUD_ENVIRONMENT": "AzureCloud", "AZURE_DISABLE_INSTANCE_DISCOVERY": "true",
+                      "REQUESTS_CA_BUNDLE": str(bundle), "SSL_CERT_FILE": str(bundle)}
         base_env = {"ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (collections_path(), AZCOLL_COLLECTIONS)}
 
         def tasks(module, n):
@@ -173,7 +200,8 @@ def main(argv=None):
                     for e in log:
                         by[e.get("service", "?")] = by.get(e.get("service", "?"), 0) + 1
                     requests[side] = {"per_playbook_of_%d_tasks" % args.tasks: len(log), "by_service": by}
-        result = {"measured": True, "azcollection_version": version, "rounds": args.rounds,
+        result = {"measured": True, "azcollection_version": version, "endpoint": "private netns: "
+                  "management.azure.com / login.microsoftonline.com -> TLS relay -> simulator (both sides)", "rounds": args.rounds,
                   "tasks_per_playbook": args.tasks, "sides": {}, "requests": requests, "result_check": checks}
         for side in sides:
             recs = read_log(tmp, side)
