@@ -10,6 +10,8 @@
 # result goes to .build/results/<stage>/steps.jsonl (pytest steps also write
 # junit xml there); tests/tools/summary.py turns those into the closing line
 # "N passed, N failed".
+# Stage functions are called indirectly (stage_<name>, step COMMAND...), which shellcheck cannot follow:
+# shellcheck disable=SC2317
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -274,6 +276,7 @@ export PYTHONPATH="$BUILD${PYTHONPATH:+:$PYTHONPATH}"
 export ANSIBLE_COLLECTIONS_PATH="$BUILD"
 mkdir -p "$BUILD"
 
+main() {
 case "${1:-}" in
 venv)
     ensure_bindep && ensure_venv && ensure_venv_latest && ensure_tree ;;
@@ -306,3 +309,8 @@ demo)
     echo "usage: $0 venv|sanity|units|lint|build-check|functional|compat|test|summary|demo" >&2
     exit 64 ;;
 esac
+}
+
+# Parsed completely before anything runs, so editing this file during a run cannot derail that run.
+main "$@"
+exit "$?"
