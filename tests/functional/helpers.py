@@ -88,7 +88,7 @@ class PlaybookResult:
         for task_name, result in self.tasks():
             if task_name == name:
                 return result
-        raise KeyError("no task %r in %s" % (name, [n for n, _ in self.tasks()]))
+        raise KeyError("no task %r in %s" % (name, [task[0] for task in self.tasks()]))
 
 
 def run_playbook(playbook, env, extra_vars=None, check=False, diff=False, timeout=900) -> PlaybookResult:
@@ -99,7 +99,8 @@ def run_playbook(playbook, env, extra_vars=None, check=False, diff=False, timeou
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    proc = subprocess.run(cmd, env=ansible_env(env), capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+    proc = subprocess.run(cmd, env=ansible_env(env), capture_output=True, text=True, timeout=timeout, cwd=str(REPO),
+                          check=False)
     try:
         start = proc.stdout.index("{")
         data = json.loads(proc.stdout[start:])
@@ -107,9 +108,8 @@ def run_playbook(playbook, env, extra_vars=None, check=False, diff=False, timeou
         data = None
     result = PlaybookResult(proc, data)
     if data is None:
-        raise AssertionError("ansible-playbook output is not JSON (rc %s):\n%s\n%s" % (proc.returncode,
-                                                                                     proc.stdout[-3000:],
-                                                                                     proc.stderr[-3000:]))
+        raise AssertionError("ansible-playbook output is not JSON (rc %s):\n%s\n%s"
+                             % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
     return result
 
 

@@ -54,8 +54,9 @@ CASES = [
     ("non_cvm_image", vm(image=dict(PLAIN_UBUNTU)), "not a confidential VM image"),
     ("image_missing_with_size", vm(image=None), "image: is required"),
     ("image_half_reference", vm(image={"publisher": "Canonical", "offer": "x"}), "image: a marketplace reference"),
-    ("image_id_and_reference", vm(image=dict(JAMMY, id="/subscriptions/s/resourceGroups/r/providers/"
-                                                        "Microsoft.Compute/galleries/g/images/i")), "not both"),
+    ("image_id_and_reference",
+     vm(image=dict(JAMMY, id="/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/galleries/g/images/i")),
+     "not both"),
     ("vtpm_off", vm(vtpm=False), "vtpm: confidential VMs require a vTPM"),
     ("secure_boot_off_with_disk_encryption", vm(secure_boot=False), "secure_boot: DiskWithVMGuestState"),
     ("des_with_guest_state_only", vm(security_encryption_type="VMGuestStateOnly", disk_encryption_set="des1"),

@@ -40,8 +40,8 @@ def test_throttling_and_unavailable_are_retried(fresh_simulator):
 def test_lro_failed_reports_azure_code_and_rerun_converges_without_duplicates(fresh_simulator):
     sim = fresh_simulator
     network(sim)
-    sim.fault("lro_fail", method="PUT", path=VM_PATH, error={"code": "AllocationFailed",
-                                                            "message": "Allocation failed. Please try again."})
+    sim.fault("lro_fail", method="PUT", path=VM_PATH,
+              error={"code": "AllocationFailed", "message": "Allocation failed. Please try again."})
     out = run_module("vm", vm_args(sim), sim.env)
     assert out["failed"] and out["azure_error"]["code"] == "AllocationFailed", out
     assert "Allocation failed" in out["msg"] and out["changed"] is True
@@ -81,8 +81,8 @@ def test_fleet_started_without_waiting_then_waited_once(fresh_simulator):
     network(sim)
     sim.set_delay(3, pattern="virtualMachines/fleet")
     play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
-        {"name": "start", "confidential.azure.vm": dict(vm_args(sim, name="{{ item }}", wait=False,
-                                                                  tags={"fleet": "web"})),
+        {"name": "start",
+         "confidential.azure.vm": dict(vm_args(sim, name="{{ item }}", wait=False, tags={"fleet": "web"})),
          "loop": ["fleet1", "fleet2", "fleet3"], "register": "started"},
         {"name": "wait", "confidential.azure.vm_info": {"resource_group": "rg-cvm", "tags": ["fleet:web"]},
          "register": "fleet", "retries": 30, "delay": 1,
