@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import start_simulator, stop_simulator  # noqa: E402
 from _tls_relay import NAMES, Relay, make_certs  # noqa: E402
-from helpers import ansible_env, collections_path, run_module, run_playbook  # noqa: E402
+from helpers import collections_path, run_module, run_playbook  # noqa: E402
 
 CACHE = Path(os.environ.get("CONFIDENTIAL_AZURE_CACHE", str(Path.home() / ".cache" / "confidential-azure")))
 AZCOLL_VENV = CACHE / "azcoll-venv"

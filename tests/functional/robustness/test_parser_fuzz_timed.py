@@ -26,7 +26,7 @@ from ansible_collections.confidential.azure.plugins.module_utils._attestation.er
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.trust import TrustStore  # noqa
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import synth  # noqa
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import vectors as V  # noqa
-from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
 
 SECONDS = float(os.environ.get("ROBUSTNESS_FUZZ_SECONDS", "6"))
@@ -95,7 +95,6 @@ def _b64u(data):
 
 def test_jwt_structure_aware_time_bounded():
     key, cert = synth.maa_signer("fuzz")
-    from cryptography.hazmat.primitives import serialization
     der = cert.public_bytes(serialization.Encoding.DER)
     jwks = {"keys": [{"kid": "k1", "kty": "RSA", "x5c": [base64.b64encode(der).decode()]}]}
     now = int(time.time())
