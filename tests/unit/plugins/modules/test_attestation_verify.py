@@ -12,6 +12,7 @@ import pytest
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
+from ansible_collections.confidential.azure.plugins.module_utils import _attestation_verify as backend
 from ansible_collections.confidential.azure.plugins.modules import attestation_verify as mod
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import synth
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import vectors as V
@@ -189,7 +190,7 @@ def test_maa_path_uses_open_url_with_ca_bundle(monkeypatch, tmp_path):
         status, body = svc.attest(kind, query.split("=")[1], json.loads(data))
         assert status == 200, body
         return FakeResponse(body)
-    monkeypatch.setattr(mod, "open_url", fake_open_url)
+    monkeypatch.setattr(backend, "open_url", fake_open_url)
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
@@ -208,7 +209,7 @@ def test_maa_http_error_is_a_named_failed_check(monkeypatch):
 
     def fake_open_url(url, **kw):
         raise HTTPError(url, 400, "Bad Request", {}, io.BytesIO(b'{"error": {"code": "InvalidParameter", "message": "no"}}'))
-    monkeypatch.setattr(mod, "open_url", fake_open_url)
+    monkeypatch.setattr(backend, "open_url", fake_open_url)
     kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
                                   "maa": {"use": True, "endpoint": endpoint}})
     assert kind == "fail"
@@ -228,7 +229,7 @@ def test_maa_endpoint_from_cloud_environment(monkeypatch, tmp_path):
     def fake_open_url(url, **kw):
         seen.append(url)
         raise IOError("refused")
-    monkeypatch.setattr(mod, "open_url", fake_open_url)
+    monkeypatch.setattr(backend, "open_url", fake_open_url)
     kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX, "maa": {"use": True}})
     assert kind == "fail" and "maa.request" in out["failed_checks"]
     assert seen[0].startswith("https://127.0.0.1:9/attestation/sharedeastus/attest/SevSnpVm?")
