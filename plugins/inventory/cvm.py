@@ -80,6 +80,8 @@ compose:
   ansible_user: azure_admin_username | default('azureuser')
 '''
 
+import subprocess
+
 from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -92,6 +94,11 @@ from ansible_collections.confidential.azure.plugins.module_utils._inventory impo
 AUTH_OPTIONS = ('auth_source', 'profile', 'subscription_id', 'client_id', 'secret', 'tenant', 'ad_user', 'password',
                 'x509_certificate_path', 'thumbprint', 'adfs_authority_url', 'cloud_environment',
                 'cert_validation_mode', 'disable_instance_discovery', 'token_cache')
+
+
+def _run_command(args):
+    proc = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -122,7 +129,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _session(self):
         from ansible_collections.confidential.azure.plugins.module_utils._azure.session import AzureSession
         params = dict((name, self.get_option(name)) for name in AUTH_OPTIONS)
-        return AzureSession(params)
+        return AzureSession(params, run_command=_run_command)
 
     def _fetch(self):
         try:

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 
 try:
     import configparser
@@ -70,8 +69,8 @@ class CredentialSettings:
 
     def describe(self):
         """Safe to log: no secret."""
-        return '%s credential from %s (client_id=%s, tenant=%s)' % (self.kind, self.source, self.client_id,
-                                                                  self.tenant)
+        return '%s credential from %s (client_id=%s, tenant=%s)' % (
+            self.kind, self.source, self.client_id, self.tenant)
 
 
 def env_value(env, key):
@@ -125,8 +124,8 @@ def read_profile(path, name):
     if not parser.has_section(name):
         if name == 'default':
             return None
-        raise AzureAuthError('profile %r not found in %s (sections: %s)' % (name, path,
-                                                                           ', '.join(parser.sections()) or 'none'))
+        sections = ', '.join(parser.sections()) or 'none'
+        raise AzureAuthError('profile %r not found in %s (sections: %s)' % (name, path, sections))
     return dict(parser.items(name))
 
 
@@ -178,14 +177,19 @@ def _params_only(params):
     return dict((key, params.get(key)) for key in CREDENTIAL_KEYS + ('subscription_id', 'federated_token_file'))
 
 
-def cli_subscription_id():
-    """The Azure CLI's current subscription; None when unavailable."""
+def cli_subscription_id(run_command):
+    """The Azure CLI's current subscription, None when unavailable.
+
+    run_command(args) -> (rc, stdout, stderr): AnsibleModule.run_command in modules, a subprocess wrapper
+    in controller-side plugins.
+    """
     try:
-        out = subprocess.run(['az', 'account', 'show', '--query', 'id', '-o', 'tsv'], capture_output=True,
-                             check=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
+        rc, out, dummy = run_command(['az', 'account', 'show', '--query', 'id', '-o', 'tsv'])
+    except OSError:
         return None
-    return out.stdout.decode().strip() or None
+    if rc != 0:
+        return None
+    return (out.decode() if isinstance(out, bytes) else out).strip() or None
 
 
 def build(settings, authority, connection_verify=True, disable_instance_discovery=False):

@@ -70,7 +70,7 @@ class AzureModule:
                 self.module.fail_json(msg=missing_required_lib(package), exception=error)
             from .session import AzureSession  # pylint: disable=import-outside-toplevel
             try:
-                self._session = AzureSession(self.params)
+                self._session = AzureSession(self.params, run_command=self.module.run_command)
             except (CloudConfigError, AzureAuthError) as exc:
                 self.module.fail_json(msg=str(exc))
         return self._session

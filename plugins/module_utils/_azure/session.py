@@ -21,8 +21,9 @@ TOKEN_CACHE_ENV = 'CONFIDENTIAL_AZURE_TOKEN_CACHE'
 
 
 class AzureSession:
-    def __init__(self, params, env=None, sleep=None, transport=None):
+    def __init__(self, params, env=None, sleep=None, transport=None, run_command=None):
         self.params = params
+        self._run_command = run_command
         self.env = os.environ if env is None else env
         self.cloud = cloud_mod.from_setting(params.get('cloud_environment'), self.env)
         self.settings = credentials.resolve(params, self.env)
@@ -35,8 +36,8 @@ class AzureSession:
     @property
     def subscription_id(self):
         sub = self.settings.subscription_id
-        if not sub and self.settings.kind == 'cli':
-            sub = credentials.cli_subscription_id()
+        if not sub and self.settings.kind == 'cli' and self._run_command:
+            sub = credentials.cli_subscription_id(self._run_command)
             self.settings.subscription_id = sub
         if not sub:
             raise AzureAuthError('no subscription: set subscription_id (or AZURE_SUBSCRIPTION_ID)')

@@ -52,8 +52,8 @@ def wanted(vm_result, confidential_only=False, resource_groups=None, locations=N
     conf = vm_result.get('confidential') or {}
     if confidential_only and conf.get('security_type') != 'ConfidentialVM':
         return False
-    if resource_groups and (vm_result.get('resource_group') or '').lower() not in [g.lower() for g in
-                                                                                  resource_groups]:
+    groups = [g.lower() for g in resource_groups or []]
+    if groups and (vm_result.get('resource_group') or '').lower() not in groups:
         return False
     if locations and (vm_result.get('location') or '').lower() not in [loc.lower() for loc in locations]:
         return False
