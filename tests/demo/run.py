@@ -222,7 +222,7 @@ def run_rollout(workdir: Path, azure_env: dict, extra_vars: dict) -> int:
     cmd = [ansible_playbook(), "-i", str(inventory), str(REPO / "playbooks" / "rollout.yml"), "-e",
            "@" + str(vars_file)]
     say("$ " + " ".join(cmd))
-    return subprocess.run(cmd, env=env, cwd=str(workdir), stdin=subprocess.DEVNULL).returncode
+    return subprocess.run(cmd, env=env, cwd=str(workdir), stdin=subprocess.DEVNULL, check=False).returncode
 
 
 def _has_posix(env) -> bool:
@@ -246,7 +246,7 @@ def print_summary(summary: dict) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--no-guest", action="store_true", help="do not boot the qemu guest (control phase only)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args(argv)
@@ -266,8 +266,8 @@ def main(argv=None) -> int:
         banner("1/4 local Azure simulator")
         azure_env = sim.start()
         location = sim.info["location"]
-        say("simulator on %s (subscription %s, region %s)" % (sim.info["cloud_environment"]["arm_endpoint"],
-                                                             sim.info["subscription_id"], location))
+        say("simulator on %s (subscription %s, region %s)" % (
+            sim.info["cloud_environment"]["arm_endpoint"], sim.info["subscription_id"], location))
         say("the collection reaches it as a custom cloud: AZURE_CLOUD_ENVIRONMENT=%s" % azure_env[
             "AZURE_CLOUD_ENVIRONMENT"])
 
@@ -357,9 +357,11 @@ def main(argv=None) -> int:
             if tdx.get("status") != "quarantined":
                 problems.append("%s should be quarantined, is %s (%s)" % (TDX_VM, tdx.get("status"), tdx.get("reason")))
             say()
-            say("ansible-playbook exited %d: %s" % (rc, "a host failed the gate, as the demo intends (it counts "
-                                                     "towards max_fail_percentage)" if rc == 2 else "as expected"
-                                                     if rc == 0 else "unexpected"))
+            if rc == 2:
+                verdict = "a host failed the gate, as the demo intends (it counts towards max_fail_percentage)"
+            else:
+                verdict = "as expected" if rc == 0 else "unexpected"
+            say("ansible-playbook exited %d: %s" % (rc, verdict))
             if rc not in (0, 2):
                 problems.append("ansible-playbook exit status %d" % rc)
         else:

@@ -45,7 +45,7 @@ def test_unreachable_guests_are_reported_not_passed(fresh_simulator, tmp_path):
     evars = {"rollout_name": "inv", "rollout_connect_timeout": 5, "rollout_summary_path": str(summary_path)}
     env = ansible_env(dict(sim.env, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1"))
     proc = subprocess.run([_bin("ansible-playbook"), "-i", str(inv), str(REPO / "playbooks" / "rollout_inventory.yml"),
-                           "-e", json.dumps(evars)], env=env, capture_output=True, text=True, timeout=600)
+                           "-e", json.dumps(evars)], env=env, capture_output=True, text=True, timeout=600, check=False)
     # the unreachable guest fails its host: the run does not end green
     assert proc.returncode != 0, proc.stdout[-3000:]
     summary = json.loads(summary_path.read_text())
@@ -59,6 +59,6 @@ def test_unreachable_guests_are_reported_not_passed(fresh_simulator, tmp_path):
     assert summary["counts"] == {"unreachable": 1, "not_attempted": 1}
     # nothing was put into service (no tag written by the rollout)
     for name in vms:
-        status, _, vm = sim.call("GET", sim.rg_path("rg-inv") + "/providers/Microsoft.Compute/virtualMachines/" + name,
+        status, dummy, vm = sim.call("GET", sim.rg_path("rg-inv") + "/providers/Microsoft.Compute/virtualMachines/" + name,
                                  api_version="2026-04-01")
         assert status == 200 and "confidential-rollout-state" not in (vm.get("tags") or {}), vm.get("tags")

@@ -9,7 +9,7 @@ from fleet_helpers import run_rollout, vm_puts
 
 def test_a_refused_vm_is_reported_and_fails_the_rollout(fresh_simulator, tmp_path):
     sim = fresh_simulator
-    out, summary, log, _ = run_rollout(sim, tmp_path, "rg-fail", forks=5, rollout_vms=[
+    out, summary, log, dummy = run_rollout(sim, tmp_path, "rg-fail", forks=5, rollout_vms=[
         {"name": "good-1", "size": "Standard_DC2as_v5"},
         # an Intel TDX size asserted as SEV-SNP: the vm module refuses it before any request
         {"name": "bad-1", "size": "Standard_DC2es_v5", "tee": "SNP"}])
