@@ -95,6 +95,6 @@ def test_rollout_through_ansible_runner_like_awx(fresh_simulator, tmp_path, monk
     assert {"rg-awx", "kv-awx-job", "cvm-rollout-des", "cvm-rollout-vnet", "awx-1", "awx-2"} <= created, sorted(created)
     for name in ("awx-1", "awx-2"):
         status, dummy, vm = sim.call("GET", sim.rg_path("rg-awx") + "/providers/Microsoft.Compute/virtualMachines/" + name,
-                                 api_version="2026-04-01")
+                                     api_version="2026-04-01")
         assert status == 200 and vm["properties"]["securityProfile"]["securityType"] == "ConfidentialVM"
         assert vm["tags"]["confidential-rollout"] == "awx"

@@ -60,5 +60,5 @@ def test_unreachable_guests_are_reported_not_passed(fresh_simulator, tmp_path):
     # nothing was put into service (no tag written by the rollout)
     for name in vms:
         status, dummy, vm = sim.call("GET", sim.rg_path("rg-inv") + "/providers/Microsoft.Compute/virtualMachines/" + name,
-                                 api_version="2026-04-01")
+                                     api_version="2026-04-01")
         assert status == 200 and "confidential-rollout-state" not in (vm.get("tags") or {}), vm.get("tags")

@@ -72,11 +72,11 @@ def _plain_vm(sim):
             "ssh": {"publicKeys": [{"path": "/home/azureuser/.ssh/authorized_keys", "keyData": KEY}]}}},
         "networkProfile": {"networkInterfaces": [{"id": nic, "properties": {"primary": True}}]}}}
     status, dummy, body = sim.call("PUT", rg + "/providers/Microsoft.Compute/virtualMachines/plain-1", vm,
-                               api_version=VM_API)
+                                   api_version=VM_API)
     assert status in (200, 201), body
     for dummy in range(100):
         status, dummy, body = sim.call("GET", rg + "/providers/Microsoft.Compute/virtualMachines/plain-1",
-                                   api_version=VM_API)
+                                       api_version=VM_API)
         if body["properties"]["provisioningState"] == "Succeeded":
             return
     raise AssertionError("plain-1 did not finish provisioning: %s" % body)
