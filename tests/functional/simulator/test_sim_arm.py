@@ -6,7 +6,7 @@ import os
 import time
 
 import azsim_testlib as T
-from conftest import start_simulator, stop_simulator
+from simctl import start_simulator, stop_simulator
 
 VM = "/providers/Microsoft.Compute/virtualMachines/"
 

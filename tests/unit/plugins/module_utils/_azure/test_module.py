@@ -36,6 +36,12 @@ def captured(monkeypatch):
     return out
 
 
+def raiser(exc):
+    def call():
+        raise exc
+    return call
+
+
 def make(args):
     with patch_module_args(args):
         return AzureModule(argument_spec=dict(name=dict(type='str')), supports_check_mode=True)
@@ -52,7 +58,7 @@ def test_azure_api_error_becomes_one_line_message_and_structured_error(captured)
     err = errors.from_response(409, json.dumps({'error': {'code': 'OperationNotAllowed', 'message': 'Changing\n'
                                                           'securityType is not allowed', 'target': 'securityType'}}))
     with pytest.raises(Exit):
-        module.run(lambda: (_ for _ in ()).throw(err), changed=False)
+        module.run(raiser(err), changed=False)
     assert captured['failed'] and '\n' not in captured['msg']
     assert captured['azure_error']['code'] == 'OperationNotAllowed'
     assert captured['azure_error']['target'] == 'securityType'
@@ -62,7 +68,7 @@ def test_azure_api_error_becomes_one_line_message_and_structured_error(captured)
 def test_lro_timeout_returns_what_to_wait_on(captured):
     module = make({})
     with pytest.raises(Exit):
-        module.run(lambda: (_ for _ in ()).throw(errors.LroTimeout('still Creating', 'https://op/1', None, 'x')))
+        module.run(raiser(errors.LroTimeout('still Creating', 'https://op/1', None, 'x')))
     assert captured['operation']['poll_url'] == 'https://op/1'
 
 
