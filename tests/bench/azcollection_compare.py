@@ -104,12 +104,35 @@ def summarize(values):
             "max": round(max(values), 3), "n": len(values)}
 
 
+def from_logs(workdir: Path, out_json=None):
+    """Module-process figures only (no playbook wall times) from the wrapper logs of an interrupted run."""
+    result = {"measured": True, "partial": "rebuilt from the per-task wrapper logs of an interrupted run; "
+              "playbook wall per task not available", "azcollection_version": azcoll_version(), "sides": {},
+              "requests": {}}
+    for side in ("ours", "ours_token_cache", "azcollection"):
+        recs = read_log(workdir, side)
+        result["sides"][side] = {"module_process_wall_s": summarize([r["wall_s"] for r in recs]),
+                                 "module_process_peak_rss_mb": summarize([r["maxrss_kb"] / 1024.0 for r in recs]),
+                                 "playbook_wall_per_task_s": None}
+    o, t = result["sides"]["ours"], result["sides"]["azcollection"]
+    result["ratio_module_wall"] = round(o["module_process_wall_s"]["median"] / t["module_process_wall_s"]["median"], 3)
+    result["ratio_peak_rss"] = round(o["module_process_peak_rss_mb"]["max"] / t["module_process_peak_rss_mb"]["max"], 3)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if out_json:
+        Path(out_json).write_text(text + "\n")
+    return result
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--tasks", type=int, default=5, help="tasks per playbook")
     ap.add_argument("--json")
+    ap.add_argument("--from-logs", help="rebuild the module-process figures from an interrupted run's work dir")
     args = ap.parse_args(argv)
+    if args.from_logs:
+        return from_logs(Path(args.from_logs), args.json)
 
     if os.environ.get("CAZURE_BENCH_NETNS") != "1":
         # re-run in a private mount + network namespace with a private /etc/hosts (nothing global changes)

@@ -72,7 +72,9 @@ def run_bench(name: str) -> dict:
 
 
 def fig(name, value, unit, target, met, sides=None, note=None):
-    entry = {"name": name, "value": value, "unit": unit, "target": target, "met": bool(met)}
+    # a figure without a target (temp disk timings) has met None: nothing to meet, never counted as met
+    entry = {"name": name, "value": value, "unit": unit, "target": target,
+             "met": None if target.startswith("recorded") else bool(met)}
     if sides is not None:
         entry["sides"] = sides
     if note:
@@ -89,16 +91,18 @@ def figures_azcollection(d):
                    "azure.azcollection.azure_rm_virtualmachine_info_s": t["module_process_wall_s"]["median"]},
             note="azure.azcollection %s in its own venv; token cache off (default) on our side" %
                  d["azcollection_version"]),
-        fig("vm_info per-task wall time as the user waits (playbook, median) vs azure.azcollection",
-            d["ratio_playbook_wall_per_task"], "ratio", "<= 0.4", d["ratio_playbook_wall_per_task"] <= 0.4,
-            sides={"confidential.azure.vm_info_s": o["playbook_wall_per_task_s"]["median"],
-                   "azure.azcollection.azure_rm_virtualmachine_info_s": t["playbook_wall_per_task_s"]["median"]},
-            note="includes the controller's per-task work (same ansible-playbook for both)"),
         fig("vm_info peak RSS of the module process", o["module_process_peak_rss_mb"]["max"], "MB", "<= 80",
             o["module_process_peak_rss_mb"]["max"] <= 80,
             sides={"confidential.azure.vm_info_MB": o["module_process_peak_rss_mb"]["max"],
                    "azure.azcollection.azure_rm_virtualmachine_info_MB": t["module_process_peak_rss_mb"]["max"]}),
     ]
+    if o.get("playbook_wall_per_task_s"):
+        out.insert(1, fig("vm_info per-task wall time as the user waits (playbook, median) vs azure.azcollection",
+                          d["ratio_playbook_wall_per_task"], "ratio", "<= 0.4", d["ratio_playbook_wall_per_task"] <= 0.4,
+                          sides={"confidential.azure.vm_info_s": o["playbook_wall_per_task_s"]["median"],
+                                 "azure.azcollection.azure_rm_virtualmachine_info_s":
+                                     t["playbook_wall_per_task_s"]["median"]},
+                          note="includes the controller's per-task work (same ansible-playbook for both)"))
     if c:
         out.append(fig("vm_info per-task wall time with token_cache on (module process, median) vs azure.azcollection",
                        round(c["module_process_wall_s"]["median"] / t["module_process_wall_s"]["median"], 3),
@@ -197,7 +201,8 @@ def markdown(report) -> str:
     for f in report["figures"]:
         sides = ", ".join("%s=%s" % kv for kv in (f.get("sides") or {}).items())
         lines.append("| %s | %s | %s | %s | %s | %s |" % (f["name"], f["value"], f["unit"], f["target"],
-                                                          "yes" if f["met"] else "**NO**", sides))
+                                                          "n/a" if f["met"] is None else
+                                                          ("yes" if f["met"] else "**NO**"), sides))
     if report["not_measured"]:
         lines += ["", "## Not measured", ""]
         lines += ["- %s: %s" % (n["bench"], n["reason"].replace("\n", " ")[:600]) for n in report["not_measured"]]
@@ -223,18 +228,25 @@ def markdown(report) -> str:
     if az and az.get("measured"):
         lines += ["", "## vm_info vs azure.azcollection (details)", "",
                   "| side | module wall s (median/min/max) | peak RSS MB (max) | playbook s per task | requests "
-                  "per %d-task playbook |" % az["tasks_per_playbook"], "| --- | --- | --- | --- | --- |"]
+                  "per %s-task playbook |" % az.get("tasks_per_playbook", 5), "| --- | --- | --- | --- | --- |"]
         for side, s in az["sides"].items():
             w = s["module_process_wall_s"]
             req = az["requests"].get(side, {})
-            lines.append("| %s | %s / %s / %s | %s | %s | %s %s |" % (
-                side, w["median"], w["min"], w["max"], s["module_process_peak_rss_mb"]["max"],
-                s["playbook_wall_per_task_s"]["median"], req.get("per_playbook_of_%d_tasks" % az["tasks_per_playbook"]),
+            lines.append("| %s | %s / %s / %s (n=%s) | %s | %s | %s %s |" % (
+                side, w["median"], w["min"], w["max"], w["n"], s["module_process_peak_rss_mb"]["max"],
+                (s.get("playbook_wall_per_task_s") or {}).get("median", "n/a"),
+                req.get("per_playbook_of_%d_tasks" % az.get("tasks_per_playbook", 5), "n/a"),
                 json.dumps(req.get("by_service", {}))))
+        if az.get("partial"):
+            lines += ["", "Partial: " + az["partial"] + "."]
         lines += ["", "Method: each task's interpreter is tests/bench/_rsswrap.py, which runs the side's own "
-                  "Python as a child and records its wall time and ru_maxrss (RUSAGE_CHILDREN); azure.azcollection "
-                  "targets the simulator through its cloud_environment (ARM metadata URL), "
-                  "disable_instance_discovery and REQUESTS_CA_BUNDLE."]
+                  "Python as a child and records its wall time and ru_maxrss (RUSAGE_CHILDREN). Both sides run in a private "
+                  "mount+network namespace whose private /etc/hosts maps management.azure.com and "
+                  "login.microsoftonline.com to a TLS relay in front of the simulator (azure.azcollection 3.12's "
+                  "metadata-URL custom cloud route is broken with its pinned azure-cli-core); azure.azcollection "
+                  "keeps AzureCloud + disable_instance_discovery + REQUESTS_CA_BUNDLE. The machine was shared "
+                  "(load average 5-20 from other jobs) and the relay showed occasional ~2-5 min stalls on both "
+                  "sides (max values); medians are reported."]
     td = report["info"].get("temp_disk")
     if td and td.get("measured"):
         lines += ["", "## Temp disk (qemu guest)", "", "TCG caveat: %s (accel=%s)." % (td.get("note"), td.get("accel")),
@@ -285,10 +297,11 @@ def main(argv=None):
     if args.snapshot:
         (BENCH / "RESULTS.md").write_text(md)
     print(md)
-    missed = [f["name"] for f in report["figures"] if not f["met"]]
-    print("%d figures, %d met, %d missed, %d not measured" % (len(report["figures"]),
-                                                             len(report["figures"]) - len(missed), len(missed),
-                                                             len(report["not_measured"])))
+    missed = [f["name"] for f in report["figures"] if f["met"] is False]
+    met = [f["name"] for f in report["figures"] if f["met"] is True]
+    print("%d figures: %d met, %d missed, %d without a target; %d benchmarks not measured" % (
+        len(report["figures"]), len(met), len(missed), len(report["figures"]) - len(met) - len(missed),
+        len(report["not_measured"])))
     return 0
 
 
