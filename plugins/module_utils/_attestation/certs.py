@@ -21,7 +21,7 @@ CRYPTOGRAPHY_MIN_VERSION = (43, 0)
 try:
     import cryptography
     from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
     HAS_CRYPTOGRAPHY = True
@@ -65,9 +65,18 @@ def load_der(der, what="certificate"):
         with warnings.catch_warnings():
             # AMD VCEKs carry serial number 0; cryptography warns about it.
             warnings.simplefilter("ignore")
-            return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise ParseError("%s: not a valid X.509 certificate (%s)" % (what, exc))
+            cert = x509.load_der_x509_certificate(der)
+            # cryptography parses names and extensions lazily: force it here, so a malformed certificate is a
+            # ParseError now instead of an unexpected exception deep inside a chain check.
+            cert.subject.rfc4514_string()
+            cert.issuer.rfc4514_string()
+            cert.extensions  # pylint: disable=pointless-statement
+            cert.signature_hash_algorithm  # pylint: disable=pointless-statement
+    except Exception as exc:  # pylint: disable=broad-except
+        # cryptography signals malformed input with many types (ValueError, InvalidVersion, DuplicateExtension,
+        # UnsupportedAlgorithm, ...): every one of them means "not a certificate we can verify".
+        raise ParseError("%s: not a valid X.509 certificate (%s: %s)" % (what, type(exc).__name__, exc))
+    return cert
 
 
 def load_pem_chain(text, what="certificate chain"):
@@ -111,6 +120,16 @@ def public_key_der(key):
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def cert_public_key(cert, check=None):
+    """The certificate's public key; a malformed or unsupported key is a VerificationError, not a crash."""
+    _need_crypto()
+    try:
+        return cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise VerificationError("public key of '%s' cannot be used: %s" % (cert.subject.rfc4514_string(), exc),
+                                check=check)
+
+
 def verify_signed_by(cert, issuer_key):
     """Check ``cert``'s signature with ``issuer_key`` (RSA PKCS#1 v1.5 / RSA-PSS / ECDSA)."""
     _need_crypto()
@@ -132,7 +151,7 @@ def verify_signed_by(cert, issuer_key):
             raise VerificationError("unsupported issuer key type")
     except InvalidSignature:
         raise VerificationError("signature of '%s' does not verify with the key of its issuer" % cert.subject.rfc4514_string())
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise VerificationError("signature of '%s' cannot be checked: %s" % (cert.subject.rfc4514_string(), exc))
 
 
@@ -177,7 +196,7 @@ def build_chain(leaf, intermediates, anchors, check_time=False, now=None, max_de
             if (anchor.subject == cert.issuer) != by_name:
                 continue
             try:
-                verify_signed_by(cert, anchor.public_key())
+                verify_signed_by(cert, cert_public_key(anchor))
                 return path + [anchor]
             except VerificationError as exc:
                 last_error[0] = exc
@@ -189,7 +208,7 @@ def build_chain(leaf, intermediates, anchors, check_time=False, now=None, max_de
             if any(inter == p for p in path):
                 continue
             try:
-                verify_signed_by(cert, inter.public_key())
+                verify_signed_by(cert, cert_public_key(inter))
             except VerificationError as exc:
                 last_error[0] = exc
                 continue
@@ -207,7 +226,7 @@ def build_chain(leaf, intermediates, anchors, check_time=False, now=None, max_de
 
 def is_self_signed(cert):
     try:
-        verify_signed_by(cert, cert.public_key())
+        verify_signed_by(cert, cert_public_key(cert))
         return True
     except VerificationError:
         return False

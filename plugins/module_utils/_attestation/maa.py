@@ -12,10 +12,11 @@ from __future__ import annotations
 __metaclass__ = type
 
 import json
+import math
 import time
 
-from .certs import HAS_CRYPTOGRAPHY, load_any
-from .errors import ParseError, TokenError
+from .certs import HAS_CRYPTOGRAPHY, cert_public_key, load_any
+from .errors import ParseError, TokenError, VerificationError
 from .util import b64decode, b64url
 
 if HAS_CRYPTOGRAPHY:
@@ -168,8 +169,8 @@ def jwk_public_key(jwk):
         if not isinstance(x5c, list) or not isinstance(x5c[0], str):
             raise TokenError("JWKS x5c must be a list of base64 certificates", check="maa.token")
         try:
-            return load_any(x5c[0], "x5c")[0].public_key()
-        except ParseError as exc:
+            return cert_public_key(load_any(x5c[0], "x5c")[0], check="maa.token")
+        except (ParseError, VerificationError) as exc:
             raise TokenError("JWKS x5c: %s" % exc, check="maa.token")
     if jwk.get("kty") == "RSA" and jwk.get("n") and jwk.get("e"):
         try:
@@ -180,7 +181,13 @@ def jwk_public_key(jwk):
     raise TokenError("JWKS entry has no usable key", check="maa.token")
 
 
+def _finite_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _norm_url(url):
+    if url is not None and not isinstance(url, str):
+        raise TokenError("token URL claim %r is not a string" % (url,), check="maa.token")
     return (url or "").strip().rstrip("/").lower()
 
 
@@ -230,14 +237,14 @@ def verify_token(jwt, jwks, issuer, nonce=None, now=None, certs_url_expected=Non
     if _norm_url(payload.get("iss")) != _norm_url(issuer):
         raise TokenError("token issuer %r is not %r" % (payload.get("iss"), issuer), check="maa.token")
     exp = payload.get("exp")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-        raise TokenError("token has no expiry (exp)", check="maa.token")
+    if not _finite_number(exp):
+        raise TokenError("token has no valid expiry (exp)", check="maa.token")
     if now > exp + leeway:
         raise TokenError("token expired at %d (now %d)" % (exp, now), check="maa.token")
     nbf = payload.get("nbf")
     if nbf is not None:
-        if not isinstance(nbf, (int, float)) or isinstance(nbf, bool):
-            raise TokenError("token nbf is not a number", check="maa.token")
+        if not _finite_number(nbf):
+            raise TokenError("token nbf is not a finite number", check="maa.token")
         if now + leeway < nbf:
             raise TokenError("token not valid before %d (now %d)" % (nbf, now), check="maa.token")
     if nonce is not None:

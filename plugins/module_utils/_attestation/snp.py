@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-from .certs import HAS_CRYPTOGRAPHY, build_chain, load_any, named_certs
+from .certs import HAS_CRYPTOGRAPHY, build_chain, cert_public_key, load_any, named_certs
 from .errors import AttestationError, ParseError, VerificationError
 from .util import der_header, der_integer, hexstr, u32le, u64le
 
@@ -207,7 +207,7 @@ def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=()):
 
 def verify_signature(report, vcek):
     """ECDSA P-384 / SHA-384 over bytes [0:0x2A0]; r and s are 72-byte little-endian."""
-    key = vcek.public_key()
+    key = cert_public_key(vcek, check="snp.signature")
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp384r1":
         raise VerificationError("VCEK key is not an EC P-384 key", check="snp.signature")
     r = int.from_bytes(bytes(report.signature_r), "little")

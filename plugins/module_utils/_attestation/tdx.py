@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import hashlib
 
-from .certs import HAS_CRYPTOGRAPHY, build_chain, load_pem_chain, named_certs
+from .certs import HAS_CRYPTOGRAPHY, build_chain, cert_public_key, load_pem_chain, named_certs
 from .errors import ParseError, VerificationError
 from .util import hexstr, require, u16le, u32le
 
@@ -206,7 +206,7 @@ def verify(quote, trusted_roots, expected_report_data=None, td_report=None, allo
     res.pck_chain = chain
     res.add("tdx.pck_chain", "pass", "PCK -> %s -> Intel SGX Root CA (pinned)" % chain[1].subject.rfc4514_string())
 
-    pck_key = pck_certs[0].public_key()
+    pck_key = cert_public_key(pck_certs[0], check="tdx.qe_report_signature")
     if not isinstance(pck_key, ec.EllipticCurvePublicKey):
         raise VerificationError("PCK key is not an EC key", check="tdx.qe_report_signature")
     _p256_verify(pck_key, quote.qe_report_signature, quote.qe_report, "tdx.qe_report_signature",

@@ -20,7 +20,7 @@ from . import policy as policy_mod
 from . import snp as snp_mod
 from . import tdx as tdx_mod
 from . import tpm as tpm_mod
-from .certs import build_chain, load_any, public_key_der
+from .certs import build_chain, cert_public_key, load_any, public_key_der
 from .errors import AttestationError, ParseError, VerificationError
 from .trust import TrustStore
 from .util import b64decode, hexdecode
@@ -301,7 +301,7 @@ def _ak_cert_checks(ak_cert, ak_jwk, store, result):
     if ak_jwk is None:
         raise VerificationError("no HCLAkPub to compare the AK certificate with", check="ak_cert.key_match")
     ak_key = tpm_mod.jwk_to_public_key(ak_jwk)
-    if public_key_der(cert.public_key()) != public_key_der(ak_key):
+    if public_key_der(cert_public_key(cert, check="ak_cert.key_match")) != public_key_der(ak_key):
         raise VerificationError("AK certificate key is not HCLAkPub", check="ak_cert.key_match")
     result.add("ak_cert.key_match", "pass", "AK certificate key == HCLAkPub")
     try:
