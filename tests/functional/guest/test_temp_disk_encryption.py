@@ -193,6 +193,7 @@ def test_reboot_gives_a_new_key_and_stays_encrypted(guest):
 
 
 def test_option_change_on_live_mapping_reports_reboot_required(guest):
+    sh(guest, "echo kept > /mnt/keep.txt; sync")  # this boot's file system: it must survive the run
     key_before = sh(guest, KEY_HASH)
     r = run(guest, {"temp_disk_encryption_sector_size": "512"})
     assert r.rc == 0, r.output
