@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Per-task overhead of confidential.azure.vm_info vs azure.azcollection.azure_rm_virtualmachine_info.
@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "functional"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import start_simulator, stop_simulator  # noqa: E402
+from simctl import start_simulator, stop_simulator  # noqa: E402
 from _tls_relay import NAMES, Relay, make_certs  # noqa: E402
 from helpers import collections_path, run_module, run_playbook  # noqa: E402
 

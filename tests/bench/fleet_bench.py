@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet benchmark: playbooks/rollout.yml (control phase) for N = 1, 10, 50 VMs with a 20 s simulated
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "functional"))
 sys.path.insert(0, str(REPO / "tests" / "functional" / "fleet"))
 
-from conftest import start_simulator, stop_simulator  # noqa: E402
+from simctl import start_simulator, stop_simulator  # noqa: E402
 from fleet_helpers import run_rollout, vm_list_gets, vm_puts  # noqa: E402
 
 

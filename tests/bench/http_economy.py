@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP economy: requests per module run (check mode on a new resource, create, no-change) for every
@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "functional"))
 
-from conftest import start_simulator, stop_simulator  # noqa: E402
+from simctl import start_simulator, stop_simulator  # noqa: E402
 from helpers import run_module  # noqa: E402
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH7n0b5Zx2mYk8Jk9x0Q3lB8fWcH2yA1pR4sT6uV7wX9 bench@host"
@@ -112,7 +112,7 @@ def main(argv=None):
             sim.admin("POST", "/_sim/graph/servicePrincipals/%s" % ORCHESTRATOR_APP_ID,
                       {"displayName": "Confidential VM Orchestrator"})
             env = dict(sim.env, **extra)
-            rows = run_chain(sim, "rg-http-" + mode.split("_")[-1], env, tmp)
+            rows = run_chain(sim, "rg-http-" + mode.rsplit("_", maxsplit=1)[-1], env, tmp)
             tokens_after_first = sum(r[m]["token"] for r in rows for m in ("check", "create", "no_change")
                                      if not r[m]["first_task"])
             no_change_ok = all(r["no_change"]["get"] <= r["resources"] and r["no_change"]["write"] == 0

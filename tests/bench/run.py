@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """`make bench`: run every benchmark, write tests/output/bench/report.json and report.md.
@@ -52,13 +52,14 @@ def run_bench(name: str) -> dict:
     if out_json.exists():
         out_json.unlink()
     if name == "azcollection":
-        setup = subprocess.run([sys.executable, str(BENCH / "azcoll_env.py")], capture_output=True, text=True)
+        setup = subprocess.run([sys.executable, str(BENCH / "azcoll_env.py")], capture_output=True, text=True,
+                               check=False)
         if setup.returncode != 0:
             return {"measured": False, "reason": "azure.azcollection venv setup failed: " + setup.stderr[-800:]}
     cmd = [sys.executable, str(BENCH / script[0])] + script[1:] + ["--json", str(out_json)]
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(REPO), check=False)
     except subprocess.TimeoutExpired:
         return {"measured": False, "reason": "timed out after %d s" % timeout}
     (OUT / ("%s.log" % name)).write_text(proc.stdout + "\n--- stderr\n" + proc.stderr)
@@ -222,8 +223,8 @@ def markdown(report) -> str:
         lines += ["", "## Fleet runs", "", "| VMs | playbook wall s | VM phase s | creates | succeeded | rc |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for n, r in fleet["runs"].items():
-            lines.append("| %s | %s | %s | %s | %s | %s |" % (n, r["playbook_wall_s"], r.get("vm_phase_s"),
-                                                             r["vm_creates"], r["vms_succeeded"], r["rc"]))
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                n, r["playbook_wall_s"], r.get("vm_phase_s"), r["vm_creates"], r["vms_succeeded"], r["rc"]))
     az = report["info"].get("azcollection")
     if az and az.get("measured"):
         lines += ["", "## vm_info vs azure.azcollection (details)", "",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from simctl import REPO, SIM_RUN, Simulator, start_simulator, stop_simulator  # noqa: F401  (re-exported)
+from simctl import start_simulator, stop_simulator
 
 
 def pytest_configure(config):

@@ -28,8 +28,8 @@ EXTRA = [
     ("non_persisted_tpm_without_vtpm", vm(security_encryption_type="NonPersistedTPM", vtpm=False), "vtpm:"),
     ("guest_state_only_without_vtpm", vm(security_encryption_type="VMGuestStateOnly", vtpm=False), "vtpm:"),
     ("tdx_size_asserted_snp", vm(size="Standard_DC2es_v5", tee="SNP"), "tee: SNP"),
-    ("non_persisted_tpm_with_secure_boot_off_and_des", vm(security_encryption_type="NonPersistedTPM",
-                                                        secure_boot=False, disk_encryption_set="des1"),
+    ("non_persisted_tpm_with_secure_boot_off_and_des",
+     vm(security_encryption_type="NonPersistedTPM", secure_boot=False, disk_encryption_set="des1"),
      "disk_encryption_set:"),
 ]
 

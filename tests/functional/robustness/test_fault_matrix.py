@@ -82,7 +82,8 @@ READ_PATHS = {
 MODULES = list(READ_PATHS)
 
 
-def run_all(sim, args, modules=MODULES):
+def run_all(sim, args, modules=None):
+    modules = MODULES if modules is None else modules
     tasks = [{"name": m, "confidential.azure." + m: args[m], "ignore_errors": True} for m in modules]
     path = Path(tempfile.mkdtemp()) / "faults.json"
     path.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))

@@ -40,7 +40,7 @@ ISSUER = "https://fuzz.attest.azsim.local"
 
 def mutate(rng, base):
     b = bytearray(base)
-    for _ in range(rng.randint(1, 8)):
+    for dummy in range(rng.randint(1, 8)):
         op = rng.random()
         if op < 0.6 and b:
             b[rng.randrange(len(b))] = rng.randrange(256)
@@ -48,7 +48,7 @@ def mutate(rng, base):
             del b[rng.randrange(len(b) + 1):]
         elif op < 0.9 and b:
             i = rng.randrange(len(b))
-            b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+            b[i:i] = bytes(rng.randrange(256) for dummy in range(rng.randint(1, 16)))
         else:
             # 32-bit little-endian length/size fields set to extremes
             i = rng.randrange(max(1, len(b) - 4))
