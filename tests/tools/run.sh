@@ -256,6 +256,11 @@ stage_bench() {  # make bench: every benchmark (tests/bench/run.py), not part of
     "$VENV/bin/python" "$ROOT/tests/bench/run.py" ${BENCH_ARGS:-}
 }
 
+stage_demo() {  # the README's first command, end to end, as one check of `make test`
+    prepare demo || return 1
+    step demo make-demo "$VENV/bin/python" "$ROOT/tests/demo/run.py"
+}
+
 run_stage() {  # run_stage NAME: fresh results for that stage, wall time recorded
     local stage=$1 fn start rc
     fn=stage_${stage//-/_}
@@ -284,7 +289,7 @@ sanity | units | lint | build-check | functional | compat)
     run_stage "$1" ;;
 test)
     rm -rf "$RESULTS"
-    for stage in sanity units lint build-check functional compat; do
+    for stage in sanity units lint build-check functional compat demo; do
         run_stage "$stage" || true
     done
     "$PY311" "$TOOLS/summary.py" "$RESULTS" ;;

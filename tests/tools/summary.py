@@ -23,7 +23,7 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
-ORDER = ['sanity', 'units', 'lint', 'build-check', 'functional', 'compat']
+ORDER = ['sanity', 'units', 'lint', 'build-check', 'functional', 'compat', 'demo']
 
 
 def junit_counts(paths):
