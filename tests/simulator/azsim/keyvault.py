@@ -11,7 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
 from . import catalog, jwt
+from .maa import collection_module
 from .core import ApiError, Response, det_uuid
+
+release_policy = collection_module("_keyvault.release_policy")
 
 KV_VERSIONS = {"7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "7.3-preview", "7.4-preview.1", "7.5-preview.1",
                "7.6-preview.2", "2025-07-01"}
@@ -615,40 +618,10 @@ def _transfer_key(claims):
     return None
 
 
-def _claim(claims, path):
-    cur = claims
-    if path in claims:
-        return True, claims[path]
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        else:
-            return False, None
-    return True, cur
-
-
-def _cond(node, claims) -> bool:
-    if "allOf" in node:
-        return all(_cond(c, claims) for c in node["allOf"])
-    if "anyOf" in node:
-        return any(_cond(c, claims) for c in node["anyOf"])
-    if "claim" in node:
-        found, value = _claim(claims, node["claim"])
-        if not found:
-            return False
-        if "equals" in node:
-            return value == node["equals"] or str(value).lower() == str(node["equals"]).lower() \
-                if isinstance(value, (bool, str)) else value == node["equals"]
-        return False   # Key Vault accepts only 'equals'
-    return False
-
-
 def evaluate_policy(policy: dict, claims: dict) -> bool:
-    """Release policy evaluation: the token issuer must be one of the authorities, whose conditions hold."""
-    iss = str(claims.get("iss", "")).rstrip("/").lower()
-    for auth in policy.get("anyOf") or []:
-        if str(auth.get("authority", "")).rstrip("/").lower() != iss:
-            continue
-        if _cond(auth, claims):
-            return True
-    return False
+    """Key release: the token issuer must be one of the policy's authorities, whose conditions hold.
+
+    The collection's own evaluator (plugins/module_utils/_keyvault/release_policy.py) decides, so the simulator and
+    attestation_verify's release-policy check can never disagree."""
+    released, dummy = release_policy.evaluate(policy, claims, authority=str(claims.get("iss", "")))
+    return released

@@ -27,15 +27,18 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.
 _PKG = "_azsim_collection_module_utils"
 
 
-def _load_attestation():
-    """Import plugins/module_utils/_attestation without needing an ansible_collections tree."""
+def collection_module(dotted):
+    """Import plugins/module_utils/<dotted> (pure code) without needing an ansible_collections tree."""
     if _PKG not in sys.modules:
         pkg = types.ModuleType(_PKG)
         pkg.__path__ = [os.path.join(_REPO, "plugins", "module_utils")]
         sys.modules[_PKG] = pkg
+    return importlib.import_module("%s.%s" % (_PKG, dotted))
+
+
+def _load_attestation():
     names = ("errors", "certs", "hcl", "snp", "tdx", "maa", "trust", "util")
-    return types.SimpleNamespace(**dict(
-        (n, importlib.import_module("%s._attestation.%s" % (_PKG, n))) for n in names))
+    return types.SimpleNamespace(**dict((n, collection_module("_attestation." + n)) for n in names))
 
 
 att = _load_attestation()
