@@ -11,18 +11,12 @@ from ansible_collections.confidential.azure.plugins.module_utils._azure.errors i
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import grants
 
 from . import api, des_body, diff, limits
+from .failure import ManagerFailure
 
 DES_KEY_PERMISSIONS = ("get", "wrapKey", "unwrapKey")
 
 # encryption type and identity type cannot change on an existing set
 RECREATE_KEYS = ("encryption_type",)
-
-
-class DesFailure(Exception):
-    def __init__(self, msg, **extra):
-        super(DesFailure, self).__init__(msg)
-        self.msg = msg
-        self.extra = extra
 
 
 class DesManager(object):
@@ -41,7 +35,7 @@ class DesManager(object):
             self.m.fail_json(msg="invalid parameters: " + " | ".join(errors), errors=errors, changed=False)
         try:
             result = self._absent() if self.p["state"] == "absent" else self._present()
-        except DesFailure as exc:
+        except ManagerFailure as exc:
             self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
         except AzureError as exc:
             self.m.fail_azure(exc, changed=self.changed, actions=self.actions)
@@ -75,19 +69,19 @@ class DesManager(object):
         kv = self.m.data_plane(parts["vault_url"])
         status, body = api.get_key(kv, parts["name"], parts["version"])
         if status == 404:
-            raise DesFailure("key_url: key %s version %s does not exist in %s" % (parts["name"], parts["version"],
-                                                                                  parts["vault_url"]))
+            raise ManagerFailure("key_url: key %s version %s does not exist in %s" % (parts["name"], parts["version"],
+                                                                                      parts["vault_url"]))
         if status == 403:
-            raise DesFailure("key_url: no permission to read key %s in %s (needs key permission get) - %s"
-                             % (parts["name"], parts["vault_url"], ((body or {}).get("error") or {}).get("message")))
+            raise ManagerFailure("key_url: no permission to read key %s in %s (needs key permission get) - %s"
+                                 % (parts["name"], parts["vault_url"], ((body or {}).get("error") or {}).get("message")))
         if status >= 300:
             err = (body or {}).get("error") or {}
-            raise DesFailure("key_url: reading the key failed with %s %s: %s" % (status, err.get("code"),
-                                                                                 err.get("message")))
+            raise ManagerFailure("key_url: reading the key failed with %s %s: %s" % (status, err.get("code"),
+                                                                                     err.get("message")))
         problems = des_body.key_problems(body, self.p.get("encryption_type") or limits.CONFIDENTIAL_DES_TYPE)
         if problems:
-            raise DesFailure("key_url: %s cannot back a confidential disk encryption set: %s"
-                             % (self.p["key_url"], "; ".join(problems)))
+            raise ManagerFailure("key_url: %s cannot back a confidential disk encryption set: %s"
+                                 % (self.p["key_url"], "; ".join(problems)))
 
     def _present(self):
         rg, name = self.p["resource_group"], self.p["name"]
@@ -96,7 +90,7 @@ class DesManager(object):
         if not location:
             group = api.get_resource_group(self.m.arm, self.sub, rg)
             if group is None:
-                raise DesFailure("resource_group: %s does not exist; create it first" % rg)
+                raise ManagerFailure("resource_group: %s does not exist; create it first" % rg)
             location = group["location"]
         tags = diff.merge_tags(self.p.get("tags"), (current or {}).get("tags"), self.p["append_tags"])
         desired = des_body.des_body(self.p, location, self._vault_id(), tags)
@@ -124,10 +118,10 @@ class DesManager(object):
                          "after": dict((k, v["after"]) for k, v in changes.items())}
             blocked = [k for k in changes if k in RECREATE_KEYS]
             if blocked:
-                raise DesFailure("encryption_type: %s -> %s cannot change on an existing disk encryption set; create a "
-                                 "new set (another name) and move the disks" % (
-                                     changes["encryption_type"]["before"], changes["encryption_type"]["after"]),
-                                 diff=self.diff)
+                change = changes["encryption_type"]
+                raise ManagerFailure("encryption_type: %s -> %s cannot change on an existing disk encryption set; create a "
+                                     "new set (another name) and move the disks" % (change["before"], change["after"]),
+                                     diff=self.diff)
             resource = current
             failed = ((current.get("properties") or {}).get("provisioningState") or "").lower() == "failed"
             if changes or failed:
@@ -157,18 +151,18 @@ class DesManager(object):
             if self.m.check_mode:
                 return {"changed": True, "missing": list(DES_KEY_PERMISSIONS),
                         "note": "the identity exists only after creation; the grant is made then"}
-            raise DesFailure("grant_key_permissions: the disk encryption set reports no identity principal id; "
-                             "for identity UserAssigned give user_assigned_identity_principal_id")
+            raise ManagerFailure("grant_key_permissions: the disk encryption set reports no identity principal id; "
+                                 "for identity UserAssigned give user_assigned_identity_principal_id")
         vault_id = self._vault_id()
         vault = self.m.arm.get(vault_id, V.KEYVAULT_MANAGEMENT)
         if vault is None:
-            raise DesFailure("source_vault: key vault %s does not exist" % vault_id)
+            raise ManagerFailure("source_vault: key vault %s does not exist" % vault_id)
         try:
             result = grants.ensure_key_permissions(self.m.arm, vault, principal, list(DES_KEY_PERMISSIONS),
                                                    key_name=self.key_parts["name"], scope=self.p["grant_scope"],
                                                    check_mode=self.m.check_mode, timeout=self.p["wait_timeout"])
         except grants.GrantError as exc:
-            raise DesFailure("grant_key_permissions: %s" % exc)
+            raise ManagerFailure("grant_key_permissions: %s" % exc)
         if result.get("changed"):
             self._note("grant %s to %s on %s (%s)"
                        % (", ".join(result["missing"]), principal, result["scope"], result["mode"]))

@@ -16,15 +16,9 @@ from ansible_collections.confidential.azure.plugins.module_utils._azure.errors i
 from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import same_id
 
 from . import api, diff, limits, network_body, summary, vm_body
+from .failure import ManagerFailure
 
 TRANSITIONAL = ("creating", "updating", "deleting", "migrating")
-
-
-class VmFailure(Exception):
-    def __init__(self, msg, **extra):
-        super(VmFailure, self).__init__(msg)
-        self.msg = msg
-        self.extra = extra
 
 
 class VmManager(object):
@@ -48,7 +42,7 @@ class VmManager(object):
                 result = self._partial()
             else:
                 result = self._present()
-        except VmFailure as exc:
+        except ManagerFailure as exc:
             self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
         except AzureError as exc:
             changed = self.changed
@@ -99,8 +93,8 @@ class VmManager(object):
             return current["location"]
         group = api.get_resource_group(self.arm, self.sub, self.p["resource_group"])
         if group is None:
-            raise VmFailure("resource_group: %s does not exist in subscription %s; create it first or fix the name"
-                            % (self.p["resource_group"], self.sub))
+            raise ManagerFailure("resource_group: %s does not exist in subscription %s; create it first or fix the name"
+                                 % (self.p["resource_group"], self.sub))
         return group["location"]
 
     def _ensure_nic(self, location, tags):
@@ -193,17 +187,17 @@ class VmManager(object):
             if not self.p["allow_recreate"]:
                 reasons = [c["reason"] or "%s: %s -> %s cannot be changed on an existing VM"
                            % (k, c["before"], c["after"]) for k, c in blockers]
-                raise VmFailure("Azure cannot make these changes in place: %s. Set allow_recreate: true to delete "
-                                "and recreate the VM (its OS disk and the NIC it created are deleted; data on them is "
-                                "lost)" % "; ".join(reasons), diff=self.diff, changes=sorted(k for k, _change in blockers))
+                raise ManagerFailure("Azure cannot make these changes in place: %s. Set allow_recreate: true to delete "
+                                     "and recreate the VM (its OS disk and the NIC it created are deleted; data on them is "
+                                     "lost)" % "; ".join(reasons), diff=self.diff, changes=sorted(k for k, _change in blockers))
             return self._recreate(current, desired)
         power = summary.power_state(current)
         want_power = self.p.get("power_state")
         needs_dealloc = [k for k, c in changes.items() if c["kind"] == diff.DEALLOCATED]
         if needs_dealloc and power != "deallocated" and want_power != "deallocated":
-            raise VmFailure("%s can only change while the VM is deallocated (power state is %s); run with "
-                            "power_state: deallocated, then power_state: running"
-                            % (", ".join(sorted(needs_dealloc)), power), diff=self.diff)
+            raise ManagerFailure("%s can only change while the VM is deallocated (power state is %s); run with "
+                                 "power_state: deallocated, then power_state: running"
+                                 % (", ".join(sorted(needs_dealloc)), power), diff=self.diff)
         if want_power and want_power != power:
             self.diff["before"]["power_state"] = power
             self.diff["after"]["power_state"] = want_power
@@ -284,8 +278,8 @@ class VmManager(object):
         rg, name = self.p["resource_group"], self.p["name"]
         current = self._read_vm()
         if current is None:
-            raise VmFailure("VM %s does not exist in %s; give size, image, admin_username and a network to create it"
-                            % (name, rg))
+            raise ManagerFailure("VM %s does not exist in %s; give size, image, admin_username and a network to create it"
+                                 % (name, rg))
         tags = diff.merge_tags(self.p.get("tags"), current.get("tags"), self.p["append_tags"])
         power = summary.power_state(current)
         want_power = self.p.get("power_state")
