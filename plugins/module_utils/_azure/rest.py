@@ -209,8 +209,8 @@ class RestClient:
             if remaining <= 0:
                 raise errors.LroTimeout('operation still %s after %ss; wait on poll_url to continue'
                                         % (last, timeout), result.poll_url, result.resource_url, last)
-            hinted = RetryPolicy().delay(0, response.header('Retry-After'))
-            interval = hinted if response.header('Retry-After') else self.poll_interval
+            retry_after = response.header('Retry-After')
+            interval = self.retry.delay(0, retry_after) if retry_after else self.poll_interval
             self._sleep(max(0.0, min(interval, remaining)))
 
     def _finish(self, result, step):
