@@ -154,13 +154,6 @@ def load_by_path(name, path):
 
 
 def snp_attestation_request():
-    """A real Azure SEV-SNP CVM evidence (public vectors) as an MAA /attest/SevSnpVm request body, or None."""
-    vectors = load_by_path("azsim_vectors", os.path.join(REPO, "tests", "unit", "plugins", "module_utils",
-                                                         "_attestation", "vectors.py"))
-    sys.path.insert(0, os.path.join(REPO, "tests", "simulator"))
-    try:
-        from azsim import maa as simmaa
-    finally:
-        sys.path.pop(0)
-    att = simmaa._load_attestation()
-    return att.maa.build_request("SevSnpVm", vectors.snp_evidence_bin(), nonce="azsim-test")
+    """A real Azure SEV-SNP CVM evidence (public vectors) as an MAA /attest/SevSnpVm request body."""
+    from oracle_vectors import snp_attestation_request as build
+    return build(nonce="azsim-test")

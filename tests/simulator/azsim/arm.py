@@ -1,4 +1,6 @@
-"""Azure Resource Manager: routing, api-version checks, body validation, LROs, resource store."""
+"""Azure Resource Manager core: resource store, long-running operations, api-version checks, body validation.
+
+Routes live in ``azsim/providers`` (one module per resource provider); dispatch in ``azsim/dispatch.py``."""
 from __future__ import annotations
 
 import datetime
@@ -51,9 +53,6 @@ REAL_EXTRA_VERSIONS = {
 }
 RESOURCES_VERSIONS = {"2021-04-01", "2022-09-01", "2022-12-01", "2023-07-01", "2024-03-01", "2024-07-01",
                       "2024-11-01", "2025-03-01", "2025-04-01", "2016-06-01", "2020-01-01", "2019-11-01"}
-PROVIDER_DISPLAY = {"microsoft.compute": "Microsoft.Compute", "microsoft.network": "Microsoft.Network",
-                    "microsoft.keyvault": "Microsoft.KeyVault", "microsoft.authorization": "Microsoft.Authorization",
-                    "microsoft.attestation": "Microsoft.Attestation"}
 
 
 def _now_iso() -> str:
@@ -89,8 +88,10 @@ class Arm:
     def __init__(self, sim):
         self.sim = sim
         self.reset()
-        from . import resources
-        self.types = resources.build_types(self)
+        from . import providers
+        from .rbac import Authorization
+        self.types = {"authorization": Authorization(self)}
+        self.table, self.handlers = providers.build(self)
 
     # ------------------------------------------------------------------ state
     def reset(self):
@@ -253,72 +254,61 @@ class Arm:
         if issues:
             raise ApiError(400, "InvalidRequestContent", "invalid body", body=schema.to_arm_error(issues))
 
-    # --------------------------------------------------------------- dispatch
-    def handle(self, req, fault) -> Response:
-        if req.method == "GET" and req.path.strip("/").lower() == "metadata/endpoints":
-            return Response(200, self.cloud_metadata())
-        self.sim.authenticate_arm(req)
-        with self.sim.lock:
-            self.settle()
-            return self._dispatch(req, fault)
-
-    def _dispatch(self, req, fault) -> Response:
+    # --------------------------------------------------------------- routing
+    def route(self, req):
+        """The route of an (authenticated) ARM request, or the error ARM answers for a path nobody serves."""
         segs = [s for s in req.path.split("/") if s]
-        low = [s.lower() for s in segs]
-        if not segs:
-            raise ApiError(404, "NotFound", "The requested path does not exist.")
-        if low == ["tenants"]:
-            self.check_resources_version(req)
-            return Response(200, {"value": [{"id": "/tenants/" + self.sim.tenant_id, "tenantId": self.sim.tenant_id,
-                                             "tenantCategory": "Home", "displayName": "azsim",
-                                             "defaultDomain": "azsim.local", "domains": ["azsim.local"]}]})
-        if low == ["subscriptions"]:
-            self.check_resources_version(req)
-            return Response(200, {"value": [self.subscription_body()]})
-        if low[0] == "providers" and len(low) >= 2:
-            return self.types_dispatch_global(req, segs, fault)
-        if low[0] != "subscriptions" or len(segs) < 2:
-            raise ApiError(404, "NotFound", "The requested path does not exist.")
-        if low[1] != self.sub:
-            raise ApiError(404, "SubscriptionNotFound", "The subscription '%s' could not be found." % segs[1])
-        # scope-level extension resources (role assignments / definitions)
-        for i in range(len(low) - 1):
-            if low[i] == "providers" and low[i + 1] == "microsoft.authorization" and i + 2 < len(low):
-                scope = "/" + "/".join(segs[:i])
-                return self.types["authorization"].handle(req, scope, segs[i + 2:], fault)
-        rest = segs[2:]
-        lrest = low[2:]
-        if not rest:
-            self.check_resources_version(req)
-            return Response(200, self.subscription_body())
-        if lrest == ["locations"]:
-            self.check_resources_version(req)
-            from .catalog import LOCATIONS
-            return Response(200, {"value": [{"id": "/subscriptions/%s/locations/%s" % (self.sub, k), "name": k,
-                                             "displayName": v, "type": "Region"} for k, v in LOCATIONS.items()]})
-        if lrest[0] == "operationresults" and len(rest) == 2:
-            return self.operation_result(req, rest[1])
-        if lrest[0] == "resourcegroups":
-            return self.groups_dispatch(req, rest[1:], fault)
-        if lrest[0] == "resources" and len(rest) == 1:
-            self.check_resources_version(req)
-            return Response(200, {"value": [self.generic_view(r) for r in self.resources.values()]})
-        if lrest[0] == "providers":
-            if len(rest) == 1:
-                self.check_resources_version(req)
-                return Response(200, {"value": [self.provider_body(ns) for ns in PROVIDER_DISPLAY]})
-            ns = lrest[1]
-            if len(rest) == 2 or (len(rest) == 3 and lrest[2] == "register" and req.method == "POST"):
-                self.check_resources_version(req)
-                return Response(200, self.provider_body(ns))
-            return self.subscription_provider(req, ns, rest[1], rest[2:], fault)
-        raise ApiError(404, "NotFound", "The requested path does not exist.")
+        if len(segs) >= 2 and segs[0].lower() == "subscriptions":
+            self.check_subscription(segs[1])
+        m = self.table.match(req.method, req.path)
+        if m is None:
+            raise self.no_route(req, segs)
+        return m
 
-    def types_dispatch_global(self, req, segs, fault):
+    def check_subscription(self, sub_id: str):
+        if sub_id.lower() != self.sub:
+            raise ApiError(404, "SubscriptionNotFound", "The subscription '%s' could not be found." % sub_id)
+
+    def no_route(self, req, segs) -> ApiError:
+        if self.table.methods_for(req.path):
+            return ApiError(405, "MethodNotAllowed", "The requested resource does not support http method '%s'."
+                            % req.method)
         low = [s.lower() for s in segs]
-        if low[1] == "microsoft.authorization":
-            return self.types["authorization"].handle(req, "", segs[2:], fault)
-        raise ApiError(404, "NotFound", "The requested path does not exist.")
+        if "providers" in low:
+            i = len(low) - 1 - low[::-1].index("providers")
+            if i + 2 < len(segs):
+                return ApiError(400, "InvalidResourceType", "The resource type '%s' could not be found in the "
+                                "namespace '%s' for api version '%s'." % ("/".join(segs[i + 2::2]), segs[i + 1],
+                                                                         req.api_version))
+        return ApiError(404, "NotFound", "The requested path does not exist.")
+
+    def prepare(self, req, match):
+        """What ARM checks before anything else: the body is JSON, the api-version is served for the type."""
+        body_loc = None
+        if req.method in ("PUT", "PATCH"):
+            body = req.json()
+            if not isinstance(body, dict):
+                raise bad_request("InvalidRequestContent", "The request content was invalid and could not be "
+                                  "deserialized.")
+            body_loc = body.get("location")
+        rtype = match.rtype
+        if not rtype:
+            return
+        if rtype.lower().startswith("microsoft.resources/"):
+            self.check_resources_version(req)
+        else:
+            self.check_version(req, rtype.lower(), rtype.split("/", 1)[1], body_loc)
+
+    def cascade_delete(self, res):
+        h = self.handlers.get(res.get("type", "").lower())
+        if h is not None:
+            try:
+                h.on_delete(res)
+            except ApiError:
+                pass
+
+    def registered_types(self) -> dict:
+        return {k: v for k, v in KNOWN_VERSIONS.items()}
 
     def cloud_metadata(self) -> dict:
         """ARM's cloud metadata document (what `az cloud register --endpoint-resource-manager` reads)."""
@@ -332,111 +322,6 @@ class Arm:
                              "acrLoginServer": "azurecr.azsim.local", "sqlServerHostname": "database.azsim.local",
                              "mhsmDns": "managedhsm.azsim.local"},
                 "batch": base, "sqlManagement": base, "media": base, "vmImageAliasDoc": base}
-
-    def subscription_body(self) -> dict:
-        return {"id": "/subscriptions/" + self.sub, "authorizationSource": "RoleBased", "managedByTenants": [],
-                "subscriptionId": self.sub, "tenantId": self.sim.tenant_id, "displayName": "azsim subscription",
-                "state": "Enabled", "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
-                                                             "quotaId": "PayAsYouGo_2014-09-01",
-                                                             "spendingLimit": "Off"}}
-
-    def provider_body(self, ns: str) -> dict:
-        from .catalog import LOCATIONS
-        display = PROVIDER_DISPLAY.get(ns.lower(), ns)
-        types = []
-        for key, versions in KNOWN_VERSIONS.items():
-            pns, _sep, t = key.partition("/")
-            if pns == ns.lower():
-                types.append({"resourceType": t, "locations": list(LOCATIONS.values()),
-                              "apiVersions": sorted(versions, reverse=True)})
-        return {"id": "/subscriptions/%s/providers/%s" % (self.sub, display), "namespace": display,
-                "registrationState": "Registered", "registrationPolicy": "RegistrationRequired",
-                "resourceTypes": types}
-
-    def generic_view(self, r: dict) -> dict:
-        out = {k: r[k] for k in ("id", "name", "type", "location", "tags", "sku", "kind", "identity", "zones",
-                                 "managedBy") if k in r}
-        return out
-
-    # ---------------------------------------------------------- resource groups
-    def groups_dispatch(self, req, rest, fault):
-        self.check_resources_version(req) if len(rest) <= 1 else None
-        if not rest:
-            if req.method != "GET":
-                raise ApiError(405, "MethodNotAllowed", "The requested resource does not support http method '%s'."
-                               % req.method)
-            return Response(200, {"value": list(self.groups.values())})
-        rg = rest[0]
-        if len(rest) == 1:
-            return self.group_crud(req, rg, fault)
-        low = [s.lower() for s in rest]
-        if low[1] == "resources" and len(rest) == 2:
-            self.check_resources_version(req)
-            self.require_group(rg)
-            prefix = self.rg_id(rg).lower() + "/"
-            return Response(200, {"value": [self.generic_view(r) for k, r in self.resources.items()
-                                            if k.startswith(prefix)]})
-        if low[1] != "providers" or len(rest) < 4:
-            raise ApiError(404, "NotFound", "The requested path does not exist.")
-        ns = rest[2]
-        return self.types.get("__resource__").handle(req, rg, ns, rest[3:], fault)
-
-    def group_crud(self, req, rg, fault):
-        if not re.match(r"^[-\w\._\(\)]{1,90}$", rg) or rg.endswith("."):
-            raise bad_request("InvalidResourceGroupName" if req.method == "PUT" else "ResourceGroupNotFound",
-                              "The resource group name '%s' is invalid." % rg)
-        existing = self.get_group(rg)
-        if req.method in ("GET", "HEAD"):
-            if existing is None:
-                if req.method == "HEAD":
-                    return Response(404)
-                self.require_group(rg)
-            return Response(204 if req.method == "HEAD" else 200, None if req.method == "HEAD" else existing)
-        if req.method == "PUT":
-            body = req.json()
-            self.validate_body(req, body)
-            loc = body.get("location")
-            if not loc:
-                raise bad_request("LocationRequired", "The location property is required for this definition.")
-            if existing is not None and existing["location"] != loc.lower().replace(" ", ""):
-                raise ApiError(409, "InvalidResourceGroupLocation", "Invalid resource group location '%s'. The "
-                               "Resource group already exists in location '%s'." % (loc, existing["location"]))
-            g = {"id": self.rg_id(existing["name"] if existing else rg), "name": existing["name"] if existing else rg,
-                 "type": "Microsoft.Resources/resourceGroups", "location": loc.lower().replace(" ", ""),
-                 "properties": {"provisioningState": "Succeeded"}}
-            if body.get("tags") is not None:
-                g["tags"] = body["tags"]
-            if body.get("managedBy"):
-                g["managedBy"] = body["managedBy"]
-            self.groups[rg.lower()] = g
-            self.sim.mark_dirty()
-            return Response(200 if existing else 201, g)
-        if req.method == "PATCH":
-            self.require_group(rg)
-            body = req.json()
-            self.validate_body(req, body)
-            if "tags" in body:
-                existing["tags"] = body["tags"]
-            return Response(200, existing)
-        if req.method == "DELETE":
-            if existing is None:
-                self.require_group(rg)
-            existing["properties"]["provisioningState"] = "Deleting"
-
-            def finalize():
-                prefix = self.rg_id(rg).lower() + "/"
-                for rid in [k for k in self.resources if k.startswith(prefix)]:
-                    res = self.resources.get(rid)
-                    if res is not None:
-                        self.types["__resource__"].cascade_delete(res)
-                    self.resources.pop(rid, None)
-                self.groups.pop(rg.lower(), None)
-
-            op = self.new_op("Microsoft.Resources", existing["location"], "delete", self.rg_id(rg), finalize,
-                             req.api_version, fault)
-            op.rg_style = True
-            return Response(202, None, self.lro_headers(op, async_op=False))
-        raise ApiError(405, "MethodNotAllowed", "The requested resource does not support http method '%s'." % req.method)
 
     # ------------------------------------------------------------- operations
     def operation_status(self, req, oid: str) -> Response:
@@ -466,10 +351,7 @@ class Arm:
             return Response(200, res)
         return Response(200 if op.kind == "action" else 204, None)
 
-    def subscription_provider(self, req, ns_low, ns, rest, fault):
-        low = [s.lower() for s in rest]
-        if len(low) == 4 and low[0] == "locations" and low[2] in ("operations", "operationresults", "asyncoperations"):
-            if low[2] == "operationresults":
-                return self.operation_result(req, rest[3])
-            return self.operation_status(req, rest[3])
-        return self.types["__resource__"].subscription_level(req, ns_low, ns, rest, fault)
+    def operation_poll(self, req, oid: str, kind: str) -> Response:
+        if kind.lower() == "operationresults":
+            return self.operation_result(req, oid)
+        return self.operation_status(req, oid)

@@ -11,10 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
 from . import catalog, jwt
-from .maa import collection_module
+from .oracle import skr_policy
 from .core import ApiError, Response, det_uuid
-
-release_policy = collection_module("_keyvault.release_policy")
 
 KV_VERSIONS = {"7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "7.3-preview", "7.4-preview.1", "7.5-preview.1",
                "7.6-preview.2", "2025-07-01"}
@@ -365,8 +363,10 @@ class KeyVaultDataPlane:
         except Exception:  # noqa: BLE001 - any decoding problem
             raise _kv_error(400, "BadParameter", "AKV.SKR.1004: Exportable keys must have release policy. The release "
                             "policy data could not be decoded as base64url-encoded JSON.")
-        if not isinstance(doc, dict) or not doc.get("version") or not isinstance(doc.get("anyOf"), list):
-            raise _kv_error(400, "BadParameter", "Invalid release policy: a policy needs 'version' and 'anyOf'.")
+        try:
+            skr_policy.validate(doc)
+        except skr_policy.PolicyError as exc:
+            raise _kv_error(400, "BadParameter", "Invalid release policy: %s." % exc)
         return doc
 
     def _new_material(self, kty, size, crv):
@@ -621,7 +621,5 @@ def _transfer_key(claims):
 def evaluate_policy(policy: dict, claims: dict) -> bool:
     """Key release: the token issuer must be one of the policy's authorities, whose conditions hold.
 
-    The collection's own evaluator (plugins/module_utils/_keyvault/release_policy.py) decides, so the simulator and
-    attestation_verify's release-policy check can never disagree."""
-    released, dummy = release_policy.evaluate(policy, claims, authority=str(claims.get("iss", "")))
-    return released
+    The simulator's own evaluator of Key Vault's published grammar decides (azsim/oracle/skr_policy.py)."""
+    return skr_policy.evaluate(policy, claims)
