@@ -15,6 +15,7 @@ Entry points (used by dispatch and by the resource providers' rules):
 """
 from __future__ import annotations
 
+import threading
 import time
 
 from . import rbac
@@ -282,23 +283,43 @@ def arm_action(method: str, path: str) -> tuple[str, str]:
     return "Microsoft.Resources/subscriptions/read", "/" + "/".join(segs[:2])
 
 
-def gate_arm(sim, req, claims: dict, handler, action: str | None = None, scope: str | None = None):
-    """Run one authenticated ARM request through Azure's front door: ARM throttling, RBAC, the resource
-    provider's own throttling, then ``handler()``. Throttling headers go on every answer, errors included."""
-    headers = {}
-    try:
-        headers.update(sim.throttle.admit_arm(req.method, req.path, claims.get("oid", "")))
-        if action is None:
-            action, scope = arm_action(req.method, req.path)
-        if scope != "/":       # tenant-level reads (subscriptions, tenants, role definitions) list what one may see
-            sim.authz.authorize_arm(claims, action, scope)
-        headers.update(sim.throttle.admit_compute(req.method, req.path))
-        resp = handler()
-    except ApiError as err:
-        resp = err.to_response()
-        headers.update(err.headers)
+# ------------------------------------------------------------------ dispatch hook
+_pending = threading.local()
+
+
+def _stash(**values):
+    for k, v in values.items():
+        setattr(_pending, k, v)
+
+
+def authorize_call(sim, call):
+    """The dispatch hook (``dispatch.authorize``): ARM throttling, RBAC and Compute's call-rate policies for ARM
+    calls; the key permission for Key Vault data-plane calls. Throttling headers are kept for ``decorate``."""
+    _stash(headers={}, vault_write=False)
+    if call.service == "keyvault":
+        if call.key_op:
+            sim.authz.authorize_data(call.claims, call.arm_vault, call.key_name, call.key_op)
+        return
+    if call.service != "arm":
+        return
+    req = call.req
+    _pending.headers = sim.throttle.admit_arm(req.method, req.path, call.principal)
+    if call.action:
+        _action, scope = arm_action(req.method, req.path)
+        if scope != "/":      # tenant-level reads (subscriptions, tenants, role definitions) list what one may see
+            sim.authz.authorize_arm(call.claims, call.action, scope)
+    _pending.headers.update(sim.throttle.admit_compute(req.method, req.path))
+    _pending.vault_write = req.method != "GET" and "/microsoft.keyvault/" in req.path.lower()
+
+
+def decorate(sim, resp):
+    """After the handler: the throttling headers go on the answer (errors included), and a vault write starts its
+    access policies' propagation clock."""
+    headers = getattr(_pending, "headers", None) or {}
     for k, v in headers.items():
         resp.headers.setdefault(k, v)
-    if req.method != "GET" and "/microsoft.keyvault/" in req.path.lower():
-        sim.authz.observe_vaults()     # the access policies' propagation clock starts at the write
+    if getattr(_pending, "vault_write", False) and resp.status < 300:
+        with sim.lock:
+            sim.authz.observe_vaults()
+    _stash(headers={}, vault_write=False)
     return resp
