@@ -127,9 +127,9 @@ options:
       - C(DiskWithVMGuestState) encrypts the OS disk and the VM guest state (confidential OS disk encryption,
         platform key or O(disk_encryption_set)); C(VMGuestStateOnly) encrypts only the guest state (vTPM, UEFI);
         C(NonPersistedTPM) does not persist the vTPM state.
+        When not given, C(DiskWithVMGuestState) at creation and later runs leave it as it is.
     type: str
     choices: [VMGuestStateOnly, DiskWithVMGuestState, NonPersistedTPM]
-    default: DiskWithVMGuestState
   disk_encryption_set:
     description: Confidential disk encryption set (name in O(resource_group) or id) holding the customer-managed key;
       placed in C(osDisk.managedDisk.securityProfile.diskEncryptionSet). Needs C(DiskWithVMGuestState).
@@ -139,9 +139,8 @@ options:
       given, later runs leave it as it is.
     type: bool
   vtpm:
-    description: Virtual TPM; confidential VMs require it.
+    description: Virtual TPM; confidential VMs require it (always on; C(false) is rejected).
     type: bool
-    default: true
   encryption_at_host:
     description: Encryption at host for temp disk and caches. Changing it needs the VM deallocated.
     type: bool
@@ -194,14 +193,39 @@ options:
     type: str
     choices: ['1', '2', '3']
   boot_diagnostics:
-    description: Enable boot diagnostics (managed storage) at creation.
+    description: Boot diagnostics (managed storage); off at creation when not given, changed in place.
     type: bool
-    default: false
   priority:
-    description: Only C(Regular); Spot and Low priority are rejected (not supported for confidential VMs).
+    description: Only C(Regular) (the default); Spot and Low priority are rejected (not supported for confidential
+      VMs).
     type: str
     choices: [Regular, Spot, Low]
-    default: Regular
+  identity:
+    description:
+      - Managed identities of the VM (the shape of azure.azcollection's C(azure_rm_virtualmachine)). The
+        system-assigned identity's principal id is returned in RV(vm.identity.principal_id), for example to grant it
+        a role on a key. Changed in place.
+      - When not given, later runs leave the identities as they are.
+    type: dict
+    suboptions:
+      type:
+        description: C(None) removes every identity.
+        type: str
+        required: true
+        choices: [SystemAssigned, UserAssigned, 'SystemAssigned, UserAssigned', 'None']
+      user_assigned_identities:
+        description: User-assigned identities (with a type that includes C(UserAssigned)).
+        type: dict
+        suboptions:
+          id:
+            description: Resource ids of user-assigned managed identities.
+            type: list
+            elements: str
+            default: []
+          append:
+            description: Keep user-assigned identities the VM already has that are not in O(identity.user_assigned_identities.id).
+            type: bool
+            default: true
   power_state:
     description: Desired power state. When not given, a new VM runs and later runs leave the power state alone.
     type: str
@@ -370,10 +394,10 @@ def argument_spec():
         public_ip=dict(type='bool', default=False),
         accelerated_networking=dict(type='bool', default=False),
         security_encryption_type=dict(type='str', choices=['VMGuestStateOnly', 'DiskWithVMGuestState',
-                                                           'NonPersistedTPM'], default='DiskWithVMGuestState'),
+                                                           'NonPersistedTPM']),
         disk_encryption_set=dict(type='str'),
         secure_boot=dict(type='bool'),
-        vtpm=dict(type='bool', default=True),
+        vtpm=dict(type='bool'),
         encryption_at_host=dict(type='bool'),
         os_disk_size_gb=dict(type='int'),
         os_disk_type=dict(type='str', choices=DISK_TYPES),
@@ -388,9 +412,17 @@ def argument_spec():
             max_shares=dict(type='int'),
         )),
         zone=dict(type='str', choices=['1', '2', '3']),
-        boot_diagnostics=dict(type='bool', default=False),
-        priority=dict(type='str', choices=['Regular', 'Spot', 'Low'], default='Regular'),
+        boot_diagnostics=dict(type='bool'),
+        priority=dict(type='str', choices=['Regular', 'Spot', 'Low']),
         power_state=dict(type='str', choices=['running', 'stopped', 'deallocated']),
+        identity=dict(type='dict', options=dict(
+            type=dict(type='str', required=True,
+                      choices=['SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned', 'None']),
+            user_assigned_identities=dict(type='dict', options=dict(
+                id=dict(type='list', elements='str', default=[]),
+                append=dict(type='bool', default=True),
+            )),
+        )),
         tags=dict(type='dict'),
         append_tags=dict(type='bool', default=True),
         allow_recreate=dict(type='bool', default=False),

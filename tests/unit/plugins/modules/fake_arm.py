@@ -75,6 +75,8 @@ class FakeArm(object):
             props["instanceView"] = {"statuses": [{"code": "ProvisioningState/succeeded"},
                                                   {"code": "PowerState/running"}]}
             props["vmId"] = "00000000-0000-0000-0000-000000000001"
+            if "SystemAssigned" in (res.get("identity") or {}).get("type", ""):
+                res["identity"]["principalId"] = "33333333-3333-3333-3333-333333333333"
         if "/diskencryptionsets/" in path.lower():
             res["identity"]["principalId"] = "11111111-1111-1111-1111-111111111111"
             res["identity"]["tenantId"] = "22222222-2222-2222-2222-222222222222"
@@ -89,6 +91,8 @@ class FakeArm(object):
         res = self.store[self._key(path)]
         disks = (body.get("properties") or {}).get("storageProfile", {}).get("dataDisks")
         _merge(res, body)
+        if "SystemAssigned" in (res.get("identity") or {}).get("type", ""):
+            res["identity"].setdefault("principalId", "33333333-3333-3333-3333-333333333333")
         if disks is not None:
             rg = path.split("/providers/")[0]
             for disk in res["properties"]["storageProfile"]["dataDisks"]:
@@ -106,6 +110,7 @@ class FakeArm(object):
 
     def delete(self, path, api_version, wait=True, timeout=1800):
         self.log.append(("DELETE", path, None))
+        self._maybe_fail("DELETE", path)
         existed = self.store.pop(self._key(path), None)
         return lro.LroResult(True, "Succeeded" if existed else "NotFound", None, None, path, None)
 
