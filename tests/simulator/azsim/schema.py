@@ -350,13 +350,13 @@ class _Validator(object):
             return
         if t is None:
             if "e" in node:
-                self.enum(node, val, path)
+                return self.enum(node, val, path)
             return  # any value
         if t == "string":
             if not isinstance(val, str):
                 self.type_error(path, val, "string")
                 return
-            self.string(node, val, path)
+            return self.string(node, val, path)
         elif t == "integer":
             if not isinstance(val, int) or isinstance(val, bool):
                 if not self.strict and isinstance(val, float) and val.is_integer():
@@ -387,7 +387,9 @@ class _Validator(object):
             items = node.get("i")
             if items:
                 for idx, item in enumerate(val):
-                    self.value(items, item, "%s[%d]" % (path, idx))
+                    canon = self.value(items, item, "%s[%d]" % (path, idx))
+                    if isinstance(canon, str) and canon != item:
+                        val[idx] = canon
         # 'file' and unknown types: nothing to check
 
     def type_error(self, path, val, expected):
@@ -425,7 +427,9 @@ class _Validator(object):
             if pnode is not None:
                 if key in ro or item is None:
                     continue  # read-only: accepted and ignored; null: "not specified"
-                self.value(pnode, item, _child(path, key))
+                canon = self.value(pnode, item, _child(path, key))
+                if isinstance(canon, str) and canon != item and key in val:
+                    val[key] = canon
             elif ap is not None:
                 if ap is True:
                     continue
@@ -453,20 +457,24 @@ class _Validator(object):
                          INVALID_PARAMETER, "required")
 
     def enum(self, node, val, path):
+        """Enum values bind case-insensitively (Json.NET's StringEnumConverter); the canonical spelling is returned
+        so the caller stores it. An unknown value is Json.NET's conversion error, which ARM answers as BadRequest."""
         values = node["e"]
         if val in values:
-            return
-        if not self.strict:
-            if "x" in node:
-                return
-            if isinstance(val, str) and any(isinstance(v, str) and v.lower() == val.lower() for v in values):
-                return
-        self.add(path, "The value '%s' of parameter '%s' is not valid. Allowed values: %s." % (
-            val, path, ", ".join(str(v) for v in values)), INVALID_PARAMETER, "enum")
+            return val
+        if isinstance(val, str):
+            for v in values:
+                if isinstance(v, str) and v.lower() == val.lower():
+                    return v
+        if not self.strict and "x" in node:
+            return val
+        self.add(path, "Error converting value %s to type '%s'. Path '%s'." % (
+            json.dumps(val), node.get("nm") or "enum", path), "BadRequest", "enum")
+        return val
 
     def string(self, node, val, path):
         if "e" in node:
-            self.enum(node, val, path)
+            val = self.enum(node, val, path)
         fmt = node.get("f")
         if fmt:
             bad = False
@@ -496,6 +504,7 @@ class _Validator(object):
             if rx and not rx.search(val):
                 self.add(path, "The value '%s' of parameter '%s' does not match the pattern '%s'." % (
                     val[:80], path, node["pt"]), kind="format")
+        return val
 
     def number(self, node, val, path):
         if "e" in node:
