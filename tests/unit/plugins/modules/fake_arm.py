@@ -51,6 +51,11 @@ class FakeArm(object):
     def list(self, path, api_version, params=None):
         self.log.append(("LIST", path, params))
         prefix = self._key(path) + "/"
+        if "/resourcegroups/" not in prefix and prefix.endswith("/virtualmachines/"):
+            # subscription-wide list of a resource type: every resource group
+            kind = "/providers/" + prefix.split("/providers/", 1)[1]
+            return [copy.deepcopy(v) for k, v in sorted(self.store.items())
+                    if "/resourcegroups/" in k and kind in k and "/" not in k.split(kind, 1)[1]]
         return [copy.deepcopy(v) for k, v in sorted(self.store.items())
                 if k.startswith(prefix) and "/" not in k[len(prefix):]]
 
