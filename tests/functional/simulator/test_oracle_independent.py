@@ -337,7 +337,8 @@ def test_snp_inputs_are_bounded(trust):
 def test_tampered_tdx_quotes_fail(trust):
     """Intel DCAP quote format (A.3): a flipped TD body byte breaks the quote signature; a flipped QE report byte the
     PCK signature; non-zero bytes after the signature data are refused; a QE that is not Intel's TD_QE (MRSIGNER)
-    fails the identity check."""
+    fails the identity check, a TDX module not signed by Intel (TCB info tdxModule) the module check, and the PCK
+    chain fails once its certificates have expired."""
     parsed, quote = V.tdx_trustee()
     cases = ((48 + 136, "tdx.signature"), (len(quote) - 1, "tdx.quote"))
     for off, check in cases:
@@ -356,6 +357,9 @@ def test_tampered_tdx_quotes_fail(trust):
     with pytest.raises(EvidenceError) as err:
         tdx._qe_identity(bytes(128) + b"\x01" * 32 + parsed_quote["qe_report"][160:], trust.td_qe)  # noqa: SLF001
     assert err.value.check == "tdx.qe_identity"
+    with pytest.raises(EvidenceError) as err:
+        tdx._tdx_module(dict(parsed_quote, mrsignerseam=b"\x01" * 48), trust.tdx_module)  # noqa: SLF001
+    assert err.value.check == "tdx.module"
     with pytest.raises(EvidenceError):
         tdx.verify(quote, trust, datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc))
 

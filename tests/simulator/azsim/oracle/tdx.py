@@ -6,7 +6,10 @@ Checks: version 4 or 5, attestation key type 2 (ECDSA-256-with-P-256), TEE type 
 attestation key over header + body; the QE report signature by the PCK key; the attestation key bound by the QE
 (QE report_data = SHA-256(attestation key || QE authentication data) || 32 zero bytes); the PCK chain to the pinned
 Intel SGX Root CA, every certificate valid now; the QE is Intel's TD quoting enclave (TD_QE identity from Intel's
-signed collateral: MRSIGNER, ISVPRODID, MISCSELECT/ATTRIBUTES under their masks, ISVSVN at an identity TCB level).
+signed collateral: MRSIGNER, ISVPRODID, MISCSELECT/ATTRIBUTES under their masks, ISVSVN at an identity TCB level);
+the TDX module is Intel's (MRSIGNERSEAM and SEAM_ATTRIBUTES under its mask equal TCB info ``tdxModule``); TEE_TCB_SVN
+is not all zero. Platform TCB status (TCB info levels per FMSPC) is not evaluated: no token carries
+``attester_tcb_status``.
 Bytes after the signature data must be zero padding (real Azure quotes carry some)."""
 from __future__ import annotations
 
@@ -92,17 +95,27 @@ def parse(raw) -> dict:
     return quote
 
 
+def _masked(value, mask):
+    return bytes(a & b for a, b in zip(value, mask))
+
+
+def _tdx_module(quote, module):
+    if quote["mrsignerseam"].hex() != module["mrsigner"] or \
+            _masked(quote["seam_attributes"], bytes.fromhex(module["attributesMask"])) != \
+            bytes.fromhex(module["attributes"]):
+        raise EvidenceError("tdx.module", "the TDX module is not signed by Intel (MRSIGNERSEAM %s)" %
+                            quote["mrsignerseam"].hex())
+
+
 def _qe_identity(qe_report, ident):
     """Intel TD_QE identity check; returns the identity TCB status of the QE's ISVSVN."""
-    def masked(value, mask):
-        return bytes(a & b for a, b in zip(value, mask))
     misc, attrs = qe_report[16:20], qe_report[48:64]
     mrsigner, prodid, isvsvn = qe_report[128:160], u16(qe_report, 256), u16(qe_report, 258)
     if mrsigner.hex() != ident["mrsigner"] or prodid != ident["isvprodid"]:
         raise EvidenceError("tdx.qe_identity", "the quoting enclave is not Intel's TD_QE (MRSIGNER %s, ISVPRODID %d)"
                             % (mrsigner.hex(), prodid))
-    if masked(misc, bytes.fromhex(ident["miscselectMask"])) != bytes.fromhex(ident["miscselect"]) or \
-            masked(attrs, bytes.fromhex(ident["attributesMask"])) != bytes.fromhex(ident["attributes"]):
+    if _masked(misc, bytes.fromhex(ident["miscselectMask"])) != bytes.fromhex(ident["miscselect"]) or \
+            _masked(attrs, bytes.fromhex(ident["attributesMask"])) != bytes.fromhex(ident["attributes"]):
         raise EvidenceError("tdx.qe_identity", "the quoting enclave's MISCSELECT/ATTRIBUTES differ from TD_QE's")
     for level in ident["tcbLevels"]:
         if isvsvn >= level["isvsvn"]:
@@ -129,6 +142,7 @@ def verify(raw_quote, trust, now) -> dict:
     if quote["qe_report"][320:384] != bound:
         raise EvidenceError("tdx.qe_report", "the QE report does not bind the attestation key")
     quote["qe_tcb_status"] = _qe_identity(quote["qe_report"], trust.td_qe)
+    _tdx_module(quote, trust.tdx_module)
     if not any(quote["tee_tcb_svn"]):
         raise EvidenceError("tdx.tcb", "TEE_TCB_SVN is all zero: no TDX module TCB level matches")
     quote["debug"] = bool(quote["td_attributes"][0] & 1)

@@ -19,7 +19,8 @@ def _load():
 
 
 class TrustStore:
-    """``amd``: fingerprint -> {"product", "cert"}; ``intel``: fingerprint -> cert; ``td_qe``: Intel's TD_QE identity."""
+    """``amd``: fingerprint -> {"product", "cert"}; ``intel``: fingerprint -> cert; ``td_qe``: Intel's TD_QE identity;
+    ``tdx_module``: the signer/attributes of Intel's TDX module."""
 
     def __init__(self, extra_roots=()):
         data = _load()
@@ -30,6 +31,7 @@ class TrustStore:
         root = x509.load_pem_x509_certificate(data["intel_root"]["pem"].encode("ascii"))
         self.intel[fingerprint(root)] = root
         self.td_qe = data["td_qe_identity"]
+        self.tdx_module = data["tdx_module"]
         for pem in extra_roots:
             self.add(pem)
 
