@@ -101,15 +101,18 @@ class Arm:
         self.pending: list[Operation] = []
         self._op_seq = itertools.count(1)
         self.role_assignments: dict[str, dict] = {}
+        self.deleted_vaults: dict[str, dict] = {}       # soft-deleted key vaults by name (lower)
 
     def snapshot(self) -> dict:
         self.settle()
-        return {"groups": self.groups, "resources": self.resources, "role_assignments": self.role_assignments}
+        return {"groups": self.groups, "resources": self.resources, "role_assignments": self.role_assignments,
+                "deleted_vaults": self.deleted_vaults}
 
     def restore(self, data: dict):
         self.groups = data.get("groups", {})
         self.resources = data.get("resources", {})
         self.role_assignments = data.get("role_assignments", {})
+        self.deleted_vaults = data.get("deleted_vaults", {})
 
     # ---------------------------------------------------------------- helpers
     @property

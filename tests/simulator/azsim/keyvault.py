@@ -154,6 +154,8 @@ class KeyVaultDataPlane:
         t.add("POST", k + "/{key-version}/release",
               lambda req, m, c: self.release(req, c.vault, c.arm_vault, m["key-name"], m["key-version"]),
               key_op="release")
+        t.add("POST", k + "/release", lambda req, m, c: self.release(req, c.vault, c.arm_vault, m["key-name"], None),
+              key_op="release")
         t.add("DELETE", k, lambda req, m, c: self.delete(c.vault, c.arm_vault, m["key-name"]), key_op="delete")
         for tmpl in (k, k + "/{key-version}"):
             t.add("GET", tmpl, lambda req, m, c: Response(200, self._bundle(
@@ -217,7 +219,8 @@ class KeyVaultDataPlane:
         return arm_vault
 
     def route(self, req):
-        m = self.table.match(req.method, req.path)
+        # an empty version segment ('keys/k//release', what the SDKs send without a version) means the latest
+        m = self.table.match(req.method, re.sub("/{2,}", "/", req.path))
         if m is None:
             raise _kv_error(404, "NotFound", "The requested resource was not found: %s %s" % (req.method, req.path))
         return m
@@ -545,7 +548,10 @@ class KeyVaultDataPlane:
 
     # ------------------------------------------------------------- release
     def release(self, req, vault, arm_vault, name, ver):
+        """Release a key version (the latest when the URL names none: keys.json's ``key-version`` "Adding the
+        version parameter retrieves a specific version of a key"; the Azure SDK's recorded release test omits it)."""
         k = self._key(vault, name)
+        ver = ver or k["order"][-1]
         b = k["versions"].get(ver)
         if b is None:
             raise self._not_found(name, ver)

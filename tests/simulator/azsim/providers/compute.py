@@ -4,6 +4,8 @@ Spec: specification/compute/resource-manager/Microsoft.Compute/Compute/stable/20
 .../Compute/stable/2026-03-02/DiskRP.json (disks, disk encryption sets), .../Compute/stable/2021-07-01/skus.json."""
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import hashlib
 import re
@@ -81,7 +83,11 @@ class VirtualMachines(TypeHandler):
                                   "create a new resource, please delete the existing resource or use a new network "
                                   "interface." % (nic["id"], attached))
         ok, reason = catalog.size_offered(info["name"], res["location"])
+        if res["location"] not in info["locations"] and cvm.region_offers_cvm(res["location"]):
+            raise sku_not_available(info["name"], res["location"])
         cvm.check(self.arm, res, props, info, existing)
+        ephemeral_os_disk_supported(props, info)
+        ssh_keys_supported(props)
         for zone in res.get("zones") or []:
             if zone in (catalog.ZONE_RESTRICTED.get((info["name"], res["location"])) or []):
                 ok = False
@@ -91,10 +97,7 @@ class VirtualMachines(TypeHandler):
                                       zone, res["id"], res["location"], ",".join(catalog.zones_for(res["location"]))),
                                   target="zones")
         if not ok:
-            raise ApiError(409, "SkuNotAvailable", "The requested VM size for resource 'Following SKUs have failed "
-                           "for Capacity Restrictions: %s' is currently not available in location '%s'. Please try "
-                           "another size or deploy to a different location or different zone. See "
-                           "https://aka.ms/azureskunotavailable for details." % (info["name"], res["location"]))
+            raise sku_not_available(info["name"], res["location"])
         for ref in nics:
             nic = self.arm.get(ref["id"])
             if nic["properties"].get("enableAcceleratedNetworking") and \
@@ -389,19 +392,21 @@ class DiskEncryptionSets(TypeHandler):
             raise bad_request("InvalidParameter", "Required parameter 'activeKey.keyUrl' is missing (null).",
                               target="activeKey.keyUrl")
         m = re.match(r"^https://([^/]+)/keys/([^/]+)(?:/([^/]+))?/?$", url)
-        if not m or (not m.group(3) and not props.get("rotationToLatestKeyVersionEnabled")):
-            raise bad_request("InvalidParameter", "Invalid key vault key url '%s'. The key url must be of the form "
-                              "'https://<vault>/keys/<key-name>/<key-version>'." % url, target="activeKey.keyUrl")
+        des_key_url_is_versioned(url, m)
         vault = self.sim.kv.vault_for_host(m.group(1))
-        if vault is not None:
-            key = self.sim.kv.find_key(vault, m.group(2), m.group(3))
-            if key is None:
-                raise bad_request("KeyVaultKeyNotFound", "The key '%s' could not be found in key vault." % url,
-                                  target="activeKey.keyUrl")
+        key = self.sim.kv.find_key(vault, m.group(2), m.group(3)) if vault and vault.get("name") else None
+        if key is None:
+            raise bad_request("KeyVaultKeyNotFound", "The key '%s' could not be found in key vault." % url,
+                              target="activeKey.keyUrl")
         sv = (ak.get("sourceVault") or {}).get("id")
         if sv and self.arm.get(sv) is None:
             raise bad_request("InvalidParameter", "The source vault '%s' could not be found." % sv,
                               target="activeKey.sourceVault")
+        arm_vault = self.sim.kv.arm_vault(vault)
+        des_vault_is_purge_protected(arm_vault, url)
+        des_key_wraps(key, url)
+        if existing is not None:
+            no_running_vm_on_key_change(self.arm, existing, url)
         props.setdefault("encryptionType", "EncryptionAtRestWithCustomerKey")
         old = (existing or {}).get("properties", {})
         prev = list(old.get("previousKeys") or [])
@@ -412,6 +417,173 @@ class DiskEncryptionSets(TypeHandler):
         props["provisioningState"] = "Updating"
         return res
 
+
+
+# ---------------------------------------------------------------- virtual machine rules
+def sku_not_available(size, location):
+    """A size not offered (or restricted) in the location: 409 SkuNotAvailable, before any other size rule.
+
+    Source: Microsoft doc "Resolve errors for SKU not available" (Azure Resource Manager troubleshooting), which
+    quotes the message: "The requested VM size for resource 'Following SKUs have failed for Capacity Restrictions:
+    ...' is currently not available in location ...". """
+    return ApiError(409, "SkuNotAvailable", "The requested VM size for resource 'Following SKUs have failed for "
+                    "Capacity Restrictions: %s' is currently not available in location '%s'. Please try another "
+                    "size or deploy to a different location or different zone. See "
+                    "https://aka.ms/azureskunotavailable for details." % (size, location))
+
+
+def ephemeral_os_disk_supported(props, size):
+    """An ephemeral OS disk (``osDisk.diffDiskSettings.option: Local``) needs a size whose resource SKU has
+    ``EphemeralOSDiskSupported=True``, and is never allowed on a confidential VM.
+
+    Source: Microsoft doc "Ephemeral OS disks for Azure VMs" (size requirements: the capability
+    EphemeralOSDiskSupported of the resource SKU) and "About Azure confidential VMs" (limitations: ephemeral OS
+    disks are not supported)."""
+    osd = (props.get("storageProfile") or {}).get("osDisk") or {}
+    if ((osd.get("diffDiskSettings") or {}).get("option") or "").lower() != "local":
+        return
+    if (props.get("securityProfile") or {}).get("securityType") == "ConfidentialVM":
+        raise bad_request("InvalidParameter", "Ephemeral OS disk is not supported for VMs with security type "
+                          "'ConfidentialVM'.", target="osDisk.diffDiskSettings")
+    caps = dict((c["name"], c["value"]) for c in _caps(size))
+    if caps.get("EphemeralOSDiskSupported") != "True":
+        raise bad_request("InvalidParameter", "The VM size '%s' does not support Ephemeral OS disk (its resource SKU "
+                          "has EphemeralOSDiskSupported=False)." % size["name"], target="osDisk.diffDiskSettings")
+
+
+_SSH_TYPES = ("ssh-rsa", "ssh-ed25519")
+
+
+def ssh_keys_supported(props):
+    """SSH public keys are RSA (at least 2048 bits) or Ed25519; ECDSA, DSA and malformed keys are refused.
+
+    Source: Microsoft doc "Detailed steps: Create and manage SSH keys for authentication to a Linux VM in Azure"
+    (supported formats: SSH-2 RSA with a minimum length of 2048 bits, and ED25519; "Other key formats such as ...
+    ECDSA are not supported"); Azure's message for a refused key is public record (Azure/azure-quickstart-templates
+    issue #680): "The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid." """
+    ssh = (((props.get("osProfile") or {}).get("linuxConfiguration") or {}).get("ssh") or {})
+    for pk in ssh.get("publicKeys") or []:
+        if not _ssh_key_ok(pk.get("keyData") or ""):
+            raise bad_request("InvalidParameter", "The value of parameter linuxConfiguration.ssh.publicKeys.keyData "
+                              "is invalid.", target="linuxConfiguration.ssh.publicKeys.keyData")
+
+
+def _ssh_key_ok(text: str) -> bool:
+    text = text.strip()
+    if text.startswith("---- BEGIN SSH2 PUBLIC KEY ----"):      # RFC 4716
+        lines = [ln for ln in text.splitlines()[1:] if ln and not ln.startswith("----") and ":" not in ln]
+        blob_b64, declared = "".join(lines), None
+    else:
+        parts = text.split()
+        if len(parts) < 2:
+            return False
+        declared, blob_b64 = parts[0], parts[1]
+    try:
+        blob = base64.b64decode(blob_b64, validate=True)
+        fields = _ssh_fields(blob)
+    except (ValueError, binascii.Error):
+        return False
+    kind = fields[0].decode("ascii", "replace") if fields else ""
+    if kind not in _SSH_TYPES or (declared is not None and declared != kind):
+        return False
+    if kind == "ssh-ed25519":
+        return len(fields) == 2 and len(fields[1]) == 32
+    return len(fields) == 3 and int.from_bytes(fields[2], "big").bit_length() >= 2048
+
+
+def _ssh_fields(blob: bytes) -> list[bytes]:
+    out, i = [], 0
+    while i < len(blob):
+        if i + 4 > len(blob):
+            raise ValueError("truncated")
+        n = int.from_bytes(blob[i:i + 4], "big")
+        if i + 4 + n > len(blob):
+            raise ValueError("truncated")
+        out.append(blob[i + 4:i + 4 + n])
+        i += 4 + n
+    return out
+
+
+# ---------------------------------------------------------------- disk encryption set rules
+def des_key_url_is_versioned(url, m):
+    """The active key URL names a key version, whatever ``rotationToLatestKeyVersionEnabled`` says.
+
+    Source: specification/compute/resource-manager/Microsoft.Compute/Compute/stable/2026-03-02/DiskRP.json,
+    KeyForDiskEncryptionSet.keyUrl: "Fully versioned Key Url pointing to a key in KeyVault. Version segment of the
+    Url is required regardless of rotationToLatestKeyVersionEnabled value." """
+    if not m or not m.group(3):
+        raise bad_request("InvalidParameter", "Invalid key vault key url '%s'. The key url must be of the form "
+                          "'https://<vault>/keys/<key-name>/<key-version>'; the version segment is required "
+                          "regardless of rotationToLatestKeyVersionEnabled." % url, target="activeKey.keyUrl")
+
+
+def des_vault_is_purge_protected(arm_vault, url):
+    """The key vault of a disk encryption set has soft delete and purge protection enabled.
+
+    Source: Microsoft doc "Server-side encryption of Azure Disk Storage" (Restrictions / customer-managed keys:
+    "Your key vault ... must have soft delete and purge protection enabled"), and "Use the Azure CLI to enable
+    server-side encryption with customer-managed keys for managed disks" (the vault is created with
+    --enable-purge-protection)."""
+    props = (arm_vault or {}).get("properties") or {}
+    if not props.get("enablePurgeProtection") or props.get("enableSoftDelete") is False:
+        raise bad_request("InvalidParameter", "The key vault '%s' of key '%s' must have soft delete and purge "
+                          "protection enabled to be used with a disk encryption set. Enable purge protection on the "
+                          "key vault (enablePurgeProtection: true) and retry." % ((arm_vault or {}).get("name"), url),
+                          target="activeKey.keyUrl")
+
+
+def des_key_wraps(key, url):
+    """A disk encryption set key is an RSA key (RSA or RSA-HSM; 2048, 3072 or 4096 bits) permitting wrapKey and
+    unwrapKey.
+
+    Source: Microsoft doc "Server-side encryption of Azure Disk Storage" ("Only software and HSM RSA keys of sizes
+    2,048-bit, 3,072-bit and 4,096-bit are supported"), and "Use the Azure CLI to enable server-side encryption with
+    customer-managed keys" (the DES identity is granted get, wrapKey and unwrapKey)."""
+    k = key["key"]
+    if k.get("kty") not in ("RSA", "RSA-HSM"):
+        raise bad_request("InvalidParameter", "The key '%s' has key type '%s'. Only RSA and RSA-HSM keys of size "
+                          "2048, 3072 or 4096 bits are supported for disk encryption sets." % (url, k.get("kty")),
+                          target="activeKey.keyUrl")
+    ops = {o.lower() for o in k.get("key_ops") or ()}
+    missing = [o for o in ("wrapKey", "unwrapKey") if o.lower() not in ops]
+    if missing:
+        raise bad_request("InvalidParameter", "The key '%s' does not permit the operation(s) %s; a disk encryption "
+                          "set key must permit wrapKey and unwrapKey." % (url, ", ".join(missing)),
+                          target="activeKey.keyUrl")
+
+
+def vms_using_des(arm, des_id):
+    """VMs whose OS or data disks reference the disk encryption set (CVM or server-side encryption)."""
+    out = []
+    for vm in arm.of_type("Microsoft.Compute/virtualMachines"):
+        sp = vm["properties"].get("storageProfile") or {}
+        for d in [sp.get("osDisk") or {}] + list(sp.get("dataDisks") or []):
+            md = d.get("managedDisk") or {}
+            ids = [(md.get("diskEncryptionSet") or {}).get("id"),
+                   ((md.get("securityProfile") or {}).get("diskEncryptionSet") or {}).get("id")]
+            if any(i and i.lower() == des_id.lower() for i in ids):
+                out.append(vm)
+                break
+    return out
+
+
+def no_running_vm_on_key_change(arm, existing, url):
+    """The key of a confidential disk encryption set changes only while every VM using it is deallocated.
+
+    Source: Microsoft doc "Azure confidential VMs: key rotation with customer-managed keys" (confidential computing
+    docs: deallocate the confidential VMs that use the disk encryption set, update its key, then start them)."""
+    old = existing["properties"]
+    if old.get("encryptionType") != "ConfidentialVmEncryptedWithCustomerKey":
+        return
+    if ((old.get("activeKey") or {}).get("keyUrl") or "") == url:
+        return
+    running = [vm["name"] for vm in vms_using_des(arm, existing["id"])
+               if (vm.get("_sim") or {}).get("power", "running") != "deallocated"]
+    if running:
+        raise ApiError(409, "OperationNotAllowed", "The key of disk encryption set '%s' of encryption type "
+                       "'ConfidentialVmEncryptedWithCustomerKey' cannot be changed while virtual machines using it "
+                       "are allocated: %s. Deallocate them, change the key, then start them." % (
+                           existing["name"], ", ".join(sorted(running))), target="activeKey.keyUrl")
 
 
 VM_ACTIONS = ("start", "powerOff", "deallocate", "restart", "redeploy", "reapply")

@@ -80,7 +80,7 @@ class NetworkInterfaces(_NetworkBase):
             cfg["type"] = "Microsoft.Network/networkInterfaces/ipConfigurations"
             sid = (cp.get("subnet") or {}).get("id")
             subnet = find_subnet(self.arm, sid) if sid else None
-            if sid and subnet is None:
+            if sid and (subnet is None or not same_region(self.arm, sid, res["location"])):
                 raise bad_request("InvalidResourceReference", "Resource %s referenced by resource %s was not found. "
                                   "Please make sure that the referenced resource exists, and that both resources are "
                                   "in the same region." % (sid, res["id"]))
@@ -173,6 +173,18 @@ class NetworkSecurityGroups(_NetworkBase):
             for n, pri, d, src, acc in defaults]
         return res
 
+
+
+def same_region(arm, subnet_id: str, location: str) -> bool:
+    """A NIC's subnet (its virtual network) is in the NIC's region; otherwise Azure answers as for a missing
+    reference.
+
+    Source: Microsoft doc "Create, change, or delete a network interface" ("The virtual network must exist in the
+    same location and subscription you create a network interface in"); the message is public record (Azure's
+    InvalidResourceReference: "... Please make sure that the referenced resource exists, and that both resources
+    are in the same region.")."""
+    vnet = arm.get(subnet_id.rsplit("/subnets/", 1)[0])
+    return vnet is not None and vnet.get("location") == location
 
 
 def find_subnet(arm, sid: str):
