@@ -118,6 +118,22 @@ def tdx_module(vectors):
             "attributesMask": module["attributesMask"].lower()}
 
 
+def tdx_tcb_info(vectors):
+    """Intel's TDX TCB info (v3) per FMSPC: TCB levels and TDX module identities, reduced to the compared values."""
+    info = _signed_collateral(_collateral(vectors), "tcb_info")
+    if info["id"] != "TDX" or info["version"] != 3:
+        raise SystemExit("not a TDX TCB info v3")
+    levels = [{"sgx": [c["svn"] for c in lvl["tcb"]["sgxtcbcomponents"]], "pcesvn": lvl["tcb"]["pcesvn"],
+               "tdx": [c["svn"] for c in lvl["tcb"]["tdxtcbcomponents"]], "tcbStatus": lvl["tcbStatus"]}
+              for lvl in info["tcbLevels"]]
+    idents = [{"id": m["id"], "mrsigner": m["mrsigner"].lower(),
+               "tcbLevels": [{"isvsvn": lvl["tcb"]["isvsvn"], "tcbStatus": lvl["tcbStatus"]} for lvl in m["tcbLevels"]]}
+              for m in info["tdxModuleIdentities"]]
+    return {info["fmspc"].lower(): {"issueDate": info["issueDate"], "tcbEvaluationDataNumber":
+                                    info["tcbEvaluationDataNumber"], "tcbLevels": levels,
+                                    "tdxModuleIdentities": idents}}
+
+
 def td_qe_identity(vectors):
     ident = _signed_collateral(_collateral(vectors), "qe_identity")
     if ident["id"] != "TD_QE":
@@ -137,7 +153,8 @@ def build(shared):
             "amd_arks": amd_roots(vectors),
             "intel_root": {"sha256": INTEL_ROOT, "pem": _pem(root)},
             "td_qe_identity": td_qe_identity(vectors),
-            "tdx_module": tdx_module(vectors)}
+            "tdx_module": tdx_module(vectors),
+            "tdx_tcb_info": tdx_tcb_info(vectors)}
 
 
 def main(argv=None):

@@ -26,7 +26,7 @@ REPO = V.REPO
 SIM_DIR = os.path.join(REPO, "tests", "simulator")
 sys.path.insert(0, SIM_DIR)
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
-from azsim.oracle import attest, certs, hcl, skr_policy, snp, tdx  # noqa: E402  pylint: disable=wrong-import-position
+from azsim.oracle import attest, hcl, skr_policy, snp, tdx, tdx_tcb  # noqa: E402  pylint: disable=wrong-import-position
 from azsim.oracle.errors import EvidenceError  # noqa: E402  pylint: disable=wrong-import-position
 from azsim.oracle.trust import TrustStore  # noqa: E402  pylint: disable=wrong-import-position
 import hcl_testchain  # noqa: E402  pylint: disable=wrong-import-position
@@ -159,8 +159,9 @@ def test_simulator_process_never_loads_plugins(audited_simulator):
 
 def test_simulator_tokens_look_like_maa(audited_simulator):
     """MAA "Examples of an attestation token" / real sharedeus2 token in vectors (midnight attestation.txt): header
-    alg RS256 + jku + kid (base64 SHA-256, as the JWKS lists it), platform claims at top level, the CVM's HCL claims
-    in x-ms-runtime and, for a proven Azure CVM, x-ms-compliance-status and x-ms-isolation-tee."""
+    alg RS256 + jku + kid (base64 SHA-256, as the JWKS lists it), platform claims at top level (reference/
+    attestation.md), the CVM's HCL claims in x-ms-runtime and, for a proven Azure CVM, x-ms-compliance-status; no
+    x-ms-isolation-tee (that wrapper belongs to AzureGuest tokens)."""
     sim, _log = audited_simulator
     ep = sim.info["cloud_environment"]["attestation_endpoint"]
     st, _h, resp = sim.call("POST", ep + "/attest/SevSnpVm", V.snp_attestation_request(nonce="n-123"),
@@ -172,13 +173,13 @@ def test_simulator_tokens_look_like_maa(audited_simulator):
     assert claims["x-ms-attestation-type"] == "sevsnpvm" and claims["x-ms-compliance-status"] == "azure-compliant-cvm"
     assert claims["nonce"] == "n-123" and claims["x-ms-ver"] == "1.0" and claims["iss"] == ep
     assert claims["x-ms-runtime"]["keys"][0]["kid"] == "HCLAkPub"
-    tee = claims["x-ms-isolation-tee"]
-    assert tee["x-ms-attestation-type"] == "sevsnpvm" and tee["x-ms-sevsnpvm-is-debuggable"] is False
+    assert "x-ms-isolation-tee" not in claims and claims["x-ms-sevsnpvm-is-debuggable"] is False
     assert claims["x-ms-sevsnpvm-vmpl"] == 0 and claims["x-ms-sevsnpvm-migration-allowed"] is False
     st, _h, resp = sim.call("POST", ep + "/attest/TdxVm", V.tdx_attestation_request(), "2025-06-01", auth=False)
     head, claims = _jwt_parts(resp["token"])
     assert claims["x-ms-attestation-type"] == "tdxvm" and claims["x-ms-compliance-status"] == "azure-compliant-cvm"
     assert claims["tdx_td_attributes_debug"] is False and len(claims["tdx_mrtd"]) == 96
+    assert claims["attester_tcb_status"] == "OutOfDate"
 
 
 def test_simulator_refuses_tampered_evidence_over_http(audited_simulator):
@@ -209,18 +210,43 @@ def test_genuine_snp_vectors_pass(trust):
         assert claims["x-ms-runtime"] == parsed["claims"]
 
 
-def test_genuine_tdx_vectors_pass(trust):
-    """MANIFEST.md sections 1 and 15: Azure TD quotes v4 and v5 pass Intel DCAP checks (quote signature, QE report by
-    PCK, attestation-key binding, PCK chain to the pinned Intel SGX Root CA, TD_QE identity). Without runtime data
-    (the bare v4/v5 quotes) there is no proof of an Azure CVM: no compliance status."""
+def test_genuine_tdx_vector_passes(trust):
+    """MANIFEST.md section 1 (trustee az-tdx-vtpm): the Azure TD quote v4 passes Intel DCAP checks (quote signature,
+    QE report by PCK, attestation-key binding, PCK chain to the pinned Intel SGX Root CA, TD_QE identity, Intel TDX
+    module signer) and its HCL runtime claims make a compliant CVM. Intel's TCB info grades its TDX module
+    (TEE_TCB_SVN 02 01: TDX_01 isvsvn 2) OutOfDate; its FMSPC has no pinned platform TCB info. Without runtime data
+    there is no proof of an Azure CVM: no compliance status."""
     parsed, quote = V.tdx_trustee()
     claims = attest.attest_tdx(V.tdx_request(quote, parsed["runtime"]), trust, NOW)
-    assert claims["x-ms-compliance-status"] == "azure-compliant-cvm" and claims["x-ms-isolation-tee"]
+    assert claims["x-ms-compliance-status"] == "azure-compliant-cvm"
+    assert claims["attester_tcb_status"] == "OutOfDate"
+    claims = attest.attest_tdx(V.tdx_request(quote, None), trust, NOW)
+    assert "x-ms-compliance-status" not in claims and claims["x-ms-attestation-type"] == "tdxvm"
+
+
+def test_tdx_platform_below_every_intel_tcb_level_is_refused(trust):
+    """Intel TCB info v3 for FMSPC 90C06F000000 (flashbots azure-collateral.json, signature checked by
+    gen_oracle_roots.py): every level needs SGX component 8 (SEAMLDR ACM) SVN >= 5; the genuine v4/v5 quotes of
+    Azure/cvm-attestation-tools carry 3, so DCAP finds no supported TCB level and MAA issues no token."""
     for name in ("td_quote_v4.dat", "td_quote_v5.dat"):
         raw = V.read("Azure-cvm-attestation-tools", "cvm-attestation", "tests", "reports", name)
-        claims = attest.attest_tdx(V.tdx_request(raw, None), trust, NOW)
-        assert "x-ms-compliance-status" not in claims and "x-ms-isolation-tee" not in claims
-        assert claims["x-ms-attestation-type"] == "tdxvm"
+        with pytest.raises(EvidenceError) as err:
+            attest.attest_tdx(V.tdx_request(raw, None), trust, NOW)
+        assert err.value.check == "tdx.tcb" and "below every TCB level" in str(err.value)
+
+
+def test_tdx_tcb_levels_grade_in_intel_order(trust):
+    """Intel TCB info v3 matching rules: the first level (newest first) whose SGX SVNs, PCESVN and TDX SVNs (bytes 0-1
+    graded by the module identity when TEE_TCB_SVN[1] > 0) are all met gives the status."""
+    info = trust.tdx_tcb_info["90c06f000000"]
+    top, old = info["tcbLevels"][0], info["tcbLevels"][1]
+    tee = bytes([7, 1]) + bytes(top["tdx"][2:])
+    assert tdx_tcb._platform_status(tee, {"sgx": top["sgx"], "pcesvn": top["pcesvn"]}, info) == "UpToDate"  # noqa
+    assert tdx_tcb._platform_status(tee, {"sgx": old["sgx"], "pcesvn": old["pcesvn"]}, info) == "OutOfDate"  # noqa
+    assert tdx_tcb._module_status(bytes([6, 1]), info["tdxModuleIdentities"]) == "UpToDate"  # noqa: SLF001
+    assert tdx_tcb._module_status(bytes([4, 1]), info["tdxModuleIdentities"]) == "OutOfDate"  # noqa: SLF001
+    with pytest.raises(EvidenceError):
+        tdx_tcb._module_status(bytes([1, 1]), info["tdxModuleIdentities"])  # noqa: SLF001
 
 
 def _snp_fails(trust, report, chain, runtime, check, now=NOW):
@@ -298,7 +324,7 @@ def _test_evidence(chain, policy=hcl_testchain.AZURE_SNP_POLICY, vmpl=0, claims=
 def test_compliance_needs_proof_of_an_azure_cvm(test_chain):
     """Azure CVM = paravisor evidence (reference/attestation.md, MAA CVM claims): VMPL 0, no DEBUG (policy bit 19),
     no migration agent (bit 18), runtime claims with the vTPM key HCLAkPub and JSON booleans. Each deviation still
-    verifies but loses x-ms-compliance-status / x-ms-isolation-tee."""
+    verifies but loses x-ms-compliance-status."""
     chain, store = test_chain
     report, pem, runtime = _test_evidence(chain)
     assert attest.attest_snp(V.snp_request(report, pem, runtime), store, NOW)["x-ms-compliance-status"]
@@ -309,7 +335,7 @@ def test_compliance_needs_proof_of_an_azure_cvm(test_chain):
     for kw in variants:
         report, pem, runtime = _test_evidence(chain, **kw)
         claims = attest.attest_snp(V.snp_request(report, pem, runtime), store, NOW)
-        assert "x-ms-compliance-status" not in claims and "x-ms-isolation-tee" not in claims, kw
+        assert "x-ms-compliance-status" not in claims, kw
 
 
 def test_product_must_match_the_ark(test_chain):
@@ -481,9 +507,9 @@ def test_token_claim_names_for_the_report():
     parsed, chain = V.snp_v1()
     names = attest.claim_names(attest.attest_snp(V.snp_request(parsed["hw_report"], chain, parsed["runtime"]),
                                                  TrustStore(), NOW))
-    assert "x-ms-isolation-tee.x-ms-compliance-status" in names and "x-ms-sevsnpvm-launchmeasurement" in names
+    assert "x-ms-compliance-status" in names and "x-ms-sevsnpvm-launchmeasurement" in names
     print(json.dumps(names))
     parsed, quote = V.tdx_trustee()
     names = attest.claim_names(attest.attest_tdx(V.tdx_request(quote, parsed["runtime"]), TrustStore(), NOW))
-    assert "tdx_mrtd" in names and "x-ms-isolation-tee.tdx_mrtd" in names
+    assert "tdx_mrtd" in names and "attester_tcb_status" in names
     print(json.dumps(names))

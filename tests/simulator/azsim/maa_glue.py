@@ -45,8 +45,12 @@ class Attestation:
 
     def add_trust_root(self, req) -> Response:
         pem = req.body
-        if b"BEGIN CERTIFICATE" not in pem:
-            raise ApiError(400, "InvalidCertificate", "POST a PEM certificate.")
+        try:
+            from .oracle.encoding import pem_certificates
+            from .oracle.errors import EvidenceError
+            pem_certificates(pem, "trust root", max_certs=4)
+        except EvidenceError as exc:
+            raise ApiError(400, "InvalidCertificate", "POST PEM certificates (%s)." % exc)
         self.extra_roots.append(pem)
         for svc in self.services.values():
             svc.add_trust_root(pem)

@@ -5,11 +5,14 @@ and the claims it issues (MAA docs "Claim sets", the TDX EAT profile, real token
 - The request is decoded with bounded sizes; ``runtimeData`` is bound by SHA-256 to the report's report_data
   (first 32 bytes, the rest zero); ``initTimeData`` of an SNP request is bound by SHA-256 to host_data.
 - The hardware evidence is verified by ``snp.verify`` / ``tdx.verify``.
-- ``x-ms-compliance-status: azure-compliant-cvm`` (top level and inside ``x-ms-isolation-tee``) is issued only when
-  the evidence proves an Azure confidential VM: JSON runtime data bound to the report with the HCL's shape (the vTPM
-  attestation key ``HCLAkPub``, ``vm-configuration`` with ``tpm-enabled: true``), the paravisor's VMPL 0 (SNP),
-  no debug, no migration agent (SNP MIGRATE_MA), and an up-to-date quoting enclave (TDX). Anything else still gets a
-  token with the TEE claims, but without compliance status and without ``x-ms-isolation-tee``.
+- ``x-ms-compliance-status: azure-compliant-cvm`` is issued only when the evidence proves an Azure confidential VM:
+  JSON runtime data bound to the report with the HCL's shape (the vTPM attestation key ``HCLAkPub``,
+  ``vm-configuration`` with ``tpm-enabled: true``), the paravisor's VMPL 0 (SNP), no debug, no migration agent (SNP
+  MIGRATE_MA). Anything else still gets a token with the TEE claims, but without compliance status.
+- Platform tokens carry the TEE claims at top level (reference/attestation.md: "Platform (SevSnpVm) tokens carry the
+  same SNP claims at top level"); ``x-ms-isolation-tee`` is the AzureGuest endpoint's wrapper, which the simulator
+  does not offer, so a policy on ``x-ms-isolation-tee.*`` is not satisfied by these tokens, as with real MAA.
+- TDX tokens carry ``attester_tcb_status`` when Intel's collateral grades the TCB (``tdx_tcb``).
 """
 from __future__ import annotations
 
@@ -108,15 +111,12 @@ def tdx_claims(quote) -> dict:
     return out
 
 
-def _finish(kind, tee, req, compliant) -> dict:
-    tee["x-ms-attestation-type"] = kind
+def _finish(kind, claims, req, compliant) -> dict:
+    claims["x-ms-attestation-type"] = kind
     if req["runtime_claims"] is not None:
-        tee["x-ms-runtime"] = req["runtime_claims"]
-    claims = dict(tee)
+        claims["x-ms-runtime"] = req["runtime_claims"]
     if compliant:
-        tee["x-ms-compliance-status"] = COMPLIANT
         claims["x-ms-compliance-status"] = COMPLIANT
-        claims["x-ms-isolation-tee"] = tee
     if req["nonce"] is not None:
         claims["nonce"] = req["nonce"]
     return claims
@@ -142,18 +142,15 @@ def attest_tdx(body, trust, now) -> dict:
     if req["runtime"] is not None:
         hcl.check_binding(quote["report_data"], req["runtime"])
     claims = tdx_claims(quote)
-    compliant = _azure_cvm(req) and not quote["debug"] and quote["qe_tcb_status"] == "UpToDate"
+    if quote["tcb_status"] is not None:
+        claims["attester_tcb_status"] = quote["tcb_status"]
+    compliant = _azure_cvm(req) and not quote["debug"]
     return _finish("tdxvm", claims, req, compliant)
 
 
-def claim_names(claims, prefix="") -> list:
-    """Sorted dotted names of every claim (for reports and tests)."""
-    out = []
-    for key, value in claims.items():
-        out.append(prefix + key)
-        if isinstance(value, dict) and key == "x-ms-isolation-tee":
-            out.extend(claim_names(value, prefix + key + "."))
-    return sorted(out)
+def claim_names(claims) -> list:
+    """Sorted top-level claim names (for reports and tests)."""
+    return sorted(claims)
 
 
 __all__ = ["attest_snp", "attest_tdx", "parse_snp_request", "parse_tdx_request"]

@@ -8,8 +8,7 @@ attestation key over header + body; the QE report signature by the PCK key; the 
 Intel SGX Root CA, every certificate valid now; the QE is Intel's TD quoting enclave (TD_QE identity from Intel's
 signed collateral: MRSIGNER, ISVPRODID, MISCSELECT/ATTRIBUTES under their masks, ISVSVN at an identity TCB level);
 the TDX module is Intel's (MRSIGNERSEAM and SEAM_ATTRIBUTES under its mask equal TCB info ``tdxModule``); TEE_TCB_SVN
-is not all zero. Platform TCB status (TCB info levels per FMSPC) is not evaluated: no token carries
-``attester_tcb_status``.
+is not all zero. The TCB status is graded by ``tdx_tcb`` from Intel's TCB info.
 Bytes after the signature data must be zero padding (real Azure quotes carry some)."""
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from . import certs
+from . import certs, tdx_tcb
 from .encoding import pem_certificates, u16, u32
 from .errors import EvidenceError
 
@@ -145,5 +144,6 @@ def verify(raw_quote, trust, now) -> dict:
     _tdx_module(quote, trust.tdx_module)
     if not any(quote["tee_tcb_svn"]):
         raise EvidenceError("tdx.tcb", "TEE_TCB_SVN is all zero: no TDX module TCB level matches")
+    quote["tcb_status"] = tdx_tcb.status(quote, path[0], trust.tdx_tcb_info, quote["qe_tcb_status"])
     quote["debug"] = bool(quote["td_attributes"][0] & 1)
     return quote

@@ -32,6 +32,7 @@ class TrustStore:
         self.intel[fingerprint(root)] = root
         self.td_qe = data["td_qe_identity"]
         self.tdx_module = data["tdx_module"]
+        self.tdx_tcb_info = data["tdx_tcb_info"]
         for pem in extra_roots:
             self.add(pem)
 
