@@ -50,7 +50,7 @@ def test_vault_creator_gets_403_on_key_create_until_it_grants_itself(fresh_simul
     sim = fresh_simulator
     T.group(sim, "rg-authz1")
     v = T.vault(sim, "rg-authz1", "kvauthz1")
-    kc = T.key_client(sim, v["properties"]["vaultUri"])
+    kc = T.key_client(sim, v["properties"]["vaultUri"], grant=False)
     with pytest.raises(HttpResponseError) as err:
         kc.create_rsa_key("k1", size=2048)
     assert err.value.status_code == 403
@@ -75,7 +75,7 @@ def test_rbac_vault_needs_a_data_role_and_uaa_may_assign_it(fresh_simulator):
     sim = fresh_simulator
     T.group(sim, "rg-authz2")
     v = T.vault(sim, "rg-authz2", "kvauthz2", rbac=True)
-    kc = T.key_client(sim, v["properties"]["vaultUri"])
+    kc = T.key_client(sim, v["properties"]["vaultUri"], grant=False)
     with pytest.raises(HttpResponseError) as err:
         kc.create_rsa_key("k1", size=2048)
     assert err.value.status_code == 403 and "ForbiddenByRbac" in str(err.value)
