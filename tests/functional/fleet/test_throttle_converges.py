@@ -8,6 +8,8 @@ Sources: Microsoft docs "Understand how Azure Resource Manager throttles request
 Retry-After) and "Troubleshooting API throttling errors" (Compute's PutVM3Min/PutVM30Min policies)."""
 from __future__ import annotations
 
+import collections
+
 import pytest
 
 from fleet_helpers import run_rollout, vm_puts
@@ -31,7 +33,8 @@ def test_fleet_converges_through_429s(throttled_simulator, tmp_path):
     assert out.rc == 0, out.stdout[-4000:]
     throttled = [e for e in log if e.get("status") == 429]
     assert throttled, "the rollout never reached a throttling limit: the test proves nothing"
-    print("\n%d requests, %d answered 429, %.1f s" % (len(log), len(throttled), wall))
+    kinds = collections.Counter((e["error"] or {}).get("error", {}).get("code") for e in throttled)
+    print("\n%d requests, %d answered 429 %s, %.1f s" % (len(log), len(throttled), dict(kinds), wall))
     # every VM exists and finished provisioning, each created by one accepted PUT at least
     assert len(summary["vms"]) == FLEET
     for vm in summary["vms"]:
