@@ -40,7 +40,7 @@ COLLATERAL = ("flashbots-attested-tls-proxy", "attestation", "test-assets", "azu
 
 def _shared_default():
     d = HERE
-    for _ in range(6):
+    for dummy in range(6):
         d = os.path.dirname(d)
         if os.path.isfile(os.path.join(d, "shared", "vectors", "MANIFEST.md")):
             return os.path.join(d, "shared")

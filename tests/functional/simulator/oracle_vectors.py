@@ -20,7 +20,7 @@ def shared() -> str:
     env = os.environ.get("CONFIDENTIAL_AZURE_SHARED")
     cands = [env] if env else []
     d = REPO
-    for _ in range(4):
+    for dummy in range(6):
         d = os.path.dirname(d)
         cands.append(os.path.join(d, "shared"))
     cands.append("/work/shared")

@@ -9,16 +9,14 @@ import base64
 import datetime
 import json
 import os
-import struct
 import sys
 import tempfile
 import textwrap
-import time
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 
+import azsim_testlib as T
 import oracle_vectors as V
 from simctl import start_simulator, stop_simulator
 
@@ -137,10 +135,55 @@ def _jwt_parts(token):
     return dec(head), dec(body)
 
 
+def _kv(sim, method, uri, path, body=None):
+    resource = "https://" + sim.info["cloud_environment"]["keyvault_dns_suffix"]
+    return sim.call(method, uri.rstrip("/") + path, body, "7.4", resource=resource)
+
+
+def test_key_vault_release_is_graded_by_the_simulators_grammar(audited_simulator):
+    """Microsoft Learn "Azure Key Vault secure key release policy grammar": a policy with an unpublished operator is
+    refused at key create (400 BadParameter); at release the policy is evaluated on the verified MAA token: the CVM
+    policy (x-ms-compliance-status) releases to a compliant SevSnpVm token, an x-ms-isolation-tee.* policy does not
+    (platform tokens carry no isolation-tee), and an issuer not named in the policy does not."""
+    sim, _log = audited_simulator
+    ep = sim.info["cloud_environment"]["attestation_endpoint"]
+    T.group(sim, "rg-oracle")
+    uri = T.vault(sim, "rg-oracle", "kvoracle1")["properties"]["vaultUri"]
+    T.grant_self(sim, uri)
+    st, _h, resp = sim.call("POST", ep + "/attest/SevSnpVm", V.snp_attestation_request(), "2022-08-01", auth=False)
+    assert st == 200, resp
+    token = resp["token"]
+
+    def create(name, policy):
+        return _kv(sim, "POST", uri, "/keys/%s/create" % name, {
+            "kty": "RSA-HSM", "key_size": 2048, "attributes": {"exportable": True},
+            "release_policy": {"contentType": "application/json; charset=utf-8",
+                               "data": V.b64u(json.dumps(policy).encode())}})
+
+    def rule(authority, claim, **op):
+        return {"version": "1.0.0", "anyOf": [{"authority": authority, "allOf": [dict({"claim": claim}, **op)]}]}
+
+    st, _h, err = create("bad", rule(ep, "x-ms-compliance-status", contains="azure"))
+    assert st == 400 and err["error"]["code"] == "BadParameter", err
+    assert "Invalid release policy" in err["error"]["message"] and "contains" in err["error"]["message"]
+    cases = (("cvm", T.cvm_policy(sim), 200),
+             ("tee", rule(ep, "x-ms-isolation-tee.x-ms-compliance-status", equals="azure-compliant-cvm"), 403),
+             ("weu", rule("https://sharedweu.weu.attest.azure.net", "x-ms-compliance-status",
+                          equals="azure-compliant-cvm"), 403))
+    for name, policy, expect in cases:
+        st, _h, key = create(name, policy)
+        assert st == 200, key
+        version = key["key"]["kid"].rsplit("/", 1)[1]
+        st, _h, rel = _kv(sim, "POST", uri, "/keys/%s/%s/release" % (name, version), {"target": token})
+        assert st == expect, (name, rel)
+        assert expect == 200 or "release policy" in rel["error"]["message"], rel
+
+
 def test_simulator_process_never_loads_plugins(audited_simulator):
     """Issue 11 item 4 "a test asserts that nothing there loads plugins/": the simulator attests real SNP and TDX
-    vectors over HTTP; its audit log (every open() and import in the process) shows the oracle at work and no file
-    under plugins/ opened, no ansible_collections module imported."""
+    vectors over HTTP (and, in the test before, creates keys and releases one); its audit log (every open() and
+    import in the process) shows the oracle at work and no file under plugins/ opened, no ansible_collections module
+    imported."""
     sim, log = audited_simulator
     ep = sim.info["cloud_environment"]["attestation_endpoint"]
     for kind, body, version in (("SevSnpVm", V.snp_attestation_request(), "2022-08-01"),
@@ -468,7 +511,7 @@ def test_grammar_refuses_what_key_vault_does_not_publish(doc, fragment):
 def test_grammar_bounds():
     """Simulator bounds on untrusted policies (64 KiB, nesting depth 16): deeper nesting is refused."""
     cond = {"claim": "c", "equals": 1}
-    for _ in range(20):
+    for dummy in range(20):
         cond = {"allOf": [cond]}
     with pytest.raises(skr_policy.PolicyError):
         skr_policy.validate({"version": "1.0.0", "anyOf": [{"authority": "https://a", "allOf": [cond]}]})

@@ -62,8 +62,9 @@ def hcl_ak(claims):
     if any(name in config and not isinstance(config[name], bool) for name in BOOLEANS):
         return None
     aks = [k for k in keys if k.get("kid") == "HCLAkPub"]
-    if len(aks) != 1 or aks[0].get("kty") != "RSA" or not all(isinstance(aks[0].get(f), str) and aks[0][f]
-                                                             for f in ("n", "e")):
+    if len(aks) != 1 or aks[0].get("kty") != "RSA":
+        return None
+    if not all(isinstance(aks[0].get(field), str) and aks[0][field] for field in ("n", "e")):
         return None
     return aks[0]
 
