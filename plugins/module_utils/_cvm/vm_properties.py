@@ -140,7 +140,8 @@ def desired_view(params, des_rid=None, nic_ids=None, tags=None, current_identity
                              "sku": _lower(image.get("sku")), "version": _lower(image.get("version") or "latest")}
     if p.get("ssh_public_keys"):
         view["ssh_public_keys"] = ssh_key_view(p["ssh_public_keys"])
-    if p.get("disk_encryption_set") is not None:
+    if p.get("disk_encryption_set") is not None or image:
+        # with the full definition (size and image) no disk_encryption_set means the platform key: "" is compared
         view["disk_encryption_set"] = _lower(des_rid) or ""
     if p.get("data_disks") is not None:
         view["data_disks"] = data_disks_view(p["data_disks"])
