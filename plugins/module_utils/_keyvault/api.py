@@ -36,6 +36,10 @@ _HINTS = (
     (re.compile(r"ObjectIsDeletedButRecoverable|deleted but recoverable", re.I),
      "a deleted key of this name is in the vault's soft-delete bin: recover it (az keyvault key recover), wait for "
      "the retention period, or use another name"),
+    (re.compile(r"VaultAlreadyExists", re.I),
+     "vault names are global and a deleted vault keeps its name in the soft-delete bin until its purge date (with "
+     "purge protection that cannot be shortened): recover it (az keyvault recover --name <vault>; its keys come "
+     "back with it) or choose another name"),
     (re.compile(r"ForbiddenByFirewall|Client address is not authorized", re.I),
      "the vault's firewall blocks this control node: add its address to the vault's network rules or run from an "
      "allowed network"),

@@ -314,7 +314,11 @@ class VaultBackend:
             self._report_policy_grant([], tenant)
         if self.m.check_mode:
             return None
-        op = self.m.arm.put(self.rid, V.KEYVAULT_MANAGEMENT, body, wait=self.p["wait"], timeout=self.p["wait_timeout"])
+        try:
+            op = self.m.arm.put(self.rid, V.KEYVAULT_MANAGEMENT, body, wait=self.p["wait"],
+                                timeout=self.p["wait_timeout"])
+        except azerr.AzureApiError as exc:
+            raise api.with_hint(exc)
         if not op.done:
             self.result["operation"] = op.to_dict()
         return op.resource
