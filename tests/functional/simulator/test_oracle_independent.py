@@ -14,7 +14,7 @@ import tempfile
 import textwrap
 
 import pytest
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 
 import azsim_testlib as T
 import oracle_vectors as V
@@ -556,3 +556,17 @@ def test_token_claim_names_for_the_report():
     names = attest.claim_names(attest.attest_tdx(V.tdx_request(quote, parsed["runtime"]), TrustStore(), NOW))
     assert "tdx_mrtd" in names and "attester_tcb_status" in names
     print(json.dumps(names))
+
+
+def test_openid_configuration_lists_every_claim_a_token_carries():
+    """MAA metadata (/.well-known/openid-configuration claims_supported) names each claim the tokens carry."""
+    from azsim.maa import MaaService
+    from azsim.pki import rsa_key, self_signed
+    key = rsa_key(2048)
+    cert = self_signed(key, "oracle test signer", ca=False).public_bytes(serialization.Encoding.PEM)
+    supported = set(MaaService("https://maa.example", key, cert).openid_configuration()["claims_supported"])
+    parsed, chain = V.snp_v1()
+    snp_claims = attest.attest_snp(V.snp_request(parsed["hw_report"], chain, parsed["runtime"]), TrustStore(), NOW)
+    parsed, quote = V.tdx_trustee()
+    tdx_claims = attest.attest_tdx(V.tdx_request(quote, parsed["runtime"]), TrustStore(), NOW)
+    assert set(snp_claims) | set(tdx_claims) <= supported

@@ -31,8 +31,9 @@ SUPPORTED_API_VERSIONS = {
 }
 TOKEN_LIFETIME = 8 * 3600
 MAX_BODY = 256 * 1024
-# MAA's default policy for the platform endpoints issues every claim unchanged ("version=1.0; authorizationrules
-# {=> permit();}; issuancerules {};"): its hash is what x-ms-policy-hash carries.
+# The shared providers attest with MAA's default policy (permit, no extra issuance rules; MAA docs "Attestation
+# policy"). The simulator has no policy engine: x-ms-policy-hash is the SHA-256 of this stand-in text, not of
+# Microsoft's exact default policy bytes.
 DEFAULT_POLICY = b"version=1.0; authorizationrules { => permit(); }; issuancerules { };"
 
 
@@ -90,9 +91,8 @@ class MaaService:
             "response_types_supported": ["token", "none"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "revocation_endpoint": self.issuer + "/revoke",
-            "claims_supported": ["x-ms-attestation-type", "x-ms-compliance-status", "x-ms-isolation-tee",
-                                 "x-ms-runtime", "nonce", "x-ms-policy-hash", "x-ms-ver", "x-ms-sevsnpvm-*",
-                                 "tdx_*", "dbgstat", "iss", "iat", "exp", "nbf", "jti"],
+            "claims_supported": ["iss", "iat", "exp", "nbf", "jti", "nonce", "x-ms-ver", "x-ms-policy-hash"] +
+                                list(attest.CLAIM_NAMES),
         }
 
     def jwks(self):
@@ -113,7 +113,7 @@ class MaaService:
                 return _error(413, "RequestEntityTooLarge", "The request body is larger than %d bytes" % MAX_BODY)
             try:
                 body = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return _error(400, "InvalidParameter", "Request body is not valid JSON")
         verify = attest.attest_snp if kind == "SevSnpVm" else attest.attest_tdx
         try:

@@ -148,6 +148,17 @@ def attest_tdx(body, trust, now) -> dict:
     return _finish("tdxvm", claims, req, compliant)
 
 
+CLAIM_NAMES = tuple(["x-ms-attestation-type", "x-ms-compliance-status", "x-ms-runtime", "attester_tcb_status",
+                     "dbgstat"] +
+                    ["x-ms-sevsnpvm-" + n for n in ("authorkeydigest", "familyId", "guestsvn", "hostdata",
+                                                    "idkeydigest", "imageId", "launchmeasurement", "reportdata",
+                                                    "reportid", "vmpl", "bootloader-svn", "tee-svn", "snpfw-svn",
+                                                    "microcode-svn")] +
+                    ["x-ms-sevsnpvm-" + n for n in snp.POLICY_BITS] +
+                    ["tdx_" + n for n, _o, _s in tdx.TD_FIELDS] +
+                    ["tdx_td_attributes_" + n for n in TD_ATTRIBUTE_BITS])
+
+
 def claim_names(claims) -> list:
     """Sorted top-level claim names (for reports and tests)."""
     return sorted(claims)
