@@ -250,7 +250,7 @@ def test_compute_call_rate_policy():
     vm = RG + "/providers/Microsoft.Compute/virtualMachines/vm1"
     first = t.admit_compute("PUT", vm)
     assert first["x-ms-ratelimit-remaining-resource"] == "Microsoft.Compute/PutVM3Min;3,Microsoft.Compute/PutVM30Min;19"
-    for _ in range(3):
+    for dummy in range(3):
         t.admit_compute("PUT", vm)
     with pytest.raises(ApiError) as err:
         t.admit_compute("PUT", vm)

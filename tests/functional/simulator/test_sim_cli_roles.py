@@ -9,12 +9,15 @@ import uuid
 import pytest
 
 import azsim_testlib as T
-from test_sim_azure_cli import az, az_venv  # noqa: F401 - pytest fixtures
+import test_sim_azure_cli as cli
+
+az_venv = cli.az_venv      # the cached CLI venv and logged-in `az` runner (pytest fixtures)
+az = cli.az
 
 pytestmark = pytest.mark.azure_cli
 
 
-def test_role_assignment_list_all_names_roles(simulator, az):  # noqa: F811 - fixture
+def test_role_assignment_list_all_names_roles(simulator, az):  # pylint: disable=redefined-outer-name
     """The CLI resolves roleDefinitionName from the role definitions ARM lists at the assignment's subscription;
     the default principal holds Contributor and User Access Administrator on the subscription, and a Key Vault
     role granted at a vault shows up too. Source: Microsoft doc "List Azure role assignments using Azure CLI"

@@ -35,7 +35,7 @@ def test_arm_keeps_subscriptions_apart(fresh_simulator):
     assert sim.call("GET", vnet.replace(b, a), api_version="2024-05-01")[0] == 404
     assert sim.call("DELETE", "/subscriptions/%s/resourceGroups/rg-two" % b, api_version=RG_API)[0] == 202
     status = None
-    for _ in range(40):
+    for dummy in range(40):
         status = sim.call("GET", "/subscriptions/%s/resourceGroups/rg-two" % b, api_version=RG_API)[0]
         if status == 404:
             break

@@ -202,8 +202,8 @@ class Authz:
         if self.data_allowed(oid, arm_vault, key_name, operation):
             return
         op = canonical_operation(operation)
-        caller = "appid=%s;oid=%s;iss=%s" % (claims.get("appid") or claims.get("azp") or "", oid,
-                                            claims.get("iss") or "https://sts.windows.net/%s/" % self.sim.tenant_id)
+        issuer = claims.get("iss") or "https://sts.windows.net/%s/" % self.sim.tenant_id
+        caller = "appid=%s;oid=%s;iss=%s" % (claims.get("appid") or claims.get("azp") or "", oid, issuer)
         name, location = arm_vault["name"], arm_vault.get("location", "")
         if (arm_vault.get("properties") or {}).get("enableRbacAuthorization"):
             resource = "%s/keys/%s" % (arm_vault["id"].lower(), key_name.lower()) if key_name else \
