@@ -91,8 +91,8 @@ class MaaService:
             "response_types_supported": ["token", "none"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "revocation_endpoint": self.issuer + "/revoke",
-            "claims_supported": ["iss", "iat", "exp", "nbf", "jti", "nonce", "x-ms-ver", "x-ms-policy-hash"] +
-                                list(attest.CLAIM_NAMES),
+            "claims_supported": ["iss", "iat", "exp", "nbf", "jti", "nonce", "x-ms-ver",
+                                 "x-ms-policy-hash"] + list(attest.CLAIM_NAMES),
         }
 
     def jwks(self):
