@@ -109,7 +109,7 @@ class Arm:
                 "deleted_vaults": self.deleted_vaults}
 
     def restore(self, data: dict):
-        self.groups = data.get("groups", {})
+        self.groups = {g["id"].lower(): g for g in (data.get("groups") or {}).values()}
         self.resources = data.get("resources", {})
         self.role_assignments = data.get("role_assignments", {})
         self.deleted_vaults = data.get("deleted_vaults", {})
@@ -117,13 +117,17 @@ class Arm:
     # ---------------------------------------------------------------- helpers
     @property
     def sub(self) -> str:
-        return self.sim.subscription_id
+        """The subscription of the request being served (ARM honours the one in the path), else the default."""
+        return getattr(self, "_current_sub", None) or self.sim.subscription_id
+
+    def subscriptions(self) -> list[str]:
+        return [s.lower() for s in getattr(self.sim, "subscriptions", None) or [self.sim.subscription_id]]
 
     def rg_id(self, rg: str) -> str:
         return "/subscriptions/%s/resourceGroups/%s" % (self.sub, rg)
 
     def get_group(self, rg: str):
-        return self.groups.get(rg.lower())
+        return self.groups.get(self.rg_id(rg).lower())
 
     def require_group(self, rg: str) -> dict:
         g = self.get_group(rg)
@@ -193,6 +197,16 @@ class Arm:
         self.pending = still
 
     def _finish(self, op: Operation):
+        segs = (op.resource_id or "").split("/")
+        served = getattr(self, "_current_sub", None)
+        if len(segs) > 2 and segs[1].lower() == "subscriptions":
+            self._current_sub = segs[2].lower()     # finalizers build ids in the operation's subscription
+        try:
+            self._finish_op(op)
+        finally:
+            self._current_sub = served
+
+    def _finish_op(self, op: Operation):
         op.done = True
         op.end = _now_iso()
         if op.error is not None:
@@ -261,6 +275,7 @@ class Arm:
     def route(self, req):
         """The route of an (authenticated) ARM request, or the error ARM answers for a path nobody serves."""
         segs = [s for s in req.path.split("/") if s]
+        self._current_sub = None
         if len(segs) >= 2 and segs[0].lower() == "subscriptions":
             self.check_subscription(segs[1])
         m = self.table.match(req.method, req.path)
@@ -269,8 +284,9 @@ class Arm:
         return m
 
     def check_subscription(self, sub_id: str):
-        if sub_id.lower() != self.sub:
+        if sub_id.lower() not in self.subscriptions():
             raise ApiError(404, "SubscriptionNotFound", "The subscription '%s' could not be found." % sub_id)
+        self._current_sub = sub_id.lower()
 
     def no_route(self, req, segs) -> ApiError:
         if self.table.methods_for(req.path):

@@ -17,14 +17,16 @@ PROVIDER_DISPLAY = {"microsoft.compute": "Microsoft.Compute", "microsoft.network
 def register(table, arm):
     add = table.add
     add("GET", "/tenants", lambda req, m, fault: Response(200, {"value": [tenant_body(arm)]}))
-    add("GET", "/subscriptions", lambda req, m, fault: Response(200, {"value": [subscription_body(arm)]}))
+    add("GET", "/subscriptions", lambda req, m, fault: Response(200, {"value": [
+        subscription_body(arm, s) for s in arm.subscriptions()]}))
     add("GET", SUB, lambda req, m, fault: Response(200, subscription_body(arm)))
     add("GET", SUB + "/locations", lambda req, m, fault: Response(200, {"value": locations(arm)}))
     add("GET", SUB + "/operationresults/{operationId}",
         lambda req, m, fault: arm.operation_result(req, m["operationId"]), rtype="")
     add("GET", SUB + "/resources", lambda req, m, fault: Response(200, {"value": [
-        generic_view(r) for r in arm.resources.values()]}))
-    add("GET", SUB + "/resourcegroups", lambda req, m, fault: Response(200, {"value": list(arm.groups.values())}))
+        generic_view(r) for k, r in arm.resources.items() if k.startswith("/subscriptions/%s/" % arm.sub)]}))
+    add("GET", SUB + "/resourcegroups", lambda req, m, fault: Response(200, {"value": [
+        g for k, g in arm.groups.items() if k.startswith("/subscriptions/%s/" % arm.sub)]}))
     for method in ("GET", "HEAD", "PUT", "PATCH", "DELETE"):
         add(method, SUB + "/resourcegroups/{resourceGroupName}", lambda req, m, fault: group_crud(arm, req, m, fault))
     add("GET", SUB + "/resourceGroups/{resourceGroupName}/resources", lambda req, m, fault: resources_in(arm, m))
@@ -43,9 +45,11 @@ def tenant_body(arm) -> dict:
             "defaultDomain": "azsim.local", "domains": ["azsim.local"]}
 
 
-def subscription_body(arm) -> dict:
-    return {"id": "/subscriptions/" + arm.sub, "authorizationSource": "RoleBased", "managedByTenants": [],
-            "subscriptionId": arm.sub, "tenantId": arm.sim.tenant_id, "displayName": "azsim subscription",
+def subscription_body(arm, sub=None) -> dict:
+    sub = sub or arm.sub
+    name = "azsim subscription" if sub == arm.sim.subscription_id else "azsim subscription %s" % sub[:8]
+    return {"id": "/subscriptions/" + sub, "authorizationSource": "RoleBased", "managedByTenants": [],
+            "subscriptionId": sub, "tenantId": arm.sim.tenant_id, "displayName": name,
             "state": "Enabled", "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
                                                          "quotaId": "PayAsYouGo_2014-09-01",
                                                          "spendingLimit": "Off"}}
@@ -110,7 +114,7 @@ def group_crud(arm, req, m, fault):
             g["tags"] = body["tags"]
         if body.get("managedBy"):
             g["managedBy"] = body["managedBy"]
-        arm.groups[rg.lower()] = g
+        arm.groups[arm.rg_id(rg).lower()] = g
         arm.sim.mark_dirty()
         return Response(200 if existing else 201, g)
     if req.method == "PATCH":
@@ -132,7 +136,7 @@ def group_crud(arm, req, m, fault):
                 if res is not None:
                     arm.cascade_delete(res)
                 arm.resources.pop(rid, None)
-            arm.groups.pop(rg.lower(), None)
+            arm.groups.pop(arm.rg_id(rg).lower(), None)
 
         op = arm.new_op("Microsoft.Resources", existing["location"], "delete", arm.rg_id(rg), finalize,
                          req.api_version, fault)
