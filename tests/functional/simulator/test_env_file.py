@@ -38,7 +38,7 @@ def test_source_env_file_then_run_a_module(tmp_path):
         assert json.loads(cloud_file.read_text()) == info["cloud_environment"]
         assert stat.S_IMODE(cloud_file.stat().st_mode) == 0o600
         # the first stdout line keeps its fields and lists the subscriptions, the default first
-        assert info["subscriptions"][0] == info["subscription_id"] and len(info["subscriptions"]) >= 2
+        assert sim.subscriptions[0] == info["subscription_id"] and len(sim.subscriptions) >= 2
 
         venv_bin = os.path.dirname(sys.executable)
         base_env = {"PATH": venv_bin + os.pathsep + "/usr/bin:/bin", "HOME": str(tmp_path),
