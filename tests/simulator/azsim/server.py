@@ -143,7 +143,12 @@ def parse_args(argv):
                    help="divide ARM's token buckets and Compute's rate windows by S (default 1 = Azure's limits)")
     p.add_argument("--env-file", default=None, metavar="PATH",
                    help="also write PATH: export lines for the collection (and a cloud file beside it)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.rbac_delay < 0:
+        p.error("--rbac-delay must be >= 0 seconds (got %s)" % args.rbac_delay)
+    if args.throttle_scale < 1:
+        p.error("--throttle-scale must be >= 1: it divides Azure's limits (got %s)" % args.throttle_scale)
+    return args
 
 
 def main(argv=None) -> int:
