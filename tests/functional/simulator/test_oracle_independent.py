@@ -14,6 +14,7 @@ import tempfile
 import textwrap
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 import azsim_testlib as T
@@ -389,6 +390,35 @@ def test_product_must_match_the_ark(test_chain):
     _snp_fails(store, report, pem, runtime, "snp.product")
     report, pem, runtime = _test_evidence(chain)
     _snp_fails(TrustStore(), report, pem, runtime, "snp.vcek_chain")
+
+
+def test_vcek_product_name_must_match_the_ark(test_chain):
+    """VCEK spec 57230 (product-name extension 1.3.6.1.4.1.3704.1.2): a VCEK naming Genoa under ARK-Milan/SEV-Milan
+    fails even though its signature chain and the report signature verify."""
+    chain, store = test_chain
+    genoa = x509.CertificateBuilder().subject_name(chain["vcek"].subject).issuer_name(chain["vcek"].issuer) \
+        .public_key(chain["vcek_key"].public_key()).serial_number(1) \
+        .not_valid_before(chain["vcek"].not_valid_before_utc).not_valid_after(chain["vcek"].not_valid_after_utc)
+    for ext in chain["vcek"].extensions:
+        value = ext.value
+        if ext.oid.dotted_string == snp.AMD_OID + "2":
+            value = x509.UnrecognizedExtension(ext.oid, b"\x16\x08Genoa-B0")
+        genoa = genoa.add_extension(value, critical=ext.critical)
+    genoa = genoa.sign(chain["ask_key"], hashes.SHA384(), rsa_padding=hcl_testchain._pss())  # noqa: SLF001
+    report, _pem, runtime = _test_evidence(chain)
+    pem = (hcl_testchain.pem(genoa) + hcl_testchain.pem(chain["ask"]) + hcl_testchain.pem(chain["ark"])).encode()
+    assert "Genoa-B0" in _snp_fails(store, report, pem, runtime, "snp.product")
+
+
+def test_real_report_under_another_products_chain_fails(trust):
+    """A genuine Milan VCEK presented with AMD's Genoa ASK/ARK (virtee builtin certificates): the VCEK is not signed
+    by that ASK, so the chain fails."""
+    parsed, chain = V.snp_v1()
+    vcek = chain.split(b"-----END CERTIFICATE-----")[0] + b"-----END CERTIFICATE-----\n"
+    genoa = V.read("virtee-sev", "src", "certs", "snp", "builtin", "genoa", "ask.pem") + \
+        V.read("virtee-sev", "src", "certs", "snp", "builtin", "genoa", "ark.pem")
+    assert "not signed by" in _snp_fails(trust, parsed["hw_report"], vcek + genoa, parsed["runtime"],
+                                         "snp.vcek_chain")
 
 
 def test_snp_inputs_are_bounded(trust):
