@@ -260,3 +260,43 @@ def test_key_release_without_a_version_releases_the_latest(sim):
         assert st == 200, rel
         payload = json.loads(base64.urlsafe_b64decode(rel["value"].split(".")[1] + "=="))
         assert payload["response"]["key"]["key"]["kid"] == created["key"]["kid"]
+
+
+# ------------------------------------------------------------------------------------------- api-versions
+def test_api_versions_are_the_ones_the_specs_define(sim):
+    """Every api-version the official specs define for a resource type is served (stable and preview:
+    ../shared/specs plus the upstream spec files listed in tests/simulator/spec_index.json, e.g.
+    specification/compute/resource-manager/Microsoft.Compute/Skus/stable/2019-04-01/skus.json and the KeyVault
+    readme's preview tags); any other is ARM's NoRegisteredProviderFound / InvalidApiVersionParameter."""
+    skus = "/subscriptions/%s/providers/Microsoft.Compute/skus" % sim.subscription_id
+    for version in ("2019-04-01", "2021-07-01"):
+        assert sim.call("GET", skus, api_version=version)[0] == 200
+    T.vault(sim, "rg-s", "kvapi1")
+    vault = sim.rg_path("rg-s") + KV + "kvapi1"
+    for version in ("2026-02-01", "2024-12-01-preview", "2019-09-01"):
+        assert sim.call("GET", vault, api_version=version)[0] == 200, version
+    st, _h, err = sim.call("GET", vault, api_version="2024-11-02")
+    assert st == 400 and err["error"]["code"] == "NoRegisteredProviderFound"
+    assert err["error"]["message"].startswith("No registered resource provider found for location 'eastus' and API "
+                                              "version '2024-11-02' for type 'vaults'. The supported api-versions "
+                                              "are '")
+    assert "2026-02-01" in err["error"]["message"] and "2024-12-01-preview" in err["error"]["message"]
+    st, _h, err = sim.call("GET", sim.rg_path("rg-s") + VM + "x", api_version="2019-04-01")    # a skus version
+    assert st == 400 and err["error"]["code"] == "NoRegisteredProviderFound"
+    st, _h, err = sim.call("GET", sim.rg_path("rg-s"), api_version="2099-01-01")
+    assert st == 400 and err["error"]["code"] == "InvalidApiVersionParameter"
+    assert err["error"]["message"].startswith("The api-version '2099-01-01' is invalid. The supported versions are '")
+
+
+def test_every_routed_resource_type_has_spec_versions():
+    """No hand-kept api-version list: each type a route serves gets its versions from specdata."""
+    import os
+    import sys
+    import tempfile
+    sys.path.insert(0, os.path.join(T.REPO, "tests", "simulator"))
+    from azsim.app import Simulator
+    arm = Simulator(tempfile.mkdtemp()).arm
+    routed = {r.rtype for r in arm.table.routes if r.rtype}
+    assert routed and all(arm.allowed_versions("GET", "/", t) for t in routed
+                          if not t.lower().startswith("microsoft.resources/")), routed
+    assert "2019-04-01" in arm.allowed_versions("GET", "/", "Microsoft.Compute/skus")

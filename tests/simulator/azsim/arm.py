@@ -10,51 +10,6 @@ import time
 
 from .core import ApiError, Response, bad_request, det_uuid
 
-# Fallback api-version table (used where the spec-derived table of azsim.schema knows nothing about a type).
-# Keys: lower-case "namespace/type[/child]".
-KNOWN_VERSIONS = {
-    "microsoft.compute/virtualmachines": {"2024-07-01", "2026-04-01"},
-    "microsoft.compute/disks": {"2024-03-02", "2026-03-02"},
-    "microsoft.compute/diskencryptionsets": {"2024-03-02", "2026-03-02"},
-    "microsoft.compute/skus": {"2021-07-01"},
-    "microsoft.compute/locations/operations": {"2024-07-01", "2026-04-01", "2024-03-02", "2026-03-02"},
-    "microsoft.network/virtualnetworks": {"2024-05-01"},
-    "microsoft.network/virtualnetworks/subnets": {"2024-05-01"},
-    "microsoft.network/networkinterfaces": {"2024-05-01"},
-    "microsoft.network/publicipaddresses": {"2024-05-01"},
-    "microsoft.network/networksecuritygroups": {"2024-05-01"},
-    "microsoft.keyvault/vaults": {"2023-07-01", "2024-11-01", "2026-04-01"},
-    "microsoft.keyvault/vaults/accesspolicies": {"2023-07-01", "2024-11-01", "2026-04-01"},
-    "microsoft.authorization/roleassignments": {"2022-04-01"},
-    "microsoft.authorization/roledefinitions": {"2022-04-01"},
-    "microsoft.attestation/locations/defaultprovider": {"2020-10-01", "2021-06-01"},
-}
-# Real api-versions Azure serves for these types that the offline spec copies do not carry (older clients such
-# as the Azure CLI use them). Bodies sent with them are validated against the closest spec version.
-REAL_EXTRA_VERSIONS = {
-    "microsoft.compute/virtualmachines": {"2022-03-01", "2022-08-01", "2022-11-01", "2023-03-01", "2023-07-01",
-                                          "2023-09-01", "2024-03-01", "2024-11-01", "2025-04-01"},
-    "microsoft.compute/disks": {"2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02", "2025-01-02"},
-    "microsoft.compute/diskencryptionsets": {"2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02",
-                                             "2025-01-02"},
-    "microsoft.network/virtualnetworks": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
-                                          "2024-03-01", "2024-07-01"},
-    "microsoft.network/networkinterfaces": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
-                                            "2024-03-01", "2024-07-01"},
-    "microsoft.network/publicipaddresses": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
-                                            "2024-03-01", "2024-07-01"},
-    "microsoft.network/networksecuritygroups": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01",
-                                                "2024-01-01", "2024-03-01", "2024-07-01"},
-    "microsoft.network/virtualnetworks/subnets": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01",
-                                                  "2024-01-01", "2024-03-01", "2024-07-01"},
-    "microsoft.keyvault/vaults": {"2022-07-01", "2023-02-01"},
-    "microsoft.authorization/roleassignments": {"2020-04-01-preview", "2020-10-01-preview", "2022-01-01-preview"},
-    "microsoft.authorization/roledefinitions": {"2018-01-01-preview", "2022-05-01-preview"},
-}
-RESOURCES_VERSIONS = {"2021-04-01", "2022-09-01", "2022-12-01", "2023-07-01", "2024-03-01", "2024-07-01",
-                      "2024-11-01", "2025-03-01", "2025-04-01", "2016-06-01", "2020-01-01", "2019-11-01"}
-
-
 def _now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
@@ -222,14 +177,24 @@ class Arm:
 
     # --------------------------------------------------------------- versions
     def allowed_versions(self, method: str, path: str, type_key: str) -> set[str]:
-        versions = set()
+        """Every api-version the official specs define for the resource type (specdata ``api_versions``: the
+        offline spec copy plus the upstream spec files of tests/simulator/spec_index.json), and those of the
+        operation matching the path."""
         schema = self.sim_schema()
-        if schema is not None:
-            try:
-                versions = set(schema.api_versions(method, path) or ())
-            except Exception:  # noqa: BLE001 - the validator knows nothing about this path
-                versions = set()
-        return versions | KNOWN_VERSIONS.get(type_key, set()) | REAL_EXTRA_VERSIONS.get(type_key, set())
+        versions = set(schema.served_versions(type_key))
+        try:
+            versions |= set(schema.api_versions(method, path) or ())
+        except Exception:  # noqa: BLE001 - the validator knows nothing about this path
+            pass
+        return versions
+
+    def resources_versions(self) -> set[str]:
+        """ARM serves Microsoft.Resources with one set of api-versions (its own resource types')."""
+        out = set()
+        for t, v in self.sim_schema().served_types().items():
+            if t.lower().startswith("microsoft.resources/"):
+                out |= v
+        return out
 
     def sim_schema(self):
         if not hasattr(self, "_schema"):
@@ -259,9 +224,10 @@ class Arm:
         if not v:
             raise bad_request("MissingApiVersionParameter",
                               "The api-version query parameter (?api-version=) is required for all requests.")
-        if v not in RESOURCES_VERSIONS:
+        supported = self.resources_versions()
+        if v not in supported:
             raise bad_request("InvalidApiVersionParameter", "The api-version '%s' is invalid. The supported versions "
-                              "are '%s'." % (v, ",".join(sorted(RESOURCES_VERSIONS, reverse=True))))
+                              "are '%s'." % (v, ",".join(sorted(supported, reverse=True))))
 
     def validate_body(self, req, body):
         schema = self.sim_schema()
@@ -327,7 +293,9 @@ class Arm:
                 pass
 
     def registered_types(self) -> dict:
-        return {k: v for k, v in KNOWN_VERSIONS.items()}
+        """{resource type: api-versions} of every type some route serves (for the providers API)."""
+        served = {r.rtype.lower() for r in self.table.routes if r.rtype}
+        return {t: v for t, v in self.sim_schema().served_types().items() if t.lower() in served}
 
     def cloud_metadata(self) -> dict:
         """ARM's cloud metadata document (what `az cloud register --endpoint-resource-manager` reads)."""

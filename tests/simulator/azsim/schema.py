@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "Issue", "Operation", "Specs", "ValidationError", "load", "api_versions", "api_versions_for_type",
-    "find_operation", "validate_body", "check_body", "to_arm_error",
+    "find_operation", "served_versions", "served_types", "validate_body", "check_body", "to_arm_error",
 ]
 
 DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specdata", "azure_specs.json")
@@ -239,6 +239,15 @@ class Specs(object):
     def api_versions_for_type(self, resource_type):
         return set(self._types.get(resource_type.lower(), ()))
 
+    def served_versions(self, resource_type):
+        """api-versions the specs (offline copy and upstream index) define for a resource type, any case."""
+        if not hasattr(self, "_served"):
+            self._served = {t.lower(): set(v) for t, v in self.data.get("api_versions", {}).items()}
+        return set(self._served.get(resource_type.lower(), ()))
+
+    def served_types(self):
+        return {t: set(v) for t, v in self.data.get("api_versions", {}).items()}
+
     def resource_types(self):
         """{'Microsoft.Compute/virtualMachines': {'2024-07-01', '2026-04-01'}, ...} as generated."""
         return {t: set(v) for t, v in self.data.get("resource_types", {}).items()}
@@ -270,6 +279,16 @@ def api_versions(method, path, specs=None):
 def api_versions_for_type(resource_type, specs=None):
     """api-versions of every operation of a resource type ('Microsoft.Compute/virtualMachines')."""
     return (specs or load()).api_versions_for_type(resource_type)
+
+
+def served_versions(resource_type, specs=None):
+    """api-versions of a resource type in specdata's ``api_versions`` (../shared/specs + spec_index.json)."""
+    return (specs or load()).served_versions(resource_type)
+
+
+def served_types(specs=None):
+    """{resource type: api-versions} of specdata's ``api_versions``."""
+    return (specs or load()).served_types()
 
 
 def find_operation(method, path, api_version, specs=None):
