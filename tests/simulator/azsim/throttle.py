@@ -22,7 +22,8 @@ GLOBAL_FACTOR = 15
 # Source: Microsoft doc "Troubleshooting API throttling errors" (Compute) and its recorded headers
 # ("Microsoft.Compute/HighCostGet3Min;139,Microsoft.Compute/HighCostGet30Min;699", "PutVM3Min;239,
 # PutVM30Min;1199", "LowCostGet3Min;3999,LowCostGet30Min;31999"): named policies over 3- and 30-minute windows,
-# per subscription and region.
+# per subscription and region. The disk policies (CreateUpdateDisks, DeleteDisks, GetDisk) carry the names the
+# disk resource provider's x-ms-ratelimit-remaining-resource headers use; their sizes are this simulator's estimate.
 COMPUTE_POLICIES = {
     "PutVM": ((240, 180), (1200, 1800)),
     "DeleteVM": ((240, 180), (1200, 1800)),
@@ -30,8 +31,10 @@ COMPUTE_POLICIES = {
     "HighCostGet": ((140, 180), (700, 1800)),
     "CreateUpdateDisks": ((1000, 180), (8000, 1800)),
     "DeleteDisks": ((1000, 180), (8000, 1800)),
+    "GetDisk": ((15000, 180), (120000, 1800)),
     "GetOperation": ((15000, 180), (30000, 1800)),
 }
+_DISK_TYPES = ("disks", "diskencryptionsets", "snapshots", "diskaccesses")
 
 
 def _kind(method: str) -> str:
@@ -52,12 +55,13 @@ def compute_policy(method: str, path: str) -> str | None:
     m = method.upper()
     if rest[0] == "locations" and len(rest) >= 3 and rest[2] in ("operations", "operationresults"):
         return "GetOperation"
+    if rest[0] in _DISK_TYPES:
+        return "GetDisk" if m in ("GET", "HEAD") else "DeleteDisks" if m == "DELETE" else "CreateUpdateDisks"
+    if rest[0] != "virtualmachines":
+        return None       # resource SKUs, images, usages...: no published policy to mirror
     if m in ("GET", "HEAD"):
-        return "HighCostGet" if len(rest) % 2 == 1 else "LowCostGet"
-    disks = rest[0] in ("disks", "diskencryptionsets", "snapshots")
-    if m == "DELETE":
-        return "DeleteDisks" if disks else "DeleteVM"
-    return "CreateUpdateDisks" if disks else "PutVM"
+        return "HighCostGet" if len(rest) == 1 else "LowCostGet"      # a list of VMs, or one VM (and its views)
+    return "DeleteVM" if m == "DELETE" else "PutVM"
 
 
 class _Bucket:
