@@ -8,6 +8,7 @@ import os
 from cryptography import x509
 
 from .certs import common_name, fingerprint
+from .encoding import pem_certificates
 
 PRODUCTS = ("Milan", "Genoa", "Turin")
 _ROOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "roots.json")
@@ -38,9 +39,7 @@ class TrustStore:
 
     def add(self, pem):
         """A test root: an ``ARK-<product>`` certificate becomes an AMD root for that product, any other an Intel root."""
-        if isinstance(pem, str):
-            pem = pem.encode("ascii")
-        for cert in x509.load_pem_x509_certificates(pem):
+        for cert in pem_certificates(pem, "trust root", max_certs=4):
             cn = common_name(cert.subject)
             product = cn[4:] if cn.startswith("ARK-") else None
             if product in PRODUCTS:
