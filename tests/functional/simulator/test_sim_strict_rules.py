@@ -30,8 +30,8 @@ def _grant(sim, vault):
 
 def _des_body(sim, key_url, vault_id, enc="ConfidentialVmEncryptedWithCustomerKey", **props):
     return {"location": "eastus", "identity": {"type": "SystemAssigned"},
-            "properties": dict({"encryptionType": enc, "activeKey": {"keyUrl": key_url,
-                                                                    "sourceVault": {"id": vault_id}}}, **props)}
+            "properties": dict({"encryptionType": enc,
+                                "activeKey": {"keyUrl": key_url, "sourceVault": {"id": vault_id}}}, **props)}
 
 
 def _kv(sim, method, uri, path, body=None, api_version="7.4"):

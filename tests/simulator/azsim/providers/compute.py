@@ -418,7 +418,6 @@ class DiskEncryptionSets(TypeHandler):
         return res
 
 
-
 # ---------------------------------------------------------------- virtual machine rules
 def sku_not_available(size, location):
     """A size not offered (or restricted) in the location: 409 SkuNotAvailable, before any other size rule.
