@@ -114,8 +114,8 @@ VM_VARIANTS = {
     "linux-platform-key-everything": (vm_params(
         security_encryption_type="VMGuestStateOnly", secure_boot=False, encryption_at_host=True, os_disk_size_gb=64,
         os_disk_type="StandardSSD_LRS", os_disk_caching="ReadOnly", zone=2, boot_diagnostics=True,
-        computer_name="host1", custom_data="#cloud-config\n", identity=dict(type="SystemAssigned, UserAssigned",
-                                                                            user_assigned_identities=dict(id=[UAI], append=False)),
+        computer_name="host1", custom_data="#cloud-config\n",
+        identity=dict(type="SystemAssigned, UserAssigned", user_assigned_identities=dict(id=[UAI], append=False)),
         data_disks=[dict(lun=1, size_gb=32, caching="None", storage_account_type="Premium_LRS", name="d1"),
                     dict(lun=0, size_gb=16)]), [(NIC, True), (NIC2, False)], None, "Linux"),
     "windows-password": (vm_params(admin_password="S3cret-Passw0rd!", ssh_public_keys=[],
@@ -156,7 +156,8 @@ PATCH_VARIANTS = {
 
 @pytest.mark.parametrize("variant", sorted(PATCH_VARIANTS))
 def test_vm_patch_body_round_trips_through_virtual_machine_update(variant):
-    params = vm_params(data_disks=[dict(lun=0, size_gb=16), dict(lun=1, size_gb=32, storage_account_type="Premium_LRS")])
+    params = vm_params(data_disks=[dict(lun=0, size_gb=16),
+                                   dict(lun=1, size_gb=32, storage_account_type="Premium_LRS")])
     body = vm_body.build_patch(PATCH_VARIANTS[variant], CURRENT_VM, params, [(NIC, True), (NIC2, False)])
     assert body
     assert_roundtrip(compute_models.VirtualMachineUpdate, body)
