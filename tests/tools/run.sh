@@ -239,7 +239,7 @@ stage_compat() {
     fi
     step compat sdk-versions "$VENV_MIN/bin/python" -c '
 import importlib.metadata as m
-for d in ("azure-core", "azure-identity", "azure-mgmt-compute"):
+for d in ("azure-core", "azure-identity", "azure-mgmt-compute", "azure-mgmt-core", "azure-keyvault-keys"):
     print(d, m.version(d))'
     local name paths
     while read -r name paths; do
