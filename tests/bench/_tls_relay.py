@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import select
 import socket
 import ssl
 import threading
@@ -53,23 +54,77 @@ def make_certs(directory):
     return paths
 
 
-def _pump(src, dst):
+IDLE_SECONDS = 120  # a keep-alive connection nobody uses for this long is closed
+HANDSHAKE_SECONDS = 30
+CHUNK = 65536
+
+
+def _read_available(sock):
+    """Everything the TLS socket can give now without blocking (b'' at EOF, None when nothing yet)."""
+    out = bytearray()
+    while True:
+        try:
+            data = sock.recv(CHUNK)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return bytes(out) if out else None
+        if not data:
+            return bytes(out)  # EOF (possibly after some data); the caller sees b'' on the next call
+        out += data
+        if not sock.pending():
+            return bytes(out)
+
+
+def _write_some(sock, buffer):
+    try:
+        sent = sock.send(buffer)
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+        return
+    del buffer[:sent]
+
+
+def _relay(front, back):
+    """Copy bytes both ways between two TLS sockets from ONE thread (an SSLSocket must not be used by two threads
+    at once): non-blocking sockets, select() for readiness, a buffer per direction."""
+    peer = {front: back, back: front}
+    outgoing = {front: bytearray(), back: bytearray()}  # bytes waiting to be written TO that socket
+    reading = {front: True, back: True}
+    for sock in (front, back):
+        sock.setblocking(False)
     try:
         while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
+            readers = [s for s in (front, back) if reading[s] and len(outgoing[peer[s]]) < 4 * CHUNK]
+            writers = [s for s in (front, back) if outgoing[s]]
+            if not readers and not writers:
+                return
+            # TLS may hold decrypted bytes select() cannot see: read those without waiting.
+            ready = [s for s in readers if s.pending()]
+            if not ready:
+                ready, writable, _ = select.select(readers, writers, [], IDLE_SECONDS)
+                if not ready and not writable:
+                    return
+            else:
+                writable = []
+            for sock in ready:
+                data = _read_available(sock)
+                if data is None:
+                    continue
+                if data:
+                    outgoing[peer[sock]] += data
+                else:
+                    reading[sock] = False
+            for sock in writable:
+                _write_some(sock, outgoing[sock])
+            # One side closed and everything it sent is delivered: HTTP is done with this connection.
+            if any(not reading[s] and not outgoing[peer[s]] for s in (front, back)):
+                return
+    except (OSError, ValueError):
+        return
     finally:
-        for s in (src, dst):
+        for sock in (front, back):
             try:
-                s.shutdown(socket.SHUT_RDWR)
+                sock.close()
             except OSError:
                 pass
-
-
 class Relay:
     def __init__(self, target_port, target_ca, cert, key, port=443):
         self.target = ("127.0.0.1", target_port)
@@ -91,11 +146,13 @@ class Relay:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn):
+        """One thread per connection: the TLS handshakes (bounded), then _relay until either side is done."""
         try:
+            conn.settimeout(HANDSHAKE_SECONDS)
             front = self.server_ctx.wrap_socket(conn, server_side=True)
-            back = self.client_ctx.wrap_socket(socket.create_connection(self.target), server_hostname="127.0.0.1")
+            raw = socket.create_connection(self.target, timeout=HANDSHAKE_SECONDS)
+            back = self.client_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
         except (OSError, ssl.SSLError):
             conn.close()
             return
-        threading.Thread(target=_pump, args=(back, front), daemon=True).start()
-        _pump(front, back)
+        _relay(front, back)
