@@ -58,7 +58,12 @@ class SdkClients:
 
     def _once(self, key, build):
         if key not in self._built:
-            self._built[key] = build()
+            try:
+                self._built[key] = build()
+            except ImportError as exc:
+                raise errors.AzureError('%s; install the collection\'s requirements on the control node '
+                                        '(pip install -r requirements.txt: azure-mgmt-compute, azure-keyvault-keys, '
+                                        'azure-mgmt-core)' % exc)
         return self._built[key]
 
     # -- clients ---------------------------------------------------------------------------------------------
