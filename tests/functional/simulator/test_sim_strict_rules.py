@@ -102,6 +102,8 @@ def test_confidential_des_key_changes_only_while_its_vms_are_deallocated(sim):
     st, _h, err = sim.call("PUT", des_path, body, T.DISK_API)
     assert st == 409 and err["error"]["code"] == "OperationNotAllowed", err
     assert "cvm-rot" in err["error"]["message"]
+    st, _h, err = sim.call("PATCH", des_path, {"properties": {"activeKey": {"keyUrl": new_kid}}}, T.DISK_API)
+    assert st == 409 and err["error"]["code"] == "OperationNotAllowed", err      # PATCH: the same rule
     T.ok(sim.call("POST", vm_path + "/deallocate", None, T.VM_API))
     T.ok(sim.call("PUT", des_path, body, T.DISK_API))
 
