@@ -336,10 +336,10 @@ EXAMPLES = r'''
     name: cvm-snp-1
     power_state: deallocated
 
-- name: Remove the VM with its OS disk and the NIC it created
+- name: Remove a retired VM with its OS disk and the NIC it created (nothing to do once it is gone)
   confidential.azure.vm:
     resource_group: cvm-rg
-    name: cvm-snp-1
+    name: cvm-retired
     state: absent
 '''
 
