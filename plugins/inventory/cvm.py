@@ -20,6 +20,8 @@ description:
   - Makes three list calls per subscription (VMs with instance view, network interfaces, public IPs),
     whatever the number of VMs. Works with inventory cache plugins.
   - The inventory file name must end with C(cvm.yml) or C(cvm.yaml).
+requirements:
+  - azure-mgmt-compute >= 33.0.0
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -88,7 +90,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions
 from ansible_collections.confidential.azure.plugins.module_utils._azure.cloud import CloudConfigError
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureError
-from ansible_collections.confidential.azure.plugins.module_utils._cvm import summary
+from ansible_collections.confidential.azure.plugins.module_utils._cvm import api, summary
 from ansible_collections.confidential.azure.plugins.module_utils._inventory import hosts
 
 AUTH_OPTIONS = ('auth_source', 'profile', 'subscription_id', 'client_id', 'secret', 'tenant', 'ad_user', 'password',
@@ -135,14 +137,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             session = self._session()
             sub = session.subscription_id
-            scopes = ['/subscriptions/%s' % sub]
-            if self.get_option('resource_groups'):
-                scopes = ['/subscriptions/%s/resourceGroups/%s' % (sub, rg)
-                          for rg in self.get_option('resource_groups')]
+            groups = self.get_option('resource_groups') or [None]
+            scopes = ['/subscriptions/%s' % sub + ('/resourceGroups/%s' % rg if rg else '') for rg in groups]
             vms, nics, pips = [], [], []
-            for scope in scopes:
-                vms += session.arm.list(scope + '/providers/Microsoft.Compute/virtualMachines',
-                                        api_versions.VIRTUAL_MACHINES, params={'$expand': 'instanceView'})
+            for rg in groups:
+                vms += api.list_vms(session.sdk, sub, rg)
             for scope in scopes:  # addresses are host vars whatever host_address says
                 nics += session.arm.list(scope + '/providers/Microsoft.Network/networkInterfaces',
                                          api_versions.NETWORK)

@@ -21,6 +21,8 @@ description:
     or the role Key Vault Crypto Service Encryption User on an RBAC vault).
 author:
   - confidential.azure maintainers (@confidential-azure)
+requirements:
+  - azure-mgmt-compute >= 33.0.0
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

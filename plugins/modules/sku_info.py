@@ -18,6 +18,8 @@ description:
     family, the TEE comes from the family table and C(tee_source) says C(family_table).
 author:
   - confidential.azure maintainers (@confidential-azure)
+requirements:
+  - azure-mgmt-compute >= 33.0.0
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

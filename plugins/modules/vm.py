@@ -36,6 +36,8 @@ description:
     O(subnet_id) and O(network_interfaces) need the full definition.
 author:
   - confidential.azure maintainers (@confidential-azure)
+requirements:
+  - azure-mgmt-compute >= 33.0.0
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

@@ -17,6 +17,8 @@ description:
   - One request per call (the VM or the list, with the instance view).
 author:
   - confidential.azure maintainers (@confidential-azure)
+requirements:
+  - azure-mgmt-compute >= 33.0.0
 extends_documentation_fragment:
   - confidential.azure.azure
 attributes:

@@ -99,6 +99,11 @@ class AzureModule:
         return self.session.arm
 
     @property
+    def sdk(self):
+        """The SDK clients (compute(), keys(vault_url), arm()) of the session."""
+        return self.session.sdk
+
+    @property
     def graph(self):
         return self.session.graph
 

@@ -29,6 +29,7 @@ class AzureSession:
         self.settings = credentials.resolve(params, self.env)
         self._credential = None
         self._clients = {}
+        self._sdk = None
         self._sleep = sleep
         self._transport = transport
 
@@ -90,7 +91,10 @@ class AzureSession:
 
     def access_waits(self):
         """What every client waited for after 403 answers (plain dicts, safe to return)."""
-        return [wait.to_dict() for client in self._clients.values() for wait in client.access_waits]
+        waits = [wait for client in self._clients.values() for wait in client.access_waits]
+        if self._sdk is not None:
+            waits += self._sdk.access_waits
+        return [wait.to_dict() for wait in waits]
 
     def principal(self):
         """The automation principal (object id from the oid claim of its ARM access token)."""
@@ -115,6 +119,17 @@ class AzureSession:
         return self._clients[key]
 
     @property
+    def sdk(self):
+        """The Azure SDK clients (clients.SdkClients): compute(), keys(vault_url), arm(); each imported on first use."""
+        if self._sdk is None:
+            from .clients import SdkClients  # pylint: disable=import-outside-toplevel
+            kwargs = dict(transport=self._transport)
+            if self._sleep is not None:
+                kwargs['sleep'] = self._sleep
+            self._sdk = SdkClients(self, **kwargs)
+        return self._sdk
+
+    @property
     def arm(self):
         return self._rest('arm', self.cloud.arm_endpoint, self.cloud.arm_scope)
 
@@ -126,9 +141,3 @@ class AzureSession:
         """A client for one Key Vault (vault_url like https://name.vault.azure.net/)."""
         base = vault_url.rstrip('/')
         return self._rest('kv ' + base, base, self.cloud.keyvault_scope, self.access_timeout)
-
-    def attestation(self, endpoint=None):
-        base = (endpoint or self.cloud.attestation_endpoint or '').rstrip('/')
-        if not base:
-            raise AzureAuthError('no attestation endpoint: set cloud_environment.attestation_endpoint')
-        return self._rest('maa ' + base, base, 'https://attest.azure.net/.default')

@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Azure calls for confidential VMs, disk encryption sets, networks and SKUs, through the plumbing layer's ArmClient.
+"""Azure calls for confidential VMs, disk encryption sets, networks and SKUs.
 
-Every function takes the ``arm`` client (``AzureModule.arm``) and returns plain dicts / LroResult.  No logic beyond
-paths and api-versions lives here.
+Compute (VMs, disks, disk encryption sets, resource SKUs) goes through azure-mgmt-compute: those functions take the
+SDK clients (``AzureModule.sdk``); network, resource group and vault reads still take the REST ``arm`` client
+(``AzureModule.arm``).  All return Azure's JSON as plain dicts and operations in LroResult's shape.  No logic
+beyond paths lives here.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -11,7 +13,10 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
-from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import resource_group_id, resource_id
+from ansible_collections.confidential.azure.plugins.module_utils._azure import clients
+from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
+from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import (
+    parse_resource_id, resource_group_id, resource_id)
 
 COMPUTE = "Microsoft.Compute"
 NETWORK = "Microsoft.Network"
@@ -47,37 +52,40 @@ def get_resource_group(arm, sub, rg):
 
 
 # -- virtual machines --------------------------------------------------------------------------------------------
-def get_vm(arm, sub, rg, name):
+def get_vm(sdk, sub, rg, name):
     """The VM with its instance view (power state) in ONE request."""
-    return arm.get(vm_id(sub, rg, name), V.VIRTUAL_MACHINES, params={"$expand": "instanceView"})
+    return clients.get_or_none(lambda: sdk.compute().virtual_machines.get(rg, name, expand="instanceView",
+                                                                          cls=clients.raw))
 
 
-def list_vms(arm, sub, rg=None):
-    if rg:
-        path = resource_group_id(sub, rg) + "/providers/Microsoft.Compute/virtualMachines"
-    else:
-        path = "/subscriptions/%s/providers/Microsoft.Compute/virtualMachines" % sub
-    return arm.list(path, V.VIRTUAL_MACHINES, params={"$expand": "instanceView"})
+def list_vms(sdk, sub, rg=None):
+    with clients.translated():
+        vms = sdk.compute().virtual_machines
+        found = vms.list(rg, expand="instanceView") if rg else vms.list_all(expand="instanceView")
+        return [clients.as_dict(vm) for vm in found]
 
 
-def put_vm(arm, sub, rg, name, body, wait, timeout):
-    return arm.put(vm_id(sub, rg, name), V.VIRTUAL_MACHINES, body, wait=wait, timeout=timeout)
+def put_vm(sdk, sub, rg, name, body, wait, timeout):
+    return clients.operation(lambda polling: sdk.compute().virtual_machines.begin_create_or_update(
+        rg, name, body, polling=polling, cls=clients.raw), wait, timeout)
 
 
-def patch_vm(arm, sub, rg, name, body, wait, timeout):
-    return arm.patch(vm_id(sub, rg, name), V.VIRTUAL_MACHINES, body, wait=wait, timeout=timeout)
+def patch_vm(sdk, sub, rg, name, body, wait, timeout):
+    return clients.operation(lambda polling: sdk.compute().virtual_machines.begin_update(
+        rg, name, body, polling=polling, cls=clients.raw), wait, timeout)
 
 
-def delete_vm(arm, sub, rg, name, wait, timeout):
-    return arm.delete(vm_id(sub, rg, name), V.VIRTUAL_MACHINES, wait=wait, timeout=timeout)
+def delete_vm(sdk, sub, rg, name, wait, timeout):
+    return _deleted(lambda polling: sdk.compute().virtual_machines.begin_delete(rg, name, polling=polling),
+                    wait, timeout)
 
 
-POWER_ACTIONS = {"running": "start", "stopped": "powerOff", "deallocated": "deallocate"}
+POWER_ACTIONS = {"running": "begin_start", "stopped": "begin_power_off", "deallocated": "begin_deallocate"}
 
 
-def vm_power_action(arm, sub, rg, name, state, wait, timeout):
-    return arm.post(vm_id(sub, rg, name) + "/" + POWER_ACTIONS[state], V.VIRTUAL_MACHINES, wait=wait,
-                    timeout=timeout)
+def vm_power_action(sdk, sub, rg, name, state, wait, timeout):
+    return clients.operation(lambda polling: getattr(sdk.compute().virtual_machines, POWER_ACTIONS[state])(
+        rg, name, polling=polling), wait, timeout)
 
 
 def wait_resource(arm, url, api_version, timeout):
@@ -87,8 +95,20 @@ def wait_resource(arm, url, api_version, timeout):
                      "poll_mode": "resource"}, timeout)
 
 
-def delete_disk_by_id(arm, disk_id, wait, timeout):
-    return arm.delete(disk_id, V.DISKS, wait=wait, timeout=timeout)
+def delete_disk_by_id(sdk, disk_id, wait, timeout):
+    parts = parse_resource_id(disk_id)
+    return _deleted(lambda polling: sdk.compute().disks.begin_delete(
+        parts.get("resource_group"), parts.get("name"), polling=polling), wait, timeout)
+
+
+def _deleted(begin, wait, timeout):
+    """A delete; a resource that is already gone is not an error (status NotFound)."""
+    try:
+        return clients.operation(begin, wait, timeout)
+    except AzureApiError as exc:
+        if exc.status == 404:
+            return clients.Operation.finished("NotFound", None, None)
+        raise
 
 
 # -- network ----------------------------------------------------------------------------------------------------
@@ -129,24 +149,23 @@ def delete_vnet(arm, sub, rg, name, wait, timeout):
 
 
 # -- disk encryption sets ----------------------------------------------------------------------------------------
-def get_des(arm, sub, rg, name):
-    return arm.get(des_id(sub, rg, name), V.DISK_ENCRYPTION_SETS)
+def get_des(sdk, sub, rg, name):
+    return clients.get_or_none(lambda: sdk.compute().disk_encryption_sets.get(rg, name, cls=clients.raw))
 
 
-def put_des(arm, sub, rg, name, body, wait, timeout):
-    return arm.put(des_id(sub, rg, name), V.DISK_ENCRYPTION_SETS, body, wait=wait, timeout=timeout)
+def put_des(sdk, sub, rg, name, body, wait, timeout):
+    return clients.operation(lambda polling: sdk.compute().disk_encryption_sets.begin_create_or_update(
+        rg, name, body, polling=polling, cls=clients.raw), wait, timeout)
 
 
-def patch_des(arm, sub, rg, name, body, wait, timeout):
-    return arm.patch(des_id(sub, rg, name), V.DISK_ENCRYPTION_SETS, body, wait=wait, timeout=timeout)
+def delete_des(sdk, sub, rg, name, wait, timeout):
+    return _deleted(lambda polling: sdk.compute().disk_encryption_sets.begin_delete(rg, name, polling=polling),
+                    wait, timeout)
 
 
-def delete_des(arm, sub, rg, name, wait, timeout):
-    return arm.delete(des_id(sub, rg, name), V.DISK_ENCRYPTION_SETS, wait=wait, timeout=timeout)
-
-
-def get_des_by_id(arm, des_resource_id):
-    return arm.get(des_resource_id, V.DISK_ENCRYPTION_SETS)
+def get_des_by_id(sdk, des_resource_id):
+    parts = parse_resource_id(des_resource_id)
+    return get_des(sdk, parts.get("subscription_id"), parts.get("resource_group"), parts.get("name"))
 
 
 def get_vault(arm, vault_resource_id):
@@ -160,6 +179,8 @@ def get_key(kv, name, version):
 
 
 # -- SKUs -------------------------------------------------------------------------------------------------------
-def list_skus(arm, sub, location):
-    return arm.list("/subscriptions/%s/providers/Microsoft.Compute/skus" % sub, V.RESOURCE_SKUS,
-                    params={"$filter": "location eq '%s'" % location} if location else None)
+def list_skus(sdk, location):
+    """Resource SKUs of the subscription (one region when location is given), as Azure's JSON."""
+    with clients.translated():
+        skus = sdk.compute().resource_skus.list(filter="location eq '%s'" % location if location else None)
+        return [clients.as_dict(item) for item in skus]

@@ -97,7 +97,7 @@ class DesManager(object):
     def _vms_using(self, des_id):
         """VMs of the subscription whose confidential OS disk uses this set, with their power state."""
         out = []
-        for resource in api.list_vms(self.m.arm, self.sub):
+        for resource in api.list_vms(self.m.sdk, self.sub):
             disk_sec = ((((resource.get("properties") or {}).get("storageProfile") or {}).get("osDisk") or {}).get(
                 "managedDisk") or {}).get("securityProfile") or {}
             if ((disk_sec.get("diskEncryptionSet") or {}).get("id") or "").lower() == des_id.lower():
@@ -131,11 +131,11 @@ class DesManager(object):
         rg = resource["id"].split("/")[4]
         self._note("%s VM %s (key change)" % ("deallocate" if state == "deallocated" else "start", resource["name"]))
         if not self.m.check_mode:
-            api.vm_power_action(self.m.arm, self.sub, rg, resource["name"], state, True, self.p["wait_timeout"])
+            api.vm_power_action(self.m.sdk, self.sub, rg, resource["name"], state, True, self.p["wait_timeout"])
 
     def _present(self):
         rg, name = self.p["resource_group"], self.p["name"]
-        current = api.get_des(self.m.arm, self.sub, rg, name)
+        current = api.get_des(self.m.sdk, self.sub, rg, name)
         location = self.p.get("location") or (current or {}).get("location")
         if not location:
             group = api.get_resource_group(self.m.arm, self.sub, rg)
@@ -153,11 +153,11 @@ class DesManager(object):
             if self.m.check_mode:
                 return {"disk_encryption_set": des_body.des_result(dict(desired, name=name, id=api.des_id(
                     self.sub, rg, name)))}
-            result = api.put_des(self.m.arm, self.sub, rg, name, desired, self.p["wait"], self.p["wait_timeout"])
+            result = api.put_des(self.m.sdk, self.sub, rg, name, desired, self.p["wait"], self.p["wait_timeout"])
             if not result.done:
                 self.operation = result.to_dict()
                 return {"disk_encryption_set": des_body.des_result(result.resource or desired)}
-            resource = result.resource or api.get_des(self.m.arm, self.sub, rg, name)
+            resource = result.resource or api.get_des(self.m.sdk, self.sub, rg, name)
         else:
             have = des_body.des_view(current)
             if not self.p.get("source_vault"):
@@ -187,14 +187,14 @@ class DesManager(object):
                     self._note(action)
                     if self.m.check_mode:
                         return None
-                    return api.put_des(self.m.arm, self.sub, rg, name, desired,
+                    return api.put_des(self.m.sdk, self.sub, rg, name, desired,
                                        self.p["wait"] or key_change, self.p["wait_timeout"])
                 result = self._key_change(current, put) if key_change else put()
                 if result is not None:
                     if not result.done:
                         self.operation = result.to_dict()
                         return {"disk_encryption_set": des_body.des_result(result.resource or current)}
-                    resource = result.resource or api.get_des(self.m.arm, self.sub, rg, name)
+                    resource = result.resource or api.get_des(self.m.sdk, self.sub, rg, name)
         out = {"disk_encryption_set": des_body.des_result(resource)}
         if self.p.get("grant_key_permissions"):
             out["grant"] = self._grant(resource)
@@ -231,13 +231,13 @@ class DesManager(object):
 
     def _absent(self):
         rg, name = self.p["resource_group"], self.p["name"]
-        current = api.get_des(self.m.arm, self.sub, rg, name)
+        current = api.get_des(self.m.sdk, self.sub, rg, name)
         if current is None:
             return {"disk_encryption_set": None}
         self._note("delete disk encryption set %s" % current.get("id"))
         self.diff = {"before": {"state": "present"}, "after": {"state": "absent"}}
         if not self.m.check_mode:
-            result = api.delete_des(self.m.arm, self.sub, rg, name, self.p["wait"], self.p["wait_timeout"])
+            result = api.delete_des(self.m.sdk, self.sub, rg, name, self.p["wait"], self.p["wait_timeout"])
             if not result.done:
                 self.operation = result.to_dict()
         return {"disk_encryption_set": None}

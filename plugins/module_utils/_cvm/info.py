@@ -13,10 +13,10 @@ def vm_info(m):
     p = m.params
     sub = m.subscription_id
     if p.get("name"):
-        found = api.get_vm(m.arm, sub, p["resource_group"], p["name"])
+        found = api.get_vm(m.sdk, sub, p["resource_group"], p["name"])
         resources = [found] if found else []
     else:
-        resources = api.list_vms(m.arm, sub, p.get("resource_group"))
+        resources = api.list_vms(m.sdk, sub, p.get("resource_group"))
     out = []
     for resource in resources:
         if not summary.matches_tags(resource, p.get("tags")):
@@ -30,7 +30,7 @@ def vm_info(m):
 
 def sku_info(m):
     p = m.params
-    skus = api.list_skus(m.arm, m.subscription_id, p["location"])
+    skus = api.list_skus(m.sdk, p["location"])
     items, notes = sku.confidential_sizes(skus, p["location"], p.get("tee"), p.get("sizes"))
     if p.get("available_only"):
         items = [i for i in items if i["available"]]

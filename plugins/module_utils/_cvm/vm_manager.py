@@ -79,13 +79,13 @@ class VmManager(object):
         return builder(self.sub, self.p["resource_group"], value)
 
     def _read_vm(self):
-        current = api.get_vm(self.arm, self.sub, self.p["resource_group"], self.p["name"])
+        current = api.get_vm(self.m.sdk, self.sub, self.p["resource_group"], self.p["name"])
         state = ((current or {}).get("properties") or {}).get("provisioningState") or ""
         if current is not None and state.lower() in TRANSITIONAL and self.p["wait"]:
             # started by an earlier run with wait: false (or by someone else): wait for it, then read again
             api.wait_resource(self.arm, api.vm_id(self.sub, self.p["resource_group"], self.p["name"]),
                               V.VIRTUAL_MACHINES, self.timeout)
-            current = api.get_vm(self.arm, self.sub, self.p["resource_group"], self.p["name"])
+            current = api.get_vm(self.m.sdk, self.sub, self.p["resource_group"], self.p["name"])
         return current
 
     def _location(self, current):
@@ -189,7 +189,7 @@ class VmManager(object):
         return self._id_or_name(des, api.des_id) if des else None
 
     def _check_sku(self, location, size, zone):
-        problems = preflight.sku_problems(api.list_skus(self.arm, self.sub, location), size, location, zone)
+        problems = preflight.sku_problems(api.list_skus(self.m.sdk, location), size, location, zone)
         if problems:
             raise ManagerFailure(" | ".join(problems), errors=problems)
 
@@ -197,7 +197,7 @@ class VmManager(object):
         des_rid = self._des_rid()
         if not des_rid:
             return
-        des = api.get_des_by_id(self.arm, des_rid)
+        des = api.get_des_by_id(self.m.sdk, des_rid)
         problems = preflight.des_problems(des, des_rid, location)
         vault_rid = preflight.des_vault_id(des)
         if not problems and vault_rid:
@@ -249,9 +249,9 @@ class VmManager(object):
             predicted["name"] = name
             return {"vm": summary.vm_result(predicted, rg)}
         try:
-            result = api.put_vm(self.arm, self.sub, rg, name, desired, self.p["wait"], self.timeout)
+            result = api.put_vm(self.m.sdk, self.sub, rg, name, desired, self.p["wait"], self.timeout)
         except AzureError:
-            if self.created and api.get_vm(self.arm, self.sub, rg, name) is None:
+            if self.created and api.get_vm(self.m.sdk, self.sub, rg, name) is None:
                 self.left_behind = self._remove_created()
             raise
         if not result.done:
@@ -260,7 +260,7 @@ class VmManager(object):
         want_power = self.p.get("power_state")
         if want_power in ("stopped", "deallocated"):
             self._power(want_power)
-        return {"vm": summary.vm_result(api.get_vm(self.arm, self.sub, rg, name), rg)}
+        return {"vm": summary.vm_result(api.get_vm(self.m.sdk, self.sub, rg, name), rg)}
 
     def _recreate(self, current):
         self.actions.append("recreate (allow_recreate)")
@@ -325,7 +325,7 @@ class VmManager(object):
         if changes:
             self._note("update %s" % ", ".join(sorted(changes)))
             patch = vm_body.build_patch(changes, current, self.p, nic_refs)
-            result = api.patch_vm(self.arm, self.sub, rg, name, patch, self.p["wait"], self.timeout)
+            result = api.patch_vm(self.m.sdk, self.sub, rg, name, patch, self.p["wait"], self.timeout)
             if not result.done:
                 self.operation = result.to_dict()
                 return {"vm": summary.vm_result(result.resource or current, rg)}
@@ -334,11 +334,11 @@ class VmManager(object):
             self._power(want_power)
             if self.operation:
                 return {"vm": summary.vm_result(current, rg)}
-        return {"vm": summary.vm_result(api.get_vm(self.arm, self.sub, rg, name), rg)}
+        return {"vm": summary.vm_result(api.get_vm(self.m.sdk, self.sub, rg, name), rg)}
 
     def _power(self, state):
         self._note("power %s" % state)
-        result = api.vm_power_action(self.arm, self.sub, self.p["resource_group"], self.p["name"], state,
+        result = api.vm_power_action(self.m.sdk, self.sub, self.p["resource_group"], self.p["name"], state,
                                      self.p["wait"], self.timeout)
         if not result.done:
             self.operation = result.to_dict()
@@ -351,7 +351,7 @@ class VmManager(object):
             disk_id = (disk.get("managedDisk") or {}).get("id")
             if disk.get("lun") in change["removed"] and disk.get("deleteOption") == "Delete" and disk_id:
                 self._note("delete detached data disk %s" % disk_id)
-                api.delete_disk_by_id(self.arm, disk_id, True, self.timeout)
+                api.delete_disk_by_id(self.m.sdk, disk_id, True, self.timeout)
 
     # -- absent ----------------------------------------------------------------------------------------------
     def _remove(self, current):
@@ -368,10 +368,10 @@ class VmManager(object):
         owned_nics = [ref["id"] for ref in (props.get("networkProfile") or {}).get("networkInterfaces") or []
                       if (ref.get("properties") or {}).get("deleteOption") == "Delete"]
         self._note("delete VM %s" % current.get("id"))
-        api.delete_vm(self.arm, self.sub, self.p["resource_group"], self.p["name"], True, self.timeout)
+        api.delete_vm(self.m.sdk, self.sub, self.p["resource_group"], self.p["name"], True, self.timeout)
         for disk_id in owned_disks:
             self.actions.append("delete disk %s" % disk_id)
-            api.delete_disk_by_id(self.arm, disk_id, True, self.timeout)
+            api.delete_disk_by_id(self.m.sdk, disk_id, True, self.timeout)
         for nic_rid in owned_nics:
             nic = api.get_nic(self.arm, nic_rid)
             self.actions.append("delete NIC %s" % nic_rid)
@@ -401,7 +401,7 @@ class VmManager(object):
         return found
 
     def _absent(self):
-        current = api.get_vm(self.arm, self.sub, self.p["resource_group"], self.p["name"])
+        current = api.get_vm(self.m.sdk, self.sub, self.p["resource_group"], self.p["name"])
         if current is None:
             own = self._own_network()
             if own:
@@ -417,7 +417,7 @@ class VmManager(object):
             return {"vm": None}
         if not self.p["wait"]:
             self._note("delete VM %s" % current.get("id"))
-            result = api.delete_vm(self.arm, self.sub, self.p["resource_group"], self.p["name"], False, self.timeout)
+            result = api.delete_vm(self.m.sdk, self.sub, self.p["resource_group"], self.p["name"], False, self.timeout)
             self.operation = result.to_dict()
             if not result.done:
                 self.m.warn("wait: false - the VM is being deleted; its OS disk and NIC are removed by ARM "

@@ -10,6 +10,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.confidential.azure.plugins.module_utils._azure.module import AzureModule
 
 from ansible_collections.confidential.azure.tests.unit.plugins.modules.fake_arm import FakeArm
+from ansible_collections.confidential.azure.tests.unit.plugins.modules.fake_sdk import FakeSdk
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 
@@ -26,6 +27,7 @@ class Runner(object):
         self.kv = None
         self.monkeypatch = monkeypatch
         monkeypatch.setattr(AzureModule, "arm", property(lambda s: self.arm))
+        monkeypatch.setattr(AzureModule, "sdk", property(lambda s: FakeSdk(self.arm, SUB)))
         monkeypatch.setattr(AzureModule, "subscription_id", property(lambda s: SUB))
         monkeypatch.setattr(AzureModule, "data_plane", lambda s, url: self.kv)
 
