@@ -52,9 +52,6 @@ def des_view(resource):
     }
 
 
-RECREATE_ONLY = ("encryption_type",)
-
-
 def des_result(resource):
     """The shape both disk_encryption_set and its callers return."""
     if not resource:

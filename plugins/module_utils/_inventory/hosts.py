@@ -8,9 +8,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-HOST_ADDRESS_CHOICES = ('private_ip', 'public_ip', 'name', 'none')
-
-
 def _low(rid):
     return (rid or '').rstrip('/').lower()
 

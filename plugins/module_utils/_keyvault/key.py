@@ -33,8 +33,6 @@ _VAULT_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Mi
 
 #: Properties a key version cannot change: a different value needs a new version (rotate: true).
 VERSION_PROPERTIES = ("kty", "key_size", "exportable")
-#: Properties updated in place on the current version.
-UPDATABLE_PROPERTIES = ("key_ops", "enabled", "tags", "release_policy", "release_policy_immutable")
 
 
 class KeyParamError(ValueError):

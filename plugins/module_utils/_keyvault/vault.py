@@ -15,8 +15,6 @@ import re
 
 from . import grants
 
-SKUS = ("premium", "standard")
-NETWORK_ACTIONS = ("Allow", "Deny")
 CREATE_DEFAULTS = {
     "sku": "premium",
     "enable_purge_protection": True,
