@@ -215,7 +215,18 @@ def render(data):
         lines.append("")
     lines.append("INTEL_TDX_QE_IDENTITY = {")
     for key, value in data["INTEL_TDX_QE_IDENTITY"].items():
-        lines.append("    %r: %r," % (key, value))
+        if isinstance(value, str) and len(value) > 100:
+            words, parts = value.split(" "), [""]
+            for word in words:
+                if len(parts[-1]) + len(word) > 90:
+                    parts.append("")
+                parts[-1] += word + " "
+            parts[-1] = parts[-1][:-1]
+            lines.append("    %r: (" % key)
+            lines.extend("        %r" % part for part in parts)
+            lines.append("    ),")
+        else:
+            lines.append("    %r: %r," % (key, value))
     lines.append("}")
     lines.append("")
     return "\n".join(lines)

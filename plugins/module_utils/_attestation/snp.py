@@ -99,8 +99,8 @@ def check_guest_policy(policy, overrides=None):
             raise ParseError("guest_policy: unknown key '%s' (known: %s)" % (key, ", ".join(sorted(rules))),
                              check="snp.guest_policy")
         if isinstance(rules[key], bool) != isinstance(value, bool) or not isinstance(value, int):
-            raise ParseError("guest_policy.%s must be %s" % (key, "a boolean" if isinstance(rules[key], bool)
-                                                                else "an integer"), check="snp.guest_policy")
+            kind = "a boolean" if isinstance(rules[key], bool) else "an integer"
+            raise ParseError("guest_policy.%s must be %s" % (key, kind), check="snp.guest_policy")
         rules[key] = value
     bad = []
     if policy & ~POLICY_KNOWN_BITS:

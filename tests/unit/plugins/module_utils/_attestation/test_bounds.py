@@ -18,10 +18,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from ansible_collections.confidential.azure.plugins.module_utils._attestation import (certs, crl, der, hcl, limits, snp,
-                                                                                        tdx, tpm)
-from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import (AttestationError, ParseError,
-                                                                                               VerificationError)
+from ansible_collections.confidential.azure.plugins.module_utils._attestation import (
+    certs, crl, der, hcl, limits, snp, tdx, tpm)
+from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import (
+    AttestationError, ParseError, VerificationError)
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.trust import TrustStore
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import synth
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import vectors as V

@@ -14,9 +14,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from ansible_collections.confidential.azure.plugins.module_utils._attestation import certs, crl, hcl, snp, tdx, tpm
-from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import (ParseError,
-                                                                                               VerificationError)
+from ansible_collections.confidential.azure.plugins.module_utils._attestation import crl, hcl, snp, tdx, tpm
+from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import (
+    ParseError, VerificationError)
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.trust import TrustStore
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import synth
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import vectors as V

@@ -16,8 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from ansible_collections.confidential.azure.plugins.module_utils._attestation import anchors, hcl, snp, tdx, tpm
-from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import (ParseError,
-                                                                                               VerificationError)
+from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import (
+    ParseError, VerificationError)
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.trust import TrustStore
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import synth
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import vectors as V
