@@ -94,7 +94,11 @@ class HclReport(object):
         return True
 
     def key(self, kid):
-        for k in self.claims.get("keys") or []:
+        """The JWK with ``kid`` from the runtime claims' ``keys`` list; None when absent or malformed."""
+        keys = self.claims.get("keys")
+        if not isinstance(keys, list):
+            return None
+        for k in keys:
             if isinstance(k, dict) and k.get("kid") == kid:
                 return k
         return None

@@ -63,3 +63,13 @@ def test_base64_helpers_round_trip():
     with pytest.raises(ParseError):
         util.b64decode("A" * 50, max_size=10)
     assert json.loads(json.dumps(util.b64std(b"x"))) == "eA=="
+
+
+@pytest.mark.parametrize("keys", [1, True, 1.5, "HCLAkPub", {"kid": "HCLAkPub"}, None, [1, "x", None]])
+def test_malformed_runtime_claims_keys_mean_no_ak_not_a_crash(keys):
+    claims = json.dumps({"keys": keys}).encode()
+    raw = bytearray(2600)
+    raw[0:16] = b"HCLA" + (2).to_bytes(4, "little") + (2600).to_bytes(4, "little") + (2).to_bytes(4, "little")
+    raw[0x4C0:0x4D4] = b"".join(v.to_bytes(4, "little") for v in (20 + len(claims), 1, 2, 1, len(claims)))
+    raw[0x4D4:0x4D4 + len(claims)] = claims
+    assert hcl.parse(bytes(raw)).ak_pub is None
