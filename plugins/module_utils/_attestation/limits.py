@@ -28,6 +28,8 @@ MAX_SIGNATURE_CHECKS = 32
 MAX_ANCHORS = 16
 # HCL report: 2600 bytes today (2048 on older HCL); NV indices are at most a few KB.
 MAX_HCL_REPORT = 8 * 1024
+# A raw SEV-SNP ATTESTATION_REPORT is 1184 bytes (tools sometimes pad it to 4000 bytes: the report buffer).
+MAX_SNP_REPORT = 4096
 # TD quote v4/v5 with the PEM PCK chain inside: ~5 KB real.
 MAX_TD_QUOTE = 16 * 1024
 # TPMS_ATTEST message (~145 B real) and its signature (256 B for RSA-2048, 512 for RSA-4096 + header).

@@ -24,7 +24,7 @@ __metaclass__ = type
 from .certs import HAS_CRYPTOGRAPHY, build_chain, cert_public_key, load_any, named_certs
 from .crl import check_revocation
 from .errors import AttestationError, ParseError, VerificationError
-from .limits import MAX_CERTS_PER_INPUT
+from .limits import MAX_CERTS_PER_INPUT, MAX_SNP_REPORT
 from .util import der_header, der_integer, hexstr, u32le, u64le
 
 if HAS_CRYPTOGRAPHY:
@@ -185,6 +185,8 @@ def parse(data):
     """Parse a 1184-byte SNP report (versions 2, 3, 5)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParseError("SNP report must be bytes", check="snp.parse")
+    if len(data) > MAX_SNP_REPORT:
+        raise ParseError("SNP report is too large (%d bytes, limit %d)" % (len(data), MAX_SNP_REPORT), check="snp.parse")
     data = bytes(data)
     if len(data) < REPORT_SIZE:
         raise ParseError("SNP report too short (%d bytes, need %d)" % (len(data), REPORT_SIZE), check="snp.parse")

@@ -130,6 +130,7 @@ def test_every_input_has_a_size_limit():
     big = b"\0" * (1024 * 1024)
     timed(hcl.parse, b"HCLA" + big)
     timed(tdx.parse_quote, b"\x04\x00" + big)
+    timed(snp.parse, b"\x02\x00\x00\x00" + big)
     timed(tpm.parse_attest, big)
     timed(tpm.verify_quote, big, b"x", None, b"n" * 16, {})
     timed(tpm.verify_quote, b"x", big, None, b"n" * 16, {})
