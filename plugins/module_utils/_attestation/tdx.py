@@ -28,7 +28,7 @@ from . import anchors
 from . import tdx_collateral as coll
 from .certs import HAS_CRYPTOGRAPHY, build_chain, cert_public_key, load_pem_chain, named_certs, to_datetime
 from .crl import check_revocation
-from .errors import ParseError, VerificationError
+from .errors import AttestationError, ParseError, VerificationError
 from .limits import MAX_TD_QUOTE
 from .util import hexstr, require, u16le, u32le
 
@@ -235,6 +235,10 @@ def _collateral_step(fn, *args):
     """Collateral is Intel-signed but still parsed defensively: malformed values are clean errors."""
     try:
         return fn(*args)
+    except AttestationError as exc:
+        if exc.check is None:
+            exc.check = "tdx.collateral"
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ParseError("Intel collateral malformed: %s: %s" % (type(exc).__name__, exc), check="tdx.collateral")
 

@@ -154,7 +154,7 @@ class SignedJson(object):
         self.chain = chain
 
 
-def _signed_json(collateral, key, expected_id, intel_roots, now, check):
+def _signed_json(collateral, key, expected_id, expected_version, intel_roots, now, check):
     body = collateral.get(key)
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -166,8 +166,9 @@ def _signed_json(collateral, key, expected_id, intel_roots, now, check):
         obj = json.loads(bytes(body).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ParseError("collateral.%s is not JSON: %s" % (key, exc), check=check)
-    if not isinstance(obj, dict) or obj.get("id") != expected_id:
-        raise ParseError("collateral.%s is not a %s document" % (key, expected_id), check=check)
+    if not isinstance(obj, dict) or obj.get("id") != expected_id or obj.get("version") != expected_version:
+        raise ParseError("collateral.%s is not a %s version %d document" % (key, expected_id, expected_version),
+                         check=check)
     sig = _hex(collateral.get(key + "_signature"), 64, "collateral.%s_signature" % key)
     certs = load_pem_chain(collateral.get(key + "_issuer_chain"), "collateral.%s_issuer_chain" % key)
     chain = build_chain(certs[0], certs[1:], [c for dummy, c in named_certs(intel_roots, "intel_roots")], now=now,
@@ -203,8 +204,8 @@ def load_collateral(collateral, intel_roots, now):
     unknown = sorted(set(collateral) - set(COLLATERAL_KEYS))
     if unknown:
         raise ParseError("tdx collateral: unknown keys %s" % ", ".join(unknown), check="tdx.collateral")
-    tcb = _signed_json(collateral, "tcb_info", "TDX", intel_roots, now, "tdx.collateral")
-    qe = _signed_json(collateral, "qe_identity", "TD_QE", intel_roots, now, "tdx.collateral")
+    tcb = _signed_json(collateral, "tcb_info", "TDX", 3, intel_roots, now, "tdx.collateral")
+    qe = _signed_json(collateral, "qe_identity", "TD_QE", 2, intel_roots, now, "tdx.collateral")
     crls = [load_crl(collateral[k], "collateral.%s" % k) for k in ("root_ca_crl", "pck_crl") if collateral.get(k)]
     return Collateral(tcb.obj, qe.obj, crls)
 

@@ -293,3 +293,16 @@ def test_quote_signed_with_the_verified_ak_certificate_key():
     other = tpm.verify_ak_certificate(synth.VtpmChain(ak_key=synth.rsa_key("other-ak")).ak_cert_b64(), [],
                                       [synth.pem(vt.inter)], extra_roots=[synth.pem(vt.root)])
     assert failing_check(tpm.verify_quote, msg, sig, other, nonce, pcrs)[0] == "tpm.quote_signature"
+
+
+@pytest.mark.parametrize("change", [{"tcb_info_issuer_chain": None}, {"qe_identity_signature": "zz"},
+                                    {"tcb_info": "[]"}, {"tcb_info": '{"id":"TDX","version":2}'}, {"pck_crl": "0011"}])
+def test_malformed_collateral_fails_the_collateral_check(change):
+    with pytest.raises((ParseError, VerificationError)) as err:
+        tdx.verify(FB_QUOTE, STORE.intel_roots, now=VECTOR_TIME, collateral=dict(COLLATERAL, **change))
+    assert err.value.check == "tdx.collateral"
+
+
+def test_second_real_collateral_set_also_verifies():
+    other = json.loads(V.read("flashbots-attested-tls-proxy", "attestation", "test-assets", "azure-collateral02.json"))
+    assert tdx.verify(FB_QUOTE, STORE.intel_roots, now=VECTOR_TIME, collateral=other).tcb_status == "UpToDate"
