@@ -241,12 +241,12 @@ class _PathSearch(object):
                 return path + [anchor]
         if len(path) > self.max_depth:
             return None
-        for inter in self.pool:
-            if inter.subject != cert.issuer or public_key_der(cert_public_key(inter)) in keys:
+        for inter, key_der in self.pool:
+            if inter.subject != cert.issuer or key_der in keys:
                 continue
             if not self.signed_by(cert, inter):
                 continue
-            found = self.walk(inter, path + [inter], keys | {public_key_der(cert_public_key(inter))})
+            found = self.walk(inter, path + [inter], keys | {key_der})
             if found:
                 return found
         return None
@@ -280,7 +280,10 @@ def build_chain(leaf, intermediates, anchors, check_time=True, now=None, max_dep
         if der in seen or cert.subject == cert.issuer or not is_ca(cert):
             continue
         seen.add(der)
-        pool.append(cert)
+        try:
+            pool.append((cert, public_key_der(cert_public_key(cert))))
+        except VerificationError:
+            continue  # an intermediate with an unusable key cannot sign anything
     if is_ca(leaf) and not any(_der(leaf) == _der(a) for a in anchors):
         raise VerificationError("'%s' is a CA certificate, not an end-entity certificate" % leaf.subject.rfc4514_string(),
                                 check=check)
