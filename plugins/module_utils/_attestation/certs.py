@@ -1,6 +1,20 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""X.509 helpers: tolerant loading, signature checks, chain building to pinned anchors."""
+"""X.509 helpers: bounded loading, signature checks, chain building to pinned anchors with validity dates.
+
+Public API:
+
+* ``load_der(der, what) -> Certificate``: DER cut at its exact length, only zero padding may follow.
+* ``load_pem_chain(text, what, max_certs=MAX_CERTS_PER_INPUT) -> [Certificate]``: linear PEM scan (der.split_pem).
+* ``load_any(value, what, max_certs=...) -> [Certificate]``: PEM text, base64 DER, DER bytes or a Certificate.
+* ``build_chain(leaf, intermediates, anchors, check_time=True, now=None, max_depth=3, check=None) -> [leaf..anchor]``:
+  bounded path search (name match, then signature; CA intermediates only; at most MAX_SIGNATURE_CHECKS
+  signature checks); every certificate on the path valid at ``now`` (None = current time, datetime or epoch).
+* ``check_validity(cert, now=None, check=None)``, ``validity(cert) -> (start, end)``, ``to_datetime(now)``.
+* ``verify_signed_by(cert, issuer_key)``, ``verify_x509_signature(obj, tbs, issuer_key, what)`` (certificates, CRLs).
+* ``public_key_der(key)``, ``cert_public_key(cert, check=None)``, ``fingerprint(cert)``, ``is_ca(cert)``.
+All failures are ParseError (malformed input) or VerificationError (does not verify), never other types.
+"""
 
 from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
