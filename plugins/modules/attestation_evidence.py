@@ -227,8 +227,8 @@ def parse_nonce(value):
     text = value if isinstance(value, str) else ""
     if not text or len(text) % 2 or len(text) > 2 * REPORT_DATA_SIZE or not set(text) <= HEX_DIGITS:
         raise EvidenceError("nonce must be an even-length hex string (digits and a-f only: no 0x prefix, no "
-                            "whitespace) of %d to %d bytes, drawn by the controller" % (NONCE_MIN_BYTES,
-                                                                                       REPORT_DATA_SIZE))
+                            "whitespace) of %d to %d bytes, drawn by the controller"
+                            % (NONCE_MIN_BYTES, REPORT_DATA_SIZE))
     raw = bytes(bytearray.fromhex(text))
     if len(raw) < NONCE_MIN_BYTES:
         raise EvidenceError("nonce must be at least %d bytes (got %d)" % (NONCE_MIN_BYTES, len(raw)))

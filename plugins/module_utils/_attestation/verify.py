@@ -180,7 +180,8 @@ def verify_evidence(evidence, nonce, trust=None, options=None):
     assertions), default_policy (bool, default True), policy_strict (bool, default True), snp_minimum (dict),
     snp_guest_policy (dict, snp.check_guest_policy overrides), tdx_collateral (dict, Intel PCS collateral),
     tdx_min_tee_tcb_svn (hex), tdx_accepted_tcb_statuses (list), tdx_qe_identity (tests only), required_pcrs (list of PCR indices on top of
-    0-7), crls (list of CRLs: PEM, DER, hex or base64), allow_debug (bool, tests only), release_policy (dict/JSON), maa (dict: ``attest`` callable(kind, body) ->
+    0-7), crls (list of CRLs: PEM, DER, hex or base64), allow_debug (bool, tests only), release_policy
+    (dict/JSON), maa (dict: ``attest`` callable(kind, body) ->
     token string, ``jwks`` dict or callable() -> dict, ``issuer``, ``certs_url``), now (epoch seconds:
     the verification time for certificates and tokens; default the current time).
     """

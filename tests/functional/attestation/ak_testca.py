@@ -82,8 +82,8 @@ def issue_ak_cert(ca, ak_public_key, host="swtpm-test"):
                           encipher_only=False, decipher_only=False)
     cert = _cert(_name("%s.ConfidentialVM.test.invalid" % host), ca["intermediate"].subject, ak_public_key,
                  ca["intermediate_key"], False, 365, issuer_key=ca["intermediate_key"].public_key(),
-                 extra=[(usage, True), (x509.ExtendedKeyUsage([TCG_KP_AIK_CERTIFICATE,
-                                                                ExtendedKeyUsageOID.CLIENT_AUTH]), False)])
+                 extra=[(usage, True),
+                        (x509.ExtendedKeyUsage([TCG_KP_AIK_CERTIFICATE, ExtendedKeyUsageOID.CLIENT_AUTH]), False)])
     return cert.public_bytes(serialization.Encoding.DER)
 
 
@@ -97,7 +97,6 @@ def provision_ak_cert(tcti, ca, ak_public_key):
 
 def pem(cert):
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
 
 
 def provision(tcti, ca, **kwargs):

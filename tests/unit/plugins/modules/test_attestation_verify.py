@@ -131,8 +131,8 @@ def test_nonce_binding_is_required_by_default(monkeypatch):
 
 def test_test_chain_needs_extra_root(monkeypatch):
     ev, nonce = genuine()
-    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": {"extra_vtpm_roots": TRUST["extra_vtpm_roots"],
-                                                                          "ak_intermediates": TRUST["ak_intermediates"]}})
+    vtpm_only = {"extra_vtpm_roots": TRUST["extra_vtpm_roots"], "ak_intermediates": TRUST["ak_intermediates"]}
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": vtpm_only})
     assert kind == "fail" and "snp.vcek_chain" in out["failed_checks"]
 
 

@@ -288,7 +288,7 @@ def test_verify_with_maa_rejects_token_for_other_evidence():
     svc = service()
     other = svc.attest("TdxVm", "2025-06-01", maa.build_request("TdxVm", V.tdx_evidence_bin(), nonce=V.CHALLENGE_HEX))
     res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"maa": maa_opts(svc, tamper=lambda t: other[1]["token"])})
+                 {"maa": maa_opts(svc, tamper=lambda t: other[1]["token"])})
     # the mismatching token is refused, so no compliance claim reaches the policy either
     assert [c["name"] for c in res.failed()] == ["maa.claims_match", "provenance", "policy:maa-compliance-status"]
 
@@ -297,7 +297,7 @@ def test_verify_with_maa_down_fails_closed():
     def attest(kind, body):
         raise IOError("connection refused")
     res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"maa": {"attest": attest, "jwks": {}, "issuer": ISSUER}})
+                 {"maa": {"attest": attest, "jwks": {}, "issuer": ISSUER}})
     assert res.verdict == "fail"
     assert [c["name"] for c in res.failed()] == ["maa.request", "provenance", "policy:maa-compliance-status"]
 
@@ -317,7 +317,7 @@ def test_release_policy_evaluation_with_and_without_maa():
         svc = service()
         opts = maa_opts(svc)
         res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                              {"maa": opts, "release_policy": policy})
+                     {"maa": opts, "release_policy": policy})
     finally:
         ISSUER = saved
     assert res.release_policy_result["released"] is True, res.release_policy_result
@@ -347,7 +347,7 @@ def test_release_policy_is_evaluated_on_the_token_key_vault_would_get():
         ISSUER = policy["anyOf"][0]["authority"].rstrip("/")
         svc = service()
         res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                              {"maa": maa_opts(svc), "release_policy": policy})
+                     {"maa": maa_opts(svc), "release_policy": policy})
     finally:
         ISSUER = saved
     assert res.claims["x-ms-isolation-tee"]["x-ms-compliance-status"] == "azure-compliant-cvm"
@@ -362,8 +362,8 @@ def test_release_policy_fails_when_maa_token_was_refused():
     def attest(kind, body):
         raise IOError("down")
     res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"maa": {"attest": attest, "jwks": {}, "issuer": policy["anyOf"][0]["authority"]},
-                           "release_policy": policy})
+                 {"maa": {"attest": attest, "jwks": {}, "issuer": policy["anyOf"][0]["authority"]},
+                  "release_policy": policy})
     assert res.release_policy_result == {"released": False, "decision": "no_release",
                                          "authority": policy["anyOf"][0]["authority"],
                                          "claims_source": "none",

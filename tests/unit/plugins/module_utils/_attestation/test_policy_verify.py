@@ -70,8 +70,8 @@ def test_defaults_per_tee():
 
 def test_user_policy_failure_fails_the_verdict():
     res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"policy": [{"name": "golden-measurement", "query": '"x-ms-sevsnpvm-launchmeasurement"',
-                                       "expect": "00" * 48}]})
+                 {"policy": [{"name": "golden-measurement", "query": '"x-ms-sevsnpvm-launchmeasurement"',
+                              "expect": "00" * 48}]})
     assert res.verdict == "fail"
     assert [c["name"] for c in res.failed()] == ["policy:golden-measurement"]
 
@@ -80,7 +80,7 @@ def test_launch_measurement_policy_passes_with_the_right_value():
     base = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
     m = base.claims["x-ms-sevsnpvm-launchmeasurement"]
     res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"policy": [{"name": "golden", "query": '"x-ms-sevsnpvm-launchmeasurement"', "expect": m}]})
+                 {"policy": [{"name": "golden", "query": '"x-ms-sevsnpvm-launchmeasurement"', "expect": m}]})
     assert res.verdict == "pass"
 
 

@@ -208,7 +208,7 @@ def test_maa_token_without_compliance_status_gives_no_provenance():
 def test_maa_token_for_other_tee_values_fails():
     ev, nonce, dummy = snp()
     tee = dict(local_tee_claims(ev, nonce), **{"x-ms-compliance-status": "azure-compliant-cvm",
-                                                "x-ms-sevsnpvm-launchmeasurement": "00" * 48})
+                                               "x-ms-sevsnpvm-launchmeasurement": "00" * 48})
     res = verify_evidence(ev, nonce, trust(), {"maa": maa_opts(lambda k, r: tee)})
     assert "maa.claims_match" in failed(res) and "disagree" in res.get("maa.claims_match")["reason"]
 
