@@ -55,7 +55,7 @@ DEBUG_POLICY_BIT = 1 << 19
 
 DEFAULT_TCB = {"bootloader": 3, "tee": 0, "snp": 8, "microcode": 115}
 # CPUID family/model/stepping a v3 report carries; the verifier requires it to match the ARK's product
-CPUID = {"Milan": (0x19, 0x01, 0x01), "Genoa": (0x19, 0x11, 0x01)}
+CPUID = {"Milan": (0x19, 0x01, 0x01), "Genoa": (0x19, 0x11, 0x01), "Turin": (0x1A, 0x02, 0x00)}
 
 
 def _pss():
