@@ -306,10 +306,42 @@ def build_chain(leaf, intermediates, anchors, check_time=True, now=None, max_dep
     if chain is None:
         raise VerificationError("'%s' does not chain to a trusted root%s" % (
             leaf.subject.rfc4514_string(), (" (%s)" % search.last_error) if search.last_error else ""), check=check)
+    check_path_constraints(chain, check=check)
     if check_time:
         for cert in chain:
             check_validity(cert, now, check=check)
     return chain
+
+
+# Critical extensions this verifier understands (RFC 5280 4.2: a certificate with any other critical extension
+# must be rejected). Real AMD, Intel and Azure vTPM certificates mark only keyUsage and basicConstraints critical.
+_KNOWN_CRITICAL = frozenset(["2.5.29.15", "2.5.29.19", "2.5.29.37", "2.5.29.17", "2.5.29.32"])
+
+
+def check_path_constraints(chain, check=None):
+    """RFC 5280 essentials on [leaf, ..., anchor]: no unknown critical extension, issuers may sign certificates
+    (keyUsage keyCertSign when present) and pathLenConstraint holds."""
+    for cert in chain:
+        for ext in cert.extensions:
+            if ext.critical and ext.oid.dotted_string not in _KNOWN_CRITICAL:
+                raise VerificationError("'%s' has an unsupported critical extension %s" % (
+                    cert.subject.rfc4514_string(), ext.oid.dotted_string), check=check)
+    for depth, issuer in enumerate(chain[1:]):
+        try:
+            usage = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
+            if not usage.key_cert_sign:
+                raise VerificationError("'%s' may not sign certificates (keyUsage)" % issuer.subject.rfc4514_string(),
+                                        check=check)
+        except x509.ExtensionNotFound:
+            pass
+        try:
+            limit = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+        except x509.ExtensionNotFound:
+            limit = None
+        # ``depth`` = intermediates between ``issuer`` and the leaf
+        if limit is not None and depth > limit:
+            raise VerificationError("'%s' allows %d intermediate certificate(s) below it, the path has %d" % (
+                issuer.subject.rfc4514_string(), limit, depth), check=check)
 
 
 def is_self_signed(cert):

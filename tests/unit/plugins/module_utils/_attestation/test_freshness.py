@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from ansible_collections.confidential.azure.plugins.module_utils._attestation import crl, hcl, snp, tdx, tpm
+from ansible_collections.confidential.azure.plugins.module_utils._attestation import certs, crl, hcl, snp, tdx, tpm
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import (
     ParseError, VerificationError)
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.trust import TrustStore
@@ -203,3 +203,42 @@ def test_a_ca_certificate_is_not_accepted_as_the_ak_certificate():
     with pytest.raises(VerificationError) as err:
         tpm.verify_ak_certificate(synth.pem(vt.inter), STORE.vtpm_roots, extra_roots=[synth.pem(vt.root)])
     assert "not an end-entity" in str(err.value)
+
+
+def _ca(name, key, issuer_name, signer, path_length=None, usage=None, extra=None):
+    now = datetime.datetime.now(UTC)
+    b = (x509.CertificateBuilder().subject_name(synth._name(name)).issuer_name(synth._name(issuer_name))
+         .public_key(key.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+         .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True))
+    if usage is not None:
+        b = b.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                          data_encipherment=False, key_agreement=False, key_cert_sign=usage,
+                                          crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+    if extra is not None:
+        b = b.add_extension(extra, critical=True)
+    return b.sign(signer, hashes.SHA256())
+
+
+def _leaf(issuer_name, signer):
+    return synth._cert(synth._name("leaf"), synth._name(issuer_name), synth.rsa_key("rfc-leaf").public_key(), signer,
+                       False, hash_alg=hashes.SHA256())
+
+
+def test_rfc5280_path_constraints():
+    rk, ik1, ik2 = synth.rsa_key("rfc-root"), synth.rsa_key("rfc-i1"), synth.rsa_key("rfc-i2")
+    root = _ca("rfc root", rk, "rfc root", rk, path_length=0)
+    inter = _ca("rfc inter", ik1, "rfc root", rk)
+    with pytest.raises(VerificationError) as err:
+        certs.build_chain(_leaf("rfc inter", ik1), [inter], [root])
+    assert "allows 0 intermediate" in str(err.value)
+    root = _ca("rfc root", rk, "rfc root", rk, path_length=1)
+    certs.build_chain(_leaf("rfc inter", ik1), [inter], [root])
+    no_sign = _ca("rfc inter", ik1, "rfc root", rk, usage=False)
+    with pytest.raises(VerificationError) as err:
+        certs.build_chain(_leaf("rfc inter", ik1), [no_sign], [root])
+    assert "keyUsage" in str(err.value)
+    odd = _ca("rfc inter", ik2, "rfc root", rk, extra=x509.UnrecognizedExtension(x509.ObjectIdentifier("1.2.3.4"), b"\x05\x00"))
+    with pytest.raises(VerificationError) as err:
+        certs.build_chain(_leaf("rfc inter", ik2), [odd], [root])
+    assert "unsupported critical extension 1.2.3.4" in str(err.value)
