@@ -43,5 +43,3 @@ MAX_CRLS = 8
 MAX_COLLATERAL_JSON = 256 * 1024
 # TCB levels in one TCB info (real: a handful).
 MAX_TCB_LEVELS = 128
-# DER nesting depth for the small DER walker (Intel's SGX extension nests 4 deep).
-MAX_DER_DEPTH = 8
