@@ -36,9 +36,10 @@ COMPLIANT_CVM = "azure-compliant-cvm"
 MANDATORY = {
     "common": ("evidence.decode", "hcl.parse", "hcl.runtime_claims", "hcl.claims_binding", "hcl.nonce_binding",
                "tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_selection", "tpm.pcr_digest"),
-    "snp": ("snp.vcek_chain", "snp.signature", "snp.chip_id", "snp.reported_tcb", "snp.debug", "snp.vmpl"),
+    "snp": ("snp.vcek_chain", "snp.product", "snp.signature", "snp.chip_id", "snp.reported_tcb", "snp.debug",
+            "snp.guest_policy", "snp.vmpl"),
     "tdx": ("tdx.quote_signature", "tdx.pck_chain", "tdx.qe_report_signature", "tdx.qe_report_binding",
-            "tdx.report_data_binding", "tdx.debug"),
+            "tdx.qe_identity", "tdx.report_data_binding", "tdx.debug", "tdx.tcb_status"),
 }
 EVIDENCE_KEYS = ("hcl_report", "tpm_quote", "ak_cert", "vcek", "td_quote", "event_log", "vm_id", "location")
 
