@@ -127,6 +127,15 @@ def render_table(header, rows):
     return lines
 
 
+def _what(task):
+    """The module, and the resource name when the task gives it literally (templates are not rendered yet)."""
+    args = getattr(task, 'args', None) or {}
+    name = args.get('name') if isinstance(args, dict) else None
+    if isinstance(name, str) and name and '{' not in name:
+        return '%s %s' % (task.action, name)
+    return task.action
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = 'aggregate'
@@ -152,7 +161,7 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_start(self, host, task):
         now = self.clock()
         with self._lock:
-            self.running[host.get_name()] = [task.get_name(), task.action, now, now]
+            self.running[host.get_name()] = [task.get_name(), _what(task), now, now]
         self._start_ticker()
 
     def _finished(self, result):

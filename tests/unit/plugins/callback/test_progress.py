@@ -37,8 +37,8 @@ class Host:
 
 
 class Task:
-    def __init__(self, name, action='confidential.azure.vm_info'):
-        self.name, self.action = name, action
+    def __init__(self, name, action='confidential.azure.vm_info', args=None):
+        self.name, self.action, self.args = name, action, args or {}
 
     def get_name(self):
         return self.name
@@ -190,3 +190,13 @@ def test_no_summary_no_table_and_the_option_turns_it_off(cb):
     cb.v2_runner_on_ok(Result(Host('localhost'), Task('x'), {'ansible_facts': {'rollout_summary': SUMMARY}}))
     cb.v2_playbook_on_stats(None)
     assert cb._display.lines == []
+
+
+def test_silent_task_names_the_resource_when_it_is_literal(cb):
+    cb.v2_runner_on_start(Host('localhost'), Task('DES', 'confidential.azure.disk_encryption_set', {'name': 'cvm-des'}))
+    cb.v2_runner_on_start(Host('h2'), Task('VM', 'confidential.azure.vm', {'name': '{{ item.name }}'}))
+    cb.clock.now += 21
+    cb.tick()
+    assert cb._display.lines == [
+        'still running: "DES" (confidential.azure.disk_encryption_set cvm-des) on 1 host: localhost (21s)',
+        'still running: "VM" (confidential.azure.vm) on 1 host: h2 (21s)']
