@@ -73,7 +73,7 @@ options:
 EXAMPLES = r'''
 # minimal.cvm.yml: every confidential VM of the subscription, in the groups tee_snp and tee_tdx
 plugin: confidential.azure.cvm
-
+---
 # fleet.cvm.yml: every confidential VM, grouped by TEE and by resource group
 plugin: confidential.azure.cvm
 confidential_only: true

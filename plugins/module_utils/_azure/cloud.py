@@ -249,14 +249,16 @@ def _metadata_name(name, arm_endpoint):
 
 
 def _fetch(url, ca_bundle, timeout=30):
-    import ssl
     from urllib.error import HTTPError, URLError
-    from urllib.request import Request, urlopen
+    from ansible.module_utils.urls import open_url
 
-    context = ssl.create_default_context(cafile=os.path.expanduser(ca_bundle) if ca_bundle else None)
     try:
-        with urlopen(Request(url, headers={'Accept': 'application/json'}), timeout=timeout, context=context) as resp:
+        resp = open_url(url, headers={'Accept': 'application/json'}, timeout=timeout, validate_certs=True,
+                        ca_path=os.path.expanduser(ca_bundle) if ca_bundle else None)
+        try:
             body = resp.read(METADATA_MAX_BYTES + 1)
+        finally:
+            resp.close()
     except HTTPError as exc:
         raise CloudConfigError('cloud_environment: %s answered HTTP %s; check the ARM endpoint of the URL'
                                % (url, exc.code))

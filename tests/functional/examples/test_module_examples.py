@@ -43,8 +43,7 @@ def examples(module: str) -> list:
 def inventory_examples() -> dict:
     """The inventory plugin's EXAMPLES: one config file per block that starts with '# NAME.cvm.yml: ...'."""
     files = {}
-    for block in examples_text(REPO / "plugins" / "inventory" / "cvm.py").strip().split("\n\n# "):
-        block = block if block.startswith("# ") else "# " + block
+    for block in examples_text(REPO / "plugins" / "inventory" / "cvm.py").strip().split("\n---\n"):
         name = block.split(":", 1)[0][2:].strip()
         assert name.endswith(".cvm.yml"), block
         files[name] = block + "\n"
