@@ -30,7 +30,8 @@ try:
 except ImportError:  # pragma: no cover
     from urlparse import urlparse  # type: ignore
 
-from . import access, errors, lro
+from . import access, errors
+from .operation import Operation, first_answer  # noqa: F401  (Operation: the result type callers name)
 from .retry import RetryPolicy as Backoff
 
 USER_AGENT = 'confidential.azure/0.1.0'
@@ -114,50 +115,60 @@ class SdkClients:
             return ARMPipelineClient(cloud.arm_endpoint, config=config, **options)
         return self._once('arm', build)
 
-    # -- generic ARM requests ---------------------------------------------------------------------------------
-    def arm_send(self, method, path, api_version=None, body=None):
-        """(status, headers, json) of one ARM request through the ARM pipeline (retries included)."""
-        response = self._arm_run(method, path, api_version, body).http_response
-        return response.status_code, dict(response.headers), _json(response)
+    def _service_client(self, base_url, scope, access_timeout):
+        """A PipelineClient for a service outside ARM (Graph, a vault's data plane, MAA) with the same policies;
+        scope None sends no token (MAA's attest endpoints are anonymous)."""
+        from azure.core import PipelineClient  # pylint: disable=import-outside-toplevel
+        from azure.core.pipeline import policies  # pylint: disable=import-outside-toplevel
 
-    def arm_get(self, path, api_version):
-        """The resource as a dict, or None when it does not exist (404)."""
-        status, headers, data = self.arm_send('GET', path, api_version)
-        if status == 404:
-            return None
-        if not 200 <= status < 300:
-            raise errors.from_response(status, data, headers, 'GET', path)
-        return data
+        options = self._common(access_timeout)
+        chain = [policies.HeadersPolicy({'Accept': 'application/json'}), policies.UserAgentPolicy(USER_AGENT),
+                 policies.ProxyPolicy(), options.pop('retry_policy')]
+        if scope:
+            chain.append(policies.BearerTokenCredentialPolicy(self.session.credential(), scope))
+        chain.append(policies.NetworkTraceLoggingPolicy())
+        options.pop('user_agent')
+        return PipelineClient(base_url, policies=chain, **options)
 
-    def arm_operation(self, method, path, api_version, body=None, wait=True, timeout=1800):
-        """PUT / PATCH / DELETE / POST on ARM, its long-running part on ARM polling (Operation)."""
-        from azure.core.polling import LROPoller  # pylint: disable=import-outside-toplevel
+    # -- JSON requests through the pipelines (pipeline.ServiceRequests) ----------------------------------------------
+    def arm_requests(self):
+        """ARM requests on the ARM pipeline client (resource groups, network, vaults, role assignments)."""
+        return self._requests('arm requests', self.session.cloud.arm_endpoint, self.arm)
+
+    def graph_requests(self):
+        cloud = self.session.cloud
+        return self.service_requests(cloud.graph_endpoint, cloud.graph_scope)
+
+    def vault_requests(self, vault_url):
+        """A vault's data plane with a token for Key Vault; 403 answers wait while a grant propagates."""
+        return self.service_requests(vault_url, self.session.cloud.keyvault_scope, self.session.access_timeout)
+
+    def service_requests(self, base_url, scope=None, access_timeout=0):
+        base = base_url.rstrip('/')
+        return self._requests('requests %s %s %s' % (base, scope, access_timeout), base, lambda: self._once(
+            'client %s %s %s' % (base, scope, access_timeout),
+            lambda: self._service_client(base, scope, access_timeout)), access_timeout)
+
+    def _requests(self, key, base_url, client_factory, access_timeout=0):
+        from .pipeline import ServiceRequests  # pylint: disable=import-outside-toplevel
+
+        return self._once(key, lambda: ServiceRequests(self, base_url, client_factory, access_timeout))
+
+    def arm_polling(self):
+        """azure-mgmt-core's ARM polling at this session's interval, a Retry-After on a poll capped like every
+        other Retry-After."""
         from azure.mgmt.core.polling.arm_polling import ARMPolling  # pylint: disable=import-outside-toplevel
 
-        first = self._arm_run(method, path, api_version, body)
-        status = first.http_response.status_code
-        if method == 'DELETE' and status == 404:
-            return Operation.finished('NotFound', None, path)
-        if not 200 <= status < 300:
-            raise errors.from_response(status, _json(first.http_response), dict(first.http_response.headers),
-                                       method, path)
-        started = Operation.accepted(first.http_response)
-        if started.done or not wait:
-            return started
-        poller = LROPoller(self.arm(), first, lambda response: _json(response.http_response),
-                           ARMPolling(self.poll_interval))
-        return _waited(poller, started, timeout)
+        cap = Backoff().max_retry_after
 
-    def _arm_run(self, method, path, api_version, body):
-        from azure.core.rest import HttpRequest  # pylint: disable=import-outside-toplevel
+        class CappedArmPolling(ARMPolling):
+            def _extract_delay(self):
+                return min(super(CappedArmPolling, self)._extract_delay(), cap)
 
-        url = path if path.startswith('https://') else self.session.cloud.arm_endpoint + '/' + path.lstrip('/')
-        params = {'api-version': api_version} if api_version and 'api-version=' not in url else None
-        content = None if body is None else json.dumps(body)
-        headers = {'Content-Type': 'application/json'} if content is not None else None
-        request = HttpRequest(method, url, params=params, content=content, headers=headers)
-        with translated():
-            return self.arm()._pipeline.run(request, stream=False)  # pylint: disable=protected-access
+        return CappedArmPolling(self.poll_interval)
+
+    def sleep(self, seconds):
+        self._sleep(seconds)
 
 
 def verify_challenge(cloud, vault_url):
@@ -295,28 +306,19 @@ def as_dict(model):
     return json.loads(json.dumps(model.as_dict(), default=str))
 
 
-# -- long-running operations -----------------------------------------------------------------------------------------
-class Operation(lro.LroResult):
-    """A long-running operation in LroResult's shape (to_dict() is what a later task needs to wait on it)."""
-
-    @classmethod
-    def accepted(cls, http_response):
-        """The operation as Azure's first answer describes it (nothing polled yet)."""
-        request = http_response.request
-        resource_url = request.url if request.method in ('PUT', 'PATCH') else None
-        first = lro.start(request.method, http_response.status_code, dict(http_response.headers or {}),
-                          _json(http_response), resource_url)
-        return cls(first.done, first.status, first.resource, first.poll_url, first.resource_url, first.poll_mode)
-
-    @classmethod
-    def finished(cls, status, resource, resource_url):
-        return cls(True, status, resource, None, resource_url, None)
-
-
+# -- long-running operations of the typed SDKs ----------------------------------------------------------------------
 def _first_response(poller):
     method = poller.polling_method()
     initial = getattr(method, '_initial_response', None)
     return getattr(initial, 'http_response', None)
+
+
+def _accepted(http_response):
+    """The Operation as Azure's first answer describes it (nothing polled yet)."""
+    request = http_response.request
+    resource_url = request.url if request.method in ('PUT', 'PATCH') else None
+    return first_answer(request.method, http_response.status_code, dict(http_response.headers or {}),
+                        _json(http_response), resource_url)
 
 
 def operation(begin, wait, timeout):
@@ -326,26 +328,15 @@ def operation(begin, wait, timeout):
     Without wait, nothing is polled: the result describes Azure's first answer (done False while it runs, with the
     poll URL a later task can wait on).  With wait, azure-mgmt-core's ARM polling runs for at most timeout
     seconds: a timeout raises LroTimeout with the poll URL, a Failed or Canceled end raises LroFailed."""
+    from .pipeline import waited  # pylint: disable=import-outside-toplevel
+
     if not wait:
         with translated():
             poller = begin(False)
-        started = Operation.accepted(_first_response(poller))
+        started = _accepted(_first_response(poller))
         if started.done:
             started.resource = poller.result()
         return started
     with translated():
         poller = begin(True)
-    return _waited(poller, Operation.accepted(_first_response(poller)), timeout)
-
-
-def _waited(poller, started, timeout):
-    with translated(errors.LroFailed):
-        poller.wait(timeout)
-        if not poller.done():
-            raise errors.LroTimeout('operation still %s after %ss; wait on poll_url to continue'
-                                    % (poller.status(), timeout), started.poll_url, started.resource_url,
-                                    poller.status())
-        resource = poller.result()
-    status = poller.status()
-    return Operation(True, lro._canonical(status) if status else lro.SUCCEEDED,  # pylint: disable=protected-access
-                     resource, started.poll_url, started.resource_url, started.poll_mode)
+    return waited(poller, _accepted(_first_response(poller)), timeout)

@@ -15,7 +15,6 @@ import os
 from . import cloud as cloud_mod
 from . import access, credentials, token_cache
 from .errors import AzureAuthError
-from .rest import RestClient
 
 TOKEN_CACHE_ENV = 'CONFIDENTIAL_AZURE_TOKEN_CACHE'
 
@@ -28,7 +27,6 @@ class AzureSession:
         self.cloud = cloud_mod.from_setting(params.get('cloud_environment'), self.env)
         self.settings = credentials.resolve(params, self.env)
         self._credential = None
-        self._clients = {}
         self._sdk = None
         self._sleep = sleep
         self._transport = transport
@@ -91,10 +89,7 @@ class AzureSession:
 
     def access_waits(self):
         """What every client waited for after 403 answers (plain dicts, safe to return)."""
-        waits = [wait for client in self._clients.values() for wait in client.access_waits]
-        if self._sdk is not None:
-            waits += self._sdk.access_waits
-        return [wait.to_dict() for wait in waits]
+        return [wait.to_dict() for wait in (self._sdk.access_waits if self._sdk is not None else [])]
 
     def principal(self):
         """The automation principal (object id from the oid claim of its ARM access token)."""
@@ -109,18 +104,10 @@ class AzureSession:
                                  % (self.cloud.arm_scope, ' '.join(str(exc.message or exc).split())[:500]))
         return principal_mod.from_claims(principal_mod.token_claims(token), self.settings.describe())
 
-    def _rest(self, key, base_url, scope, access_timeout=0):
-        if key not in self._clients:
-            kwargs = dict(connection_verify=self.connection_verify, transport=self._transport,
-                          access_timeout=access_timeout)
-            if self._sleep is not None:
-                kwargs['sleep'] = self._sleep
-            self._clients[key] = RestClient(base_url, scope, self.credential, **kwargs)
-        return self._clients[key]
-
     @property
     def sdk(self):
-        """The Azure SDK clients (clients.SdkClients): compute(), keys(vault_url), arm(); each imported on first use."""
+        """The Azure SDK clients (clients.SdkClients): compute(), keys(vault_url), arm() and the JSON requests over
+        the same pipelines; each imported on first use."""
         if self._sdk is None:
             from .clients import SdkClients  # pylint: disable=import-outside-toplevel
             kwargs = dict(transport=self._transport)
@@ -131,13 +118,13 @@ class AzureSession:
 
     @property
     def arm(self):
-        return self._rest('arm', self.cloud.arm_endpoint, self.cloud.arm_scope)
+        """ARM requests (pipeline.ServiceRequests) for what no typed SDK covers."""
+        return self.sdk.arm_requests()
 
     @property
     def graph(self):
-        return self._rest('graph', self.cloud.graph_endpoint, self.cloud.graph_scope)
+        return self.sdk.graph_requests()
 
     def data_plane(self, vault_url):
-        """A client for one Key Vault (vault_url like https://name.vault.azure.net/)."""
-        base = vault_url.rstrip('/')
-        return self._rest('kv ' + base, base, self.cloud.keyvault_scope, self.access_timeout)
+        """Requests to one Key Vault's data plane (vault_url like https://name.vault.azure.net/)."""
+        return self.sdk.vault_requests(vault_url)

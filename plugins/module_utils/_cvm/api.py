@@ -3,8 +3,9 @@
 """Azure calls for confidential VMs, disk encryption sets, networks and SKUs.
 
 Compute (VMs, disks, disk encryption sets, resource SKUs) goes through azure-mgmt-compute: those functions take the
-SDK clients (``AzureModule.sdk``); network, resource group and vault reads still take the REST ``arm`` client
-(``AzureModule.arm``).  All return Azure's JSON as plain dicts and operations in LroResult's shape.  No logic
+SDK clients (``AzureModule.sdk``); network, resource group and vault calls take the ARM requests on the ARM
+pipeline client (``AzureModule.arm``, pipeline.ServiceRequests).  All return Azure's JSON as plain dicts and
+writes as operation.Operation.  No logic
 beyond paths lives here.
 """
 
@@ -90,9 +91,7 @@ def vm_power_action(sdk, sub, rg, name, state, wait, timeout):
 
 def wait_resource(arm, url, api_version, timeout):
     """Wait until a resource's provisioningState is terminal (for a VM another run started without waiting)."""
-    full = arm.url(url, api_version)
-    return arm.wait({"done": False, "status": "InProgress", "poll_url": full, "resource_url": full,
-                     "poll_mode": "resource"}, timeout)
+    return arm.wait_provisioned(url, api_version, timeout)
 
 
 def delete_disk_by_id(sdk, disk_id, wait, timeout):

@@ -37,14 +37,14 @@ def sdk(sim, **params):
 
 def vault(c, sim, rg, name, purge_protection=True):
     sub = sim.subscription_id
-    c.arm_operation("PUT", "/subscriptions/%s/resourceGroups/%s" % (sub, rg), RG_API, {"location": "eastus"})
+    c.arm_requests().put("/subscriptions/%s/resourceGroups/%s" % (sub, rg), RG_API, {"location": "eastus"})
     body = {"location": "eastus", "properties": {
         "tenantId": sim.info["tenant_id"], "sku": {"family": "A", "name": "premium"}, "accessPolicies": [],
         "enableSoftDelete": True}}
     if purge_protection:
         body["properties"]["enablePurgeProtection"] = True
     path = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.KeyVault/vaults/%s" % (sub, rg, name)
-    op = c.arm_operation("PUT", path, KV_API, body)
+    op = c.arm_requests().put(path, KV_API, body)
     assert op.done and op.status == "Succeeded"
     return path, op.resource["properties"]["vaultUri"]
 
@@ -69,19 +69,19 @@ def test_compute_get_of_a_missing_vm_is_none_and_errors_are_translated(fresh_sim
 def test_arm_pipeline_waits_and_no_wait_returns_the_poll_url(fresh_simulator):
     c = sdk(fresh_simulator)
     rg = "/subscriptions/%s/resourceGroups/sdk-rg" % fresh_simulator.subscription_id
-    made = c.arm_operation("PUT", rg, RG_API, {"location": "eastus"})
+    made = c.arm_requests().put(rg, RG_API, {"location": "eastus"})
     assert made.done and made.resource["name"] == "sdk-rg"
-    assert c.arm_get(rg, RG_API)["location"] == "eastus"
-    gone = c.arm_operation("DELETE", rg, RG_API, wait=False)
+    assert c.arm_requests().get(rg, RG_API)["location"] == "eastus"
+    gone = c.arm_requests().delete(rg, RG_API, wait=False)
     assert gone.done is False and gone.poll_url and gone.to_dict()["poll_mode"] in ("location", "async")
-    assert c.arm_operation("DELETE", rg + "x", RG_API).status == "NotFound"
+    assert c.arm_requests().delete(rg + "x", RG_API).status == "NotFound"
 
 
 def test_key_client_follows_the_challenge_and_waits_for_a_fresh_grant(fresh_simulator):
     sim = fresh_simulator
     c = sdk(sim)
     path, uri = vault(c, sim, "sdk-kv-rg", "sdkkv%s" % uuid.uuid4().hex[:8], purge_protection=False)
-    status, _h, _body = c.arm_send("PUT", path + "/accessPolicies/add", KV_API, {"properties": {"accessPolicies": [{
+    status, _h, _body = c.arm_requests().request("PUT", path + "/accessPolicies/add", KV_API, {"properties": {"accessPolicies": [{
         "tenantId": sim.info["tenant_id"], "objectId": T.caller_object_id(sim), "permissions": {"keys": ["all"]}}]}})
     assert status in (200, 201)
     from azure.keyvault.keys import KeyReleasePolicy

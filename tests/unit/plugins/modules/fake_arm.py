@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.confidential.azure.plugins.module_utils._azure import lro
+from ansible_collections.confidential.azure.plugins.module_utils._azure.operation import Operation
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
 
 
@@ -87,8 +87,8 @@ class FakeArm(object):
             res["identity"]["tenantId"] = "22222222-2222-2222-2222-222222222222"
         self.store[self._key(path)] = res
         if not wait:
-            return lro.LroResult(False, "Creating", copy.deepcopy(res), "https://poll/" + res["name"], path, "async")
-        return lro.LroResult(True, "Succeeded", self.get(path, api_version), None, path, None)
+            return Operation(False, "Creating", copy.deepcopy(res), "https://poll/" + res["name"], path, "async")
+        return Operation(True, "Succeeded", self.get(path, api_version), None, path, None)
 
     def patch(self, path, api_version, body, wait=True, timeout=1800):
         self.log.append(("PATCH", path, copy.deepcopy(body)))
@@ -103,7 +103,7 @@ class FakeArm(object):
             for disk in res["properties"]["storageProfile"]["dataDisks"]:
                 disk.setdefault("managedDisk", {}).setdefault("id", rg + "/providers/Microsoft.Compute/disks/" +
                                                               disk.get("name", "d%s" % disk["lun"]))
-        return lro.LroResult(True, "Succeeded", self.get(path, api_version), None, path, None)
+        return Operation(True, "Succeeded", self.get(path, api_version), None, path, None)
 
     def post(self, path, api_version, body=None, wait=True, timeout=1800):
         self.log.append(("POST", path, body))
@@ -111,16 +111,16 @@ class FakeArm(object):
         res = self.store[self._key(base)]
         power = {"start": "running", "powerOff": "stopped", "deallocate": "deallocated"}[action]
         res["properties"]["instanceView"]["statuses"][1] = {"code": "PowerState/" + power}
-        return lro.LroResult(True, "Succeeded", None, None, None, None)
+        return Operation(True, "Succeeded", None, None, None, None)
 
     def delete(self, path, api_version, wait=True, timeout=1800):
         self.log.append(("DELETE", path, None))
         self._maybe_fail("DELETE", path)
         existed = self.store.pop(self._key(path), None)
-        return lro.LroResult(True, "Succeeded" if existed else "NotFound", None, None, path, None)
+        return Operation(True, "Succeeded" if existed else "NotFound", None, None, path, None)
 
-    def wait(self, result, timeout=1800):
-        return lro.LroResult(True, "Succeeded", None, None, None, None)
+    def wait_provisioned(self, path, api_version, timeout=1800):
+        return self.get(path, api_version)
 
     def writes(self):
         return [entry for entry in self.log if entry[0] not in ("GET", "LIST")]

@@ -158,9 +158,9 @@ def test_a_failed_operation_raises_lro_failed_with_azures_error():
 def test_arm_no_wait_and_missing_delete():
     sdk, adapter, _t, _s = build([(202, {'Location': ARM + '/op/3'}, None), (404, {}, None)])
     rg = '/subscriptions/%s/resourceGroups/rg' % SUB
-    started = sdk.arm_operation('DELETE', rg, '2025-04-01', wait=False)
+    started = sdk.arm_requests().delete(rg, '2025-04-01', wait=False)
     assert (started.done, started.poll_url, started.poll_mode) == (False, ARM + '/op/3', 'location')
-    assert sdk.arm_operation('DELETE', rg, '2025-04-01').status == 'NotFound'
+    assert sdk.arm_requests().delete(rg, '2025-04-01').status == 'NotFound'
     assert adapter.sent[0][1] == ARM + rg + '?api-version=2025-04-01'
 
 

@@ -88,11 +88,6 @@ def test_subscription_comes_from_the_environment(monkeypatch):
     assert module.subscription_id == 'sub-from-env'
 
 
-class WaitedClient(object):
-    def __init__(self, waits):
-        self.access_waits = waits
-
-
 def test_result_and_failure_say_what_data_plane_requests_waited_for(captured):
     from ansible_collections.confidential.azure.plugins.module_utils._azure import access, session
 
@@ -100,7 +95,7 @@ def test_result_and_failure_say_what_data_plane_requests_waited_for(captured):
     wait = access.AccessWait('POST', 'https://kv1.vault.azure.net/keys/cmk/create', 'keys create permission', 'oid-1')
     wait.waited, wait.attempts, wait.granted = 6.0, 3, True
     module._session = session.AzureSession(module.params, env={})
-    module._session._clients['kv'] = WaitedClient([wait])
+    module._session.sdk.access_waits.append(wait)
     with pytest.raises(Exit):
         module.exit_json(changed=True)
     assert captured['access_waits'] == [{'request': 'POST https://kv1.vault.azure.net/keys/cmk/create',

@@ -8,7 +8,8 @@ import copy
 import itertools
 import json
 
-from ansible_collections.confidential.azure.plugins.module_utils._azure import errors, lro, rest
+from ansible_collections.confidential.azure.plugins.module_utils._azure import errors
+from ansible_collections.confidential.azure.plugins.module_utils._azure.operation import Operation
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
 from ansible_collections.confidential.azure.plugins.module_utils._azure.principal import Principal
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
@@ -30,6 +31,15 @@ class Log(list):
         return [e for e in self if e[0] in ("GET", "LIST")]
 
 
+class FakeResponse(object):
+    """What pipeline.ServiceRequests.send answers: status, headers, text, json, ok."""
+
+    def __init__(self, status, headers, text):
+        self.status, self.headers, self.text, self.access_wait = status, headers, text, None
+        self.json = json.loads(text) if text else None
+        self.ok = 200 <= status < 300
+
+
 class FakeKv(object):
     """Key Vault keys data plane (2025-07-01 shapes)."""
 
@@ -49,7 +59,7 @@ class FakeKv(object):
 
     def send(self, method, path, api_version=None, body=None, params=None):
         status, headers, data = self.request(method, path, api_version, body, params)
-        return rest.Response(status, headers, json.dumps(data) if data is not None else "")
+        return FakeResponse(status, headers, json.dumps(data) if data is not None else "")
 
     @staticmethod
     def error_for(response, method, url):
@@ -186,7 +196,7 @@ class FakeArm(object):
                         have.extend(p for p in perms if p not in have)
                 else:
                     policies.append(copy.deepcopy(entry))
-            return lro.LroResult(True, "Succeeded", copy.deepcopy(body), None, path, None)
+            return Operation(True, "Succeeded", copy.deepcopy(body), None, path, None)
         if "/roleAssignments/" in path:
             scope = path.split("/providers/Microsoft.Authorization/roleAssignments/")[0]
             for a in self.assignments:
@@ -196,7 +206,7 @@ class FakeArm(object):
                     raise AzureApiError(409, "RoleAssignmentExists", "The role assignment already exists.")
             entry = {"id": path, "properties": dict(body["properties"], scope=scope)}
             self.assignments = [a for a in self.assignments if a["id"] != path] + [entry]
-            return lro.LroResult(True, "Succeeded", copy.deepcopy(entry), None, path, None)
+            return Operation(True, "Succeeded", copy.deepcopy(entry), None, path, None)
         res = copy.deepcopy(body)
         res.update(id=path, name=path.rstrip("/").split("/")[-1])
         res.setdefault("properties", {})["provisioningState"] = "Succeeded"
@@ -204,7 +214,7 @@ class FakeArm(object):
             res["type"] = "Microsoft.KeyVault/vaults"
             res["properties"]["vaultUri"] = "https://%s.vault.azure.net/" % res["name"]
         self.store[self._k(path)] = res
-        return lro.LroResult(True, "Succeeded", copy.deepcopy(res), None, path, None)
+        return Operation(True, "Succeeded", copy.deepcopy(res), None, path, None)
 
     def patch(self, path, api_version, body, wait=True, timeout=1800):
         self.log.append(("PATCH", path, copy.deepcopy(body)))
@@ -218,12 +228,12 @@ class FakeArm(object):
                         res["properties"][pk] = copy.deepcopy(pv)
             else:
                 res[key] = copy.deepcopy(value)
-        return lro.LroResult(True, "Succeeded", copy.deepcopy(res), None, path, None)
+        return Operation(True, "Succeeded", copy.deepcopy(res), None, path, None)
 
     def delete(self, path, api_version, wait=True, timeout=1800):
         self.log.append(("DELETE", path, None))
         self.store.pop(self._k(path), None)
-        return lro.LroResult(True, "Succeeded", None, None, path, None)
+        return Operation(True, "Succeeded", None, None, path, None)
 
 
 class FakeGraph(object):
