@@ -125,8 +125,14 @@ options:
         elements: str
         default: []
   tags:
-    description: Tags. When given, the vault's tags are set to exactly these.
+    description:
+      - Tags, merged into the vault's tags (see O(append_tags)).
     type: dict
+  append_tags:
+    description:
+      - Merge O(tags) into the existing tags; C(false) sets the tags to exactly O(tags).
+    type: bool
+    default: true
   wait:
     description: Wait for the create, update or delete to finish; C(false) returns RV(operation) to wait on later.
     type: bool
@@ -241,13 +247,19 @@ automation_grant:
       description: What was (or in check mode would be) added.
       type: list
       elements: str
+actions:
+  description: What the module did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create key vault cvmkv01"]
 operation:
   description: The unfinished operation with O(wait=false).
   returned: when an operation is still running
   type: dict
 diff:
   description: Exactly the properties that change (before / after).
-  returned: in diff or check mode
+  returned: in diff mode
   type: dict
 """
 
@@ -276,6 +288,7 @@ def argument_spec():
             certificates=dict(type='list', elements='str', default=[]),
         )),
         tags=dict(type='dict'),
+        append_tags=dict(type='bool', default=True),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=600),
         grant_automation_principal=dict(type='bool', default=True),

@@ -38,8 +38,14 @@ options:
     choices: [present, absent]
     default: present
   tags:
-    description: Tags. When given, the group's tags are set to exactly these.
+    description:
+      - Tags, merged into the group's tags (see O(append_tags)).
     type: dict
+  append_tags:
+    description:
+      - Merge O(tags) into the existing tags; C(false) sets the tags to exactly O(tags).
+    type: bool
+    default: true
   wait:
     description: Wait for a delete to finish; C(false) returns RV(operation) to wait on later.
     type: bool
@@ -82,18 +88,24 @@ resource_group:
     provisioning_state:
       description: Provisioning state.
       type: str
+actions:
+  description: What the module did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create resource group cvm-rg in eastus"]
 operation:
   description: The unfinished delete with O(wait=false).
   returned: when an operation is still running
   type: dict
 diff:
   description: Exactly the properties that change (before / after).
-  returned: in diff or check mode
+  returned: in diff mode
   type: dict
 """
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure.module import AzureModule
-from ansible_collections.confidential.azure.plugins.module_utils._keyvault.backends import run_resource_group
+from ansible_collections.confidential.azure.plugins.module_utils._resource_group.manager import run_resource_group
 
 
 def argument_spec():
@@ -102,6 +114,7 @@ def argument_spec():
         location=dict(type='str'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         tags=dict(type='dict'),
+        append_tags=dict(type='bool', default=True),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=1800),
     )

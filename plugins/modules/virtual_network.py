@@ -94,7 +94,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 virtual_network:
-  description: The network; C(null) when absent.
+  description: The network; empty when absent.
   returned: always
   type: dict
   contains:
@@ -110,10 +110,18 @@ virtual_network:
       type: list
       elements: dict
 actions:
-  description: What the module did (or would do).
+  description: What the module did (or would do in check mode), in order.
   returned: always
   type: list
   elements: str
+operation:
+  description: With O(wait=false), what a later task waits on (poll_url, status, done, resource_url, poll_mode).
+  returned: when an operation was started and not waited for
+  type: dict
+diff:
+  description: The managed properties before and after.
+  returned: in diff mode
+  type: dict
 '''
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure.module import AzureModule

@@ -44,7 +44,7 @@ def vnet_desired_view(params, tags):
 
 def vnet_result(resource):
     if not resource:
-        return None
+        return {}
     view = vnet_view(resource)
     props = resource.get("properties") or {}
     return {

@@ -7,6 +7,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureError
+from ansible_collections.confidential.azure.plugins.module_utils._azure.result import invalid_parameters, merge_tags
 
 from . import api, diff, limits, network_body
 
@@ -15,7 +16,7 @@ def run_vnet(m):
     p = m.params
     errors = limits.validate_vnet(p)
     if errors:
-        m.fail_json(msg="invalid parameters: " + " | ".join(errors), errors=errors, changed=False)
+        m.fail_json(msg=invalid_parameters(errors), errors=errors, changed=False)
     state = {"changed": False, "actions": []}
     try:
         result = _absent(m, state) if p["state"] == "absent" else _present(m, state)
@@ -35,7 +36,7 @@ def _present(m, state):
         if group is None:
             m.fail_json(msg="resource_group: %s does not exist; create it first" % rg, changed=False)
         location = group["location"]
-    tags = diff.merge_tags(p.get("tags"), (current or {}).get("tags"), p["append_tags"])
+    tags = merge_tags(p.get("tags"), (current or {}).get("tags"), p["append_tags"])
     want = network_body.vnet_desired_view(p, tags)
     have = network_body.vnet_view(current) or {}
     if current is not None and not p["purge_subnets"]:
@@ -81,7 +82,7 @@ def _absent(m, state):
     sub, rg, name = m.subscription_id, p["resource_group"], p["name"]
     current = api.get_vnet(m.arm, sub, rg, name)
     if current is None:
-        return {"virtual_network": None}
+        return {"virtual_network": {}}
     state["changed"] = True
     state["actions"].append("delete virtual network %s" % name)
     if m.diff_mode:
@@ -90,4 +91,4 @@ def _absent(m, state):
         result = api.delete_vnet(m.arm, sub, rg, name, p["wait"], p["wait_timeout"])
         if not result.done:
             state["operation"] = result.to_dict()
-    return {"virtual_network": None}
+    return {"virtual_network": {}}

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What keyvault_key, keyvault and resource_group do, given an AzureModule.
+"""What keyvault_key and keyvault do, given an AzureModule.
 
 Each run: validate (no request) -> read (one GET per resource) -> plan (pure) -> write unless check mode.
 """
@@ -13,14 +13,15 @@ __metaclass__ = type
 from .._azure import api_versions as V
 from .._azure import cloud as cloud_mod
 from .._azure import errors as azerr
-from .._azure.ids import resource_id, resource_group_id
-from . import api, grants, key, release_policy as rp, resource_group as rg_mod, vault as vault_mod
+from .._azure.ids import resource_id
+from .._azure.result import invalid_parameters, join_errors
+from . import api, grants, key, release_policy as rp, vault as vault_mod
 
 ORCHESTRATOR_PERMISSIONS = ("get", "release")
 
 
 def _fail_params(m, errors):
-    m.fail_json(msg="invalid parameters: " + "; ".join(errors), errors=errors)
+    m.fail_json(msg=invalid_parameters(errors), errors=errors, changed=False)
 
 
 def _dns_suffix(m):
@@ -237,6 +238,7 @@ class VaultBackend:
         self.m = m
         self.p = m.params
         self.result = {"changed": False}
+        self.actions = []
         self.before = {}
         self.after = {}
 
@@ -249,26 +251,36 @@ class VaultBackend:
                                self.p["name"])
         have = api.get_vault(arm, self.rid)
         if self.p["state"] == "absent":
-            return self._absent(have)
+            self._absent(have)
+            return self._result()
         self.principal = self.m.session.principal() if self.p["grant_automation_principal"] else None
         resource = self._create() if have is None else self._update(have)
         if self.principal is not None and self._rbac(have):
             self._grant_role(resource)
         self.result["vault"] = vault_mod.to_result(resource)
-        self.result["diff"] = _diff(self.before, self.after)
+        return self._result()
+
+    def _result(self):
+        """The common result shape (result.Outcome): vault, changed, actions, diff in diff mode."""
+        self.result["actions"] = list(self.actions)
+        if self.m.diff_mode:
+            self.result["diff"] = _diff(self.before, self.after)
         return self.result
+
+    def _act(self, action):
+        self.result["changed"] = True
+        self.actions.append(action)
 
     def _absent(self, have):
         self.result["vault"] = {}
         if have is not None:
-            self.result["changed"] = True
-            self.result["diff"] = _diff(vault_mod.to_result(have), {})
+            self._act("delete key vault %s" % self.p["name"])
+            self.before, self.after = vault_mod.to_result(have), {}
             if not self.m.check_mode:
                 op = self.m.arm.delete(self.rid, V.KEYVAULT_MANAGEMENT, wait=self.p["wait"],
                                        timeout=self.p["wait_timeout"])
                 if not op.done:
                     self.result["operation"] = op.to_dict()
-        return self.result
 
     def _rbac(self, have):
         """Whether the vault authorizes with Azure RBAC once this run is done."""
@@ -306,7 +318,7 @@ class VaultBackend:
         rbac = self._rbac(None)
         extra = self._automation_access(tenant, rbac)
         body = vault_mod.create_body(self.p, tenant, extra)
-        self.result["changed"] = True
+        self._act("create key vault %s" % self.p["name"])
         self.after.update(vault_mod.desired(self.p, creating=True))
         if self.p.get("access_policies"):
             self.after["access_policies"] = vault_mod.access_policy_entries(self.p, tenant)
@@ -329,12 +341,17 @@ class VaultBackend:
         extra = self._automation_access(props.get("tenantId"), rbac)
         plan = vault_mod.compare(have, self.p, extra)
         if plan.errors:
-            self.m.fail_json(msg="; ".join(plan.errors), diff=plan.diff(), vault=vault_mod.to_result(have))
+            self.m.fail_json(msg=join_errors(plan.errors), errors=plan.errors, diff=plan.diff(), changed=False,
+                             vault=vault_mod.to_result(have))
         if extra:
             self._report_policy_grant(props.get("accessPolicies"), props.get("tenantId"))
         self._warn_unfit(have)
         if not plan.changed:
             return have
+        if plan.patch:
+            self._act("update key vault %s: %s" % (self.p["name"], ", ".join(sorted(plan.patch))))
+        for entry in plan.access:
+            self._act("add an access policy for %s on key vault %s" % (entry.get("objectId"), self.p["name"]))
         self.result["changed"] = True
         diff = plan.diff()
         self.before.update(diff["before"])
@@ -390,59 +407,14 @@ class VaultBackend:
             self.m.fail_json(msg=str(exc), **self.result)
         self.result["automation_grant"] = dict((k, v) for k, v in outcome.items() if k != "changed")
         if outcome["changed"]:
-            self.result["changed"] = True
+            self._act("grant the automation principal %s its key permissions on key vault %s"
+                      % (oid, self.p["name"]))
             self.before["automation_grant"] = outcome["before"]
             self.after["automation_grant"] = outcome["after"]
 
 
 def run_vault(m):
     return VaultBackend(m).run()
-
-
-# ============================================================================ resource_group
-
-def run_resource_group(m):
-    p = m.params
-    errors = rg_mod.validate(p)
-    if errors:
-        _fail_params(m, errors)
-    arm = m.arm
-    rid = resource_group_id(m.subscription_id, p["name"])
-    have = arm.get(rid, V.RESOURCES)
-    result = {"changed": False}
-    if p["state"] == "absent":
-        result["resource_group"] = {}
-        if have is not None:
-            result["changed"] = True
-            result["diff"] = _diff(rg_mod.to_result(have), {})
-            if not m.check_mode:
-                op = arm.delete(rid, V.RESOURCES, wait=p["wait"], timeout=p["wait_timeout"])
-                if not op.done:
-                    result["operation"] = op.to_dict()
-        return result
-    if have is None:
-        result["changed"] = True
-        body = rg_mod.create_body(p)
-        result["diff"] = _diff({}, body)
-        resource = None
-        if not m.check_mode:
-            resource = arm.put(rid, V.RESOURCES, body, wait=True, timeout=p["wait_timeout"]).resource
-        result["resource_group"] = rg_mod.to_result(resource)
-        return result
-    plan = rg_mod.compare(have, p)
-    if plan.errors:
-        m.fail_json(msg="; ".join(plan.errors), diff=plan.diff(), resource_group=rg_mod.to_result(have))
-    resource = have
-    if plan.changed:
-        result["changed"] = True
-        result["diff"] = plan.diff()
-        if not m.check_mode:
-            resource = arm.patch(rid, V.RESOURCES, {"tags": dict(p["tags"])}, wait=True,
-                                 timeout=p["wait_timeout"]).resource or resource
-    else:
-        result["diff"] = _diff({}, {})
-    result["resource_group"] = rg_mod.to_result(resource)
-    return result
 
 
 # ============================================================================ keyvault_key_info

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import re
 
+from .._azure.result import merge_tags
 from . import grants
 
 CREATE_DEFAULTS = {
@@ -235,6 +236,8 @@ def compare(resource, params, extra_access=()):
     """Plan for an existing vault; extra_access: access policy entries ensured besides access_policies."""
     have = current(resource)
     want = desired(params, creating=False)
+    if "tags" in want:
+        want["tags"] = merge_tags(params.get("tags"), have["tags"], params.get("append_tags", True))
     plan = Plan()
     for name, value in want.items():
         before = have.get(name)

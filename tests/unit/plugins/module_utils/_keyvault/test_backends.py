@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""keyvault_key / keyvault / resource_group flows against in-memory Azure: idempotency, check and diff mode,
+"""keyvault_key / keyvault flows against in-memory Azure: idempotency, check and diff mode,
 request counts, grants, error hints."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -290,7 +290,7 @@ def test_vault_rerun_one_get_no_write_and_keeps_unmanaged_settings():
     n = FakeModule(vault_params())  # rbac not given: must not flip it back
     n.arm, n.log = m.arm, m.log
     result, log = vault_run(n)
-    assert result["changed"] is False
+    assert result["changed"] is False and result["actions"] == [] and "diff" not in result
     # the vault, and on an RBAC vault the automation principal's role assignments
     assert [(e[0]) for e in log] == ["GET", "LIST"]
 
@@ -341,32 +341,6 @@ def test_vault_check_mode_absent_writes_nothing():
     n.arm, n.log = m.arm, m.log
     result, log = vault_run(n)
     assert result["changed"] and [e for e in log if e[0] != "GET"] == []
-
-
-# ------------------------------------------------------------------------------------------ resource_group
-
-def rg_params(**over):
-    p = dict(name="rg-cvm", location="eastus", state="present", tags=None, wait=True, wait_timeout=60)
-    p.update(over)
-    return p
-
-
-def test_resource_group_create_rerun_retag_delete():
-    m = FakeModule(rg_params(), with_vault=False)
-    first = backends.run_resource_group(m)
-    assert first["changed"] and first["resource_group"]["location"] == "eastus"
-    n = FakeModule(rg_params(), with_vault=False)
-    n.arm, n.log = m.arm, m.log
-    start = len(m.log)
-    assert backends.run_resource_group(n)["changed"] is False
-    assert [e[0] for e in m.log[start:]] == ["GET"]
-    n.params = rg_params(tags={"a": "b"})
-    n.diff_mode = True
-    tagged = backends.run_resource_group(n)
-    assert tagged["diff"] == {"before": {"tags": {}}, "after": {"tags": {"a": "b"}}}
-    n.params = rg_params(state="absent")
-    assert backends.run_resource_group(n)["changed"] is True
-    assert backends.run_resource_group(n)["changed"] is False
 
 
 def test_warns_about_purge_protection_and_vault_region():
@@ -447,9 +421,10 @@ def test_new_rbac_vault_gets_crypto_officer_at_vault_scope_once():
 
 
 def test_new_rbac_vault_in_check_mode_shows_the_role_and_writes_nothing():
-    m = FakeModule(vault_params(enable_rbac_authorization=True), check_mode=True)
+    m = FakeModule(vault_params(enable_rbac_authorization=True), check_mode=True, diff_mode=True)
     result, log = vault_run(m)
     assert writes(log) == []
+    assert result["actions"][0] == "create key vault kv2" and "automation principal" in result["actions"][-1]
     assert result["diff"]["after"]["automation_grant"] == ["Key Vault Crypto Officer"]
 
 

@@ -5,7 +5,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api, resource_group, vault
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api, vault
 
 OID = "00000000-0000-0000-0000-0000000000dd"
 TENANT = "00000000-0000-0000-0000-0000000000bb"
@@ -98,16 +98,6 @@ def test_to_result_shape():
     result = vault.to_result(resource(vaultUri="https://kv1.vault.azure.net/"))
     assert result["resource_group"] == "rg" and result["location"] == "eastus"
     assert result["vault_uri"] == "https://kv1.vault.azure.net/" and result["network_default_action"] == "Allow"
-
-
-def test_resource_group_validate_compare():
-    assert resource_group.validate(dict(name="rg(1)", location="eastus", state="present")) == []
-    assert resource_group.validate(dict(name="bad/rg", location="eastus", state="present"))
-    plan = resource_group.compare({"name": "rg", "location": "eastus", "tags": {"a": "1"}},
-                                  dict(location="West Europe", tags={"a": "1"}))
-    assert plan.errors and "cannot move" in plan.errors[0]
-    plan = resource_group.compare({"name": "rg", "location": "eastus"}, dict(location=None, tags={"b": "2"}))
-    assert plan.diff() == {"before": {"tags": {}}, "after": {"tags": {"b": "2"}}}
 
 
 @pytest.mark.parametrize("code, message, fragment", [

@@ -9,6 +9,8 @@ __metaclass__ = type
 
 import re
 
+from .._azure.result import merge_tags
+
 _RG_NAME = re.compile(r"^[-\w._()]{1,90}$")
 _LOCATION = re.compile(r"^[a-z0-9]+$")
 
@@ -34,9 +36,13 @@ def validate(params):
 
 
 class Plan:
+    """What differs between the group and the task: changes {property: (before, after)}, errors (no fix by
+    update), tags (what to set)."""
+
     def __init__(self):
         self.changes = {}
         self.errors = []
+        self.tags = None
 
     @property
     def changed(self):
@@ -55,8 +61,10 @@ def compare(resource, params):
         plan.errors.append("location: resource group %s is in %s, you asked for %s; a resource group cannot move. "
                            "Use location: %s or another name" % (resource.get("name"), have_location,
                                                                  normalize_location(params["location"]), have_location))
-    if params.get("tags") is not None and dict(resource.get("tags") or {}) != dict(params["tags"]):
-        plan.changes["tags"] = (dict(resource.get("tags") or {}), dict(params["tags"]))
+    have_tags = dict(resource.get("tags") or {})
+    plan.tags = merge_tags(params.get("tags"), have_tags, params.get("append_tags", True))
+    if plan.tags != have_tags:
+        plan.changes["tags"] = (have_tags, plan.tags)
     return plan
 
 
