@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Ansible side of attestation_verify: option handling, MAA over open_url, and the hand-over to the pure
+"""The Ansible side of attestation_verify: option handling, MAA over the Azure plumbing, and the hand-over to the pure
 verifier in _attestation/ (which imports neither Ansible nor an Azure SDK)."""
 
 from __future__ import (absolute_import, division, print_function)
@@ -13,8 +13,6 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.urls import open_url
 
 from ._attestation import certs as att_certs
 from ._attestation import policy as att_policy
@@ -29,50 +27,52 @@ class MaaHttpError(AttestationError):
 
 
 class MaaClient(object):
-    """MAA platform attestation over HTTPS with Ansible's open_url."""
+    """MAA platform attestation over HTTPS through the collection's one Azure plumbing (_azure/pipeline.py): the
+    same retries (429/5xx, Retry-After honoured and capped), no redirects followed, and Azure's error code and
+    message in the failure.  The attest and certs endpoints are anonymous: no token is sent."""
 
-    def __init__(self, endpoint, ca_bundle=None, validate_certs=True, api_versions=None, timeout=30):
+    TRANSPORT = None  # an azure-core transport to use instead of the default (tests answer from a script)
+
+    def __init__(self, endpoint, ca_bundle=None, validate_certs=True, api_versions=None, timeout=30, transport=None):
         self.endpoint = endpoint.rstrip("/")
-        self.ca_bundle = ca_bundle
-        self.validate_certs = validate_certs
+        self.connection_verify = (ca_bundle or True) if validate_certs else False
+        self.access_timeout = 0
         self.api_versions = api_versions or {}
         self.timeout = timeout
+        self._transport = transport
+        self._requests = None
 
-    def _call(self, url, method="GET", body=None):
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body)
+    def _service(self):
+        if self._requests is None:
+            from ._azure.clients import SdkClients  # pylint: disable=import-outside-toplevel
+            self._requests = SdkClients(self, transport=self._transport or self.TRANSPORT).service_requests(
+                self.endpoint)
+        return self._requests
+
+    def _call(self, path, method="GET", body=None):
+        from ._azure.errors import AzureError  # pylint: disable=import-outside-toplevel
         try:
-            resp = open_url(url, method=method, data=data, headers=headers, validate_certs=self.validate_certs,
-                            ca_path=self.ca_bundle, timeout=self.timeout, follow_redirects="none")
-            text = resp.read()
-        except HTTPError as exc:
-            detail = ""
-            try:
-                err = json.loads(exc.read()).get("error") or {}
-                detail = "%s: %s" % (err.get("code"), err.get("message"))
-            except Exception:
-                detail = to_native(exc)
-            raise MaaHttpError("HTTP %s from %s: %s" % (exc.code, url.split("?")[0], detail), check="maa.request")
-        except Exception as exc:
-            raise MaaHttpError("cannot reach %s: %s" % (url.split("?")[0], to_native(exc)), check="maa.request")
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise MaaHttpError("%s did not return JSON" % url.split("?")[0], check="maa.request")
+            response = self._service().checked(method, path, body=body)
+        except ImportError as exc:
+            raise MaaHttpError("calling MAA needs azure-core on the control node (pip install azure-core): %s"
+                               % to_native(exc), check="maa.request")
+        except AzureError as exc:
+            raise MaaHttpError("MAA request failed: %s" % exc.summary(), check="maa.request")
+        if not isinstance(response.json, dict):
+            raise MaaHttpError("%s%s did not return a JSON object" % (self.endpoint, path.split("?")[0]),
+                               check="maa.request")
+        return response.json
 
     def attest(self, kind, body):
         version = self.api_versions.get("snp" if kind == "SevSnpVm" else "tdx")
-        data = self._call(self.endpoint + attest_path(kind, version), "POST", body)
+        data = self._call(attest_path(kind, version), "POST", body)
         token = data.get("token") if isinstance(data, dict) else None
         if not isinstance(token, str):
             raise MaaHttpError("MAA response has no token", check="maa.request")
         return token
 
     def jwks(self):
-        return self._call(certs_url(self.endpoint))
+        return self._call(certs_url(""))
 
 
 def _maa_endpoint(module, maa):

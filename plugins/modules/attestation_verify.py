@@ -34,12 +34,14 @@ description:
   - Fails closed. Every check is reported; any check that fails or cannot run makes the verdict C(fail), and by
     default the task then fails (O(fail_on_fail)).
   - Needs the C(cryptography) and C(jmespath) Python packages on the controller. Pure verification code, no
-    Azure SDK; MAA is called with Ansible's C(open_url).
+    Azure SDK; with O(maa.use=true), MAA is called through azure-core's pipeline (the collection's retries,
+    Retry-After and Azure's error code and message), so C(azure-core) is needed then.
 author:
   - confidential.azure maintainers (@confidential-azure)
 requirements:
   - cryptography >= 43.0.0 (older versions cannot parse AMD's RSA-PSS certificates)
   - jmespath
+  - azure-core (only with O(maa.use=true))
 attributes:
   check_mode:
     support: full

@@ -67,7 +67,8 @@ class ServiceRequests:
         waits_before = len(self.sdk.access_waits)
         with translated():
             answer = self._client_factory()._pipeline.run(  # pylint: disable=protected-access
-                request, stream=False, connection_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
+                request, stream=False, connection_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                connection_verify=self.sdk.session.connection_verify)
         new_waits = self.sdk.access_waits[waits_before:]
         return Response(answer, new_waits[-1] if new_waits else None)
 

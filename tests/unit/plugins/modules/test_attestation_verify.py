@@ -208,14 +208,6 @@ def test_release_policy_result_is_returned(monkeypatch):
     assert "release_policy" in out["failed_checks"]
 
 
-class FakeResponse(object):
-    def __init__(self, data):
-        self._data = json.dumps(data).encode()
-
-    def read(self):
-        return self._data
-
-
 def _maa_service(issuer):
     import os
     import sys
@@ -230,21 +222,49 @@ def _maa_service(issuer):
     return MaaService(issuer, key, cert.public_bytes(serialization.Encoding.PEM), trust_roots=CHAIN.roots)
 
 
-def test_maa_path_uses_open_url_with_ca_bundle(monkeypatch, tmp_path):
+def maa_transport(monkeypatch, answer):
+    """MAA answered by answer(method, url, body) -> (status, json) through a scripted azure-core transport."""
+    requests = pytest.importorskip("requests")
+    from urllib3.response import HTTPResponse
+    from azure.core.pipeline.transport import RequestsTransport
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def __init__(self):
+            super(Adapter, self).__init__()
+            self.calls = []
+
+        def send(self, request, **kwargs):  # pylint: disable=arguments-differ
+            self.calls.append((request.method, request.url, kwargs.get("verify")))
+            status, body = answer(request.method, request.url, request.body)
+            content = json.dumps(body).encode()
+            response = requests.Response()
+            response.status_code, response.url, response.request, response.reason = status, request.url, request, "x"
+            response.raw = HTTPResponse(body=io.BytesIO(content), headers={}, status=status, preload_content=False)
+            return response
+
+    class Transport(RequestsTransport):
+        def sleep(self, duration):
+            self.slept = getattr(self, "slept", 0) + duration
+
+    adapter = Adapter()
+    session = requests.Session()
+    session.mount("https://", adapter)
+    monkeypatch.setattr(backend.MaaClient, "TRANSPORT", Transport(session=session, session_owner=False))
+    return adapter
+
+
+def test_maa_path_goes_through_the_pipeline_with_the_ca_bundle(monkeypatch, tmp_path):
     endpoint = "https://127.0.0.1:9/attestation/sharedeastus"
     svc = _maa_service(endpoint)
-    calls = []
 
-    def fake_open_url(url, method="GET", data=None, headers=None, validate_certs=True, ca_path=None, **kw):
-        calls.append((method, url, ca_path, validate_certs))
+    def answer(method, url, data):
         if url == endpoint + "/certs":
-            return FakeResponse(svc.jwks())
+            return 200, svc.jwks()
         path, query = url[len(endpoint):].split("?")
-        kind = path.split("/")[-1]
-        status, body = svc.attest(kind, query.split("=")[1], json.loads(data))
+        status, body = svc.attest(path.split("/")[-1], query.split("=")[1], json.loads(data))
         assert status == 200, body
-        return FakeResponse(body)
-    monkeypatch.setattr(backend, "open_url", fake_open_url)
+        return status, body
+    adapter = maa_transport(monkeypatch, answer)
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     ev, nonce = genuine()
@@ -255,25 +275,24 @@ def test_maa_path_uses_open_url_with_ca_bundle(monkeypatch, tmp_path):
     assert out["provenance"] == ["maa"]
     assert out["maa_token_claims"]["x-ms-compliance-status"] == "azure-compliant-cvm"
     assert out["claims"]["x-ms-compliance-status"] == "azure-compliant-cvm"
+    calls = adapter.calls
     assert calls[0][:2] == ("POST", endpoint + "/attest/SevSnpVm?api-version=2022-08-01")
     assert calls[1][:2] == ("GET", endpoint + "/certs")
-    assert all(c[2] == str(ca) and c[3] is True for c in calls)
+    assert all(c[2] == str(ca) for c in calls)
 
 
-def test_maa_http_error_is_a_named_failed_check(monkeypatch):
-    from ansible.module_utils.six.moves.urllib.error import HTTPError
+def test_maa_http_error_is_a_named_failed_check_with_azures_code_after_retries(monkeypatch):
     endpoint = "https://127.0.0.1:9/attestation/sharedeastus"
-
-    def fake_open_url(url, **kw):
-        raise HTTPError(url, 400, "Bad Request", {}, io.BytesIO(b'{"error": {"code": "InvalidParameter", "message": "no"}}'))
-    monkeypatch.setattr(backend, "open_url", fake_open_url)
+    answers = [(503, {"error": {"code": "ServiceUnavailable", "message": "busy"}}),
+               (400, {"error": {"code": "InvalidParameter", "message": "no"}})]
+    adapter = maa_transport(monkeypatch, lambda method, url, data: answers.pop(0))
     ev, nonce = genuine()
     kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST,
                                   "maa": {"use": True, "endpoint": endpoint}})
     assert kind == "fail"
     assert "maa.request" in out["failed_checks"]
     reason = [c for c in out["checks"] if c["name"] == "maa.request"][0]["reason"]
-    assert "InvalidParameter" in reason
+    assert "InvalidParameter" in reason and len(adapter.calls) == 2
 
 
 def test_maa_endpoint_from_cloud_environment(monkeypatch, tmp_path):
@@ -282,16 +301,12 @@ def test_maa_endpoint_from_cloud_environment(monkeypatch, tmp_path):
                                "keyvault_dns_suffix": "vault.azsim.local",
                                "attestation_endpoint": "https://127.0.0.1:9/attestation/sharedeastus"}))
     monkeypatch.setenv("AZURE_CLOUD_ENVIRONMENT", str(env))
-    seen = []
-
-    def fake_open_url(url, **kw):
-        seen.append(url)
-        raise IOError("refused")
-    monkeypatch.setattr(backend, "open_url", fake_open_url)
+    adapter = maa_transport(monkeypatch, lambda method, url, data: (500, {"error": {"code": "InternalError",
+                                                                                    "message": "down"}}))
     ev, nonce = genuine()
     kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST, "maa": {"use": True}})
     assert kind == "fail" and "maa.request" in out["failed_checks"]
-    assert seen[0].startswith("https://127.0.0.1:9/attestation/sharedeastus/attest/SevSnpVm?")
+    assert adapter.calls[0][1].startswith("https://127.0.0.1:9/attestation/sharedeastus/attest/SevSnpVm?")
 
 
 def test_maa_endpoint_must_be_https(monkeypatch):

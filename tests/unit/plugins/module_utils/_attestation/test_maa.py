@@ -19,7 +19,7 @@ from ansible_collections.confidential.azure.plugins.module_utils._attestation.er
     ParseError, TokenError, VerificationError)
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.trust import TrustStore
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.verify import verify_evidence
-from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import synth
+from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import maa_issuer, synth
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import vectors as V
 
 ISSUER = "https://127.0.0.1:8443/attestation/sharedeastus"
@@ -46,7 +46,7 @@ def claims(**over):
 
 
 def token(c=None, key=KEY, kid=KID, jku=maa.certs_url(ISSUER)):
-    return maa.sign_token(c or claims(), key, kid, jku=jku)
+    return maa_issuer.sign_token(c or claims(), key, kid, jku=jku)
 
 
 def raw_token(header, payload, sig=b""):
@@ -163,7 +163,7 @@ def test_snp_request_body_layout_roundtrips():
     rep = hcl.parse(base64.b64decode(ev["hcl_report"]))
     assert util.b64decode(inner["SnpReport"]) == rep.snp_report
     assert "=" not in body["report"] and "+" not in body["report"]
-    parsed = maa.parse_request("SevSnpVm", body)
+    parsed = maa_issuer.parse_request("SevSnpVm", body)
     assert parsed["runtime_data"] == rep.claims_bytes
     assert parsed["vcek_chain"].count("BEGIN CERTIFICATE") == 3
     assert maa.attest_path("snp") == "/attest/SevSnpVm?api-version=2022-08-01"
@@ -183,7 +183,7 @@ def test_tdx_request_body_layout():
                                    "runtimeData": {"data": 5}}])
 def test_bad_request_bodies_raise_parse_errors(body):
     with pytest.raises(ParseError):
-        maa.parse_request("SevSnpVm", body)
+        maa_issuer.parse_request("SevSnpVm", body)
 
 
 # ---- simulator service ----------------------------------------------------------------------------

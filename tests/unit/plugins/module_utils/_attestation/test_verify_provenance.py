@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.confidential.azure.plugins.module_utils._attestation import maa
 from ansible_collections.confidential.azure.plugins.module_utils._attestation.verify import verify_evidence
-from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import synth
+from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import maa_issuer, synth
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import vectors as V
 
 ISSUER = "https://sharedeus.eus.attest.azure.net"
@@ -157,9 +157,9 @@ def test_tampered_real_vectors_fail_either_way(skip):
 def maa_opts(make_claims):
     """A fake MAA provider that signs whatever claims ``make_claims(kind, request)`` returns."""
     def attest(kind, body):
-        req = maa.parse_request(kind, body)
+        req = maa_issuer.parse_request(kind, body)
         claims = dict(make_claims(kind, req), iss=ISSUER, iat=1, nbf=1, exp=4102444800, nonce=body.get("nonce"))
-        return maa.sign_token(claims, MAA_KEY, MAA_KID, jku=maa.certs_url(ISSUER))
+        return maa_issuer.sign_token(claims, MAA_KEY, MAA_KID, jku=maa.certs_url(ISSUER))
     x5c = base64.b64encode(MAA_CERT.public_bytes(synth.serialization.Encoding.DER)).decode()
     return {"attest": attest, "jwks": {"keys": [{"kid": MAA_KID, "kty": "RSA", "x5c": [x5c]}]}, "issuer": ISSUER}
 
