@@ -5,7 +5,7 @@
 
 Azure applies a new Key Vault access policy or role assignment after a delay (Microsoft documents up to ten
 minutes for Azure RBAC; "If role assignments ... were changed recently, please observe propagation time"), so a
-data-plane call made right after a grant may be refused.  RestClient (rest.py) retries such answers with a
+data-plane call made right after a grant may be refused.  The pipelines' retry policy (clients.py) retries such answers with a
 bounded backoff; a 403 for another reason (firewall, Azure Policy) is returned at once.
 """
 

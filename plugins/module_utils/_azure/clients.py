@@ -1,18 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to confidential.azure
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Azure SDK clients, built in one place from an AzureSession.
+"""The Azure SDK clients and pipelines, built in one place from an AzureSession.
 
 - ``compute()``: azure-mgmt-compute's ComputeManagementClient (virtual machines, disks, disk encryption sets,
   resource SKUs);
 - ``keys(vault_url)``: azure-keyvault-keys' KeyClient for one vault (Key Vault's challenge authentication);
-- ``arm()``: azure-mgmt-core's ARMPipelineClient for the remaining ARM calls (resource groups, network, vault
-  management, role assignments).
+- ``arm()``: azure-mgmt-core's ARMPipelineClient; ``arm_requests()`` sends Azure's JSON over it for the ARM calls
+  no typed SDK of the design covers (resource groups, network, vault management, role assignments);
+- ``graph_requests()``, ``vault_requests(url)``, ``service_requests(url)``: the same over azure-core pipelines for
+  Microsoft Graph, a vault's data plane and MAA (pipeline.ServiceRequests).
 
 All use the session's credential and cloud (custom ARM endpoint and token scopes, custom CA bundle), the same
 retries (429/5xx honour Retry-After, capped) and, for Key Vault, the bounded wait on 403 answers while a fresh
-grant propagates (access.py).  Long-running operations run on azure-mgmt-core's ARM polling behind ``operation()``,
-which keeps the collection's wait / no-wait contract (LroResult's shape, LroTimeout, LroFailed).
+grant propagates (access.py).  Long-running operations run on azure-mgmt-core's ARM polling behind ``operation()``
+and ``ServiceRequests.write()``, with the collection's wait / no-wait contract (operation.Operation, LroTimeout,
+LroFailed).
 
 Nothing here imports an SDK at import time: a module imports only the clients it calls.
 """

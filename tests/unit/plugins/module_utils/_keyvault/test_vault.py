@@ -100,6 +100,15 @@ def test_to_result_shape():
     assert result["vault_uri"] == "https://kv1.vault.azure.net/" and result["network_default_action"] == "Allow"
 
 
+def test_tags_merge_unless_append_tags_is_false():
+    have = dict(resource(), tags={"owner": "me"})
+    assert not vault.compare(have, params(tags={"owner": "me"})).changed
+    merged = vault.compare(have, params(tags={"env": "t"}))
+    assert merged.patch == {"tags": {"owner": "me", "env": "t"}}
+    replaced = vault.compare(have, params(tags={"env": "t"}, append_tags=False))
+    assert replaced.patch == {"tags": {"env": "t"}}
+
+
 @pytest.mark.parametrize("code, message, fragment", [
     ("BadParameter", "AKV.SKR.1004: Exportable keys must have a release policy", "set release_policy"),
     ("BadParameter", "AKV.SKR.1005: Non-exportable keys must not have release policy", "remove release_policy"),
