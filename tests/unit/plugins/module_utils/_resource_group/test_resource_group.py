@@ -25,8 +25,8 @@ def test_validate_and_compare():
     plan = group.compare({"name": "rg", "location": "eastus", "tags": {"a": "1"}},
                          dict(location="West Europe", tags={"a": "1"}))
     assert plan.errors and "cannot move" in plan.errors[0]
-    plan = group.compare({"name": "rg", "location": "eastus", "tags": {"a": "1"}}, dict(location=None,
-                                                                                       tags={"b": "2"}))
+    have = {"name": "rg", "location": "eastus", "tags": {"a": "1"}}
+    plan = group.compare(have, dict(location=None, tags={"b": "2"}))
     assert plan.diff() == {"before": {"tags": {"a": "1"}}, "after": {"tags": {"a": "1", "b": "2"}}}
     plan = group.compare({"name": "rg", "location": "eastus", "tags": {"a": "1"}},
                          dict(location=None, tags={"b": "2"}, append_tags=False))
