@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover
     from urlparse import urlparse  # type: ignore
 
 from . import access, errors
-from .operation import Operation, first_answer  # noqa: F401  (Operation: the result type callers name)
+from .operation import first_answer
 from .retry import RetryPolicy as Backoff
 
 USER_AGENT = 'confidential.azure/0.1.0'

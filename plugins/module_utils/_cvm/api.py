@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
 from ansible_collections.confidential.azure.plugins.module_utils._azure import clients
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
+from ansible_collections.confidential.azure.plugins.module_utils._azure.operation import Operation
 from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import (
     parse_resource_id, resource_group_id, resource_id)
 
@@ -106,7 +107,7 @@ def _deleted(begin, wait, timeout):
         return clients.operation(begin, wait, timeout)
     except AzureApiError as exc:
         if exc.status == 404:
-            return clients.Operation.finished("NotFound", None, None)
+            return Operation.finished("NotFound", None, None)
         raise
 
 
