@@ -31,7 +31,8 @@ def _missing_lib():
 
 
 class AzureModule:
-    """Wraps AnsibleModule; modules read params here and reach Azure only through .arm / .data_plane / .graph."""
+    """Wraps AnsibleModule; modules read params here and reach Azure only through .sdk (the SDK clients) and
+    .arm / .graph / .data_plane (JSON requests over the same pipelines)."""
 
     def __init__(self, argument_spec, **kwargs):
         spec = dict(AZURE_COMMON_ARGS)
