@@ -99,7 +99,7 @@ def _relay(front, back):
             # TLS may hold decrypted bytes select() cannot see: read those without waiting.
             ready = [s for s in readers if s.pending()]
             if not ready:
-                ready, writable, _ = select.select(readers, writers, [], IDLE_SECONDS)
+                ready, writable, dummy = select.select(readers, writers, [], IDLE_SECONDS)
                 if not ready and not writable:
                     return
             else:
@@ -125,6 +125,8 @@ def _relay(front, back):
                 sock.close()
             except OSError:
                 pass
+
+
 class Relay:
     def __init__(self, target_port, target_ca, cert, key, port=443):
         self.target = ("127.0.0.1", target_port)

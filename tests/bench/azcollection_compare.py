@@ -88,11 +88,18 @@ def play(tasks, interpreter, environment):
              "environment": environment, "tasks": tasks}]
 
 
+PLAYBOOK_TIMEOUT = 300  # one playbook of a few tasks takes seconds; a stalled one is recorded, not waited for
+
+
 def run_side(workdir: Path, name: str, tasks: list, interpreter: Path, environment: dict, base_env: dict):
+    """(result, wall seconds) of one playbook; (None, None) when it did not finish within PLAYBOOK_TIMEOUT."""
     path = workdir / ("play-%s-%d.json" % (name, len(tasks)))
     path.write_text(json.dumps(play(tasks, interpreter, environment)))
     t0 = time.monotonic()
-    out = run_playbook(path, base_env)
+    try:
+        out = run_playbook(path, base_env, timeout=PLAYBOOK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None, None
     wall = time.monotonic() - t0
     return out, wall
 
@@ -104,19 +111,40 @@ def summarize(values):
             "max": round(max(values), 3), "n": len(values)}
 
 
+def module_figures(recs):
+    """Wall, CPU and peak RSS of the module processes the wrapper recorded (only those that exited 0)."""
+    recs = [r for r in recs if r.get("rc", 0) == 0]
+    return {"module_process_wall_s": summarize([r["wall_s"] for r in recs]),
+            "module_process_cpu_s": summarize([r["cpu_s"] for r in recs if "cpu_s" in r]),
+            "module_process_peak_rss_mb": summarize([r["maxrss_kb"] / 1024.0 for r in recs])}
+
+
+def ratios(sides):
+    """ours / azure.azcollection (wall, CPU, peak RSS) and token cache on / off (wall, CPU), medians."""
+    def ratio(a, b, key, stat="median"):
+        if not (sides.get(a) or {}).get(key) or not (sides.get(b) or {}).get(key):
+            return None
+        return round(sides[a][key][stat] / sides[b][key][stat], 3)
+
+    out = {"ratio_module_wall": ratio("ours", "azcollection", "module_process_wall_s"),
+           "ratio_module_cpu": ratio("ours", "azcollection", "module_process_cpu_s"),
+           "ratio_peak_rss": ratio("ours", "azcollection", "module_process_peak_rss_mb", "max"),
+           "token_cache_ratio_module_wall": ratio("ours_token_cache", "ours", "module_process_wall_s"),
+           "token_cache_ratio_module_cpu": ratio("ours_token_cache", "ours", "module_process_cpu_s"),
+           "ratio_module_wall_token_cache": ratio("ours_token_cache", "azcollection", "module_process_wall_s")}
+    if all((sides.get(k) or {}).get("playbook_wall_per_task_s") for k in ("ours", "azcollection")):
+        out["ratio_playbook_wall_per_task"] = ratio("ours", "azcollection", "playbook_wall_per_task_s")
+    return out
+
+
 def from_logs(workdir: Path, out_json=None):
     """Module-process figures only (no playbook wall times) from the wrapper logs of an interrupted run."""
     result = {"measured": True, "partial": "rebuilt from the per-task wrapper logs of an interrupted run; "
               "playbook wall per task not available", "azcollection_version": azcoll_version(), "sides": {},
               "requests": {}}
     for side in ("ours", "ours_token_cache", "azcollection"):
-        recs = read_log(workdir, side)
-        result["sides"][side] = {"module_process_wall_s": summarize([r["wall_s"] for r in recs]),
-                                 "module_process_peak_rss_mb": summarize([r["maxrss_kb"] / 1024.0 for r in recs]),
-                                 "playbook_wall_per_task_s": None}
-    o, t = result["sides"]["ours"], result["sides"]["azcollection"]
-    result["ratio_module_wall"] = round(o["module_process_wall_s"]["median"] / t["module_process_wall_s"]["median"], 3)
-    result["ratio_peak_rss"] = round(o["module_process_peak_rss_mb"]["max"] / t["module_process_peak_rss_mb"]["max"], 3)
+        result["sides"][side] = dict(module_figures(read_log(workdir, side)), playbook_wall_per_task_s=None)
+    result.update(ratios(result["sides"]))
     text = json.dumps(result, indent=1)
     print(text)
     if out_json:
@@ -150,6 +178,7 @@ def main(argv=None):
         print(json.dumps(result))
         return result
 
+    load_at_start = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="cazure-azcoll-"))
     (tmp / "sim").mkdir()
     sim = start_simulator(str(tmp / "sim"))
@@ -205,17 +234,27 @@ def main(argv=None):
         empty = {k: [] for k in sides}
         requests = {}
         checks = {}
+        stalled = []
+        # the cached side measures what a play's later tasks cost: its first task (the one that fills the cache)
+        # runs here, unrecorded (its own interpreter, no wrapper)
+        warm, _wall = run_side(tmp, "warm-up", tasks(sides["ours_token_cache"][0], 1),
+                               Path(ours_py), cache_env, base_env)
+        if warm is None or warm.rc != 0:
+            raise RuntimeError("token cache warm-up failed: %s" % (warm and json.dumps(warm.tasks())[:3000]))
         for rnd in range(args.rounds):
             for side, (module, interp, environment) in sides.items():
                 out0, w0 = run_side(tmp, side, [], interp, environment, base_env)
                 mark = sim.mark()
                 out, w = run_side(tmp, side, tasks(module, args.tasks), interp, environment, base_env)
                 log = sim.requests(since=mark)
+                if out is None or out0 is None:
+                    stalled.append("%s round %d" % (side, rnd + 1))
+                    continue
                 if out.rc != 0:
                     raise RuntimeError("%s failed: %s" % (side, json.dumps(out.tasks())[:3000]))
                 walls[side].append(w)
                 empty[side].append(w0)
-                if rnd == 0:
+                if side not in checks:
                     r = out.result("t0")
                     found = r.get("vms") if "vms" in r else r.get("virtual_machines")
                     checks[side] = {"found_vms": len(found or []), "keys": sorted(r)[:12]}
@@ -225,22 +264,14 @@ def main(argv=None):
                     requests[side] = {"per_playbook_of_%d_tasks" % args.tasks: len(log), "by_service": by}
         result = {"measured": True, "azcollection_version": version, "endpoint": "private netns: "
                   "management.azure.com / login.microsoftonline.com -> TLS relay -> simulator (both sides)", "rounds": args.rounds,
-                  "tasks_per_playbook": args.tasks, "sides": {}, "requests": requests, "result_check": checks}
+                  "tasks_per_playbook": args.tasks, "sides": {}, "requests": requests, "result_check": checks,
+                  "stalled_playbooks": stalled, "playbook_timeout_s": PLAYBOOK_TIMEOUT,
+                  "load_average": {"start": load_at_start, "end": os.getloadavg()}}
         for side in sides:
-            recs = read_log(tmp, side)
             per_task_play = [(w - w0) / args.tasks for w, w0 in zip(walls[side], empty[side])]
-            result["sides"][side] = {
-                "module_process_wall_s": summarize([r["wall_s"] for r in recs]),
-                "module_process_peak_rss_mb": summarize([r["maxrss_kb"] / 1024.0 for r in recs]),
-                "playbook_wall_per_task_s": summarize(per_task_play),
-            }
-        o, t = result["sides"]["ours"], result["sides"]["azcollection"]
-        result["ratio_module_wall"] = round(o["module_process_wall_s"]["median"] /
-                                            t["module_process_wall_s"]["median"], 3)
-        result["ratio_playbook_wall_per_task"] = round(o["playbook_wall_per_task_s"]["median"] /
-                                                       t["playbook_wall_per_task_s"]["median"], 3)
-        result["ratio_peak_rss"] = round(o["module_process_peak_rss_mb"]["max"] /
-                                         t["module_process_peak_rss_mb"]["max"], 3)
+            result["sides"][side] = dict(module_figures(read_log(tmp, side)),
+                                         playbook_wall_per_task_s=summarize(per_task_play))
+        result.update(ratios(result["sides"]))
     finally:
         stop_simulator(sim)
     text = json.dumps(result, indent=1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -52,7 +53,13 @@ def fio(guest: Guest, dev: str, runtime: int) -> dict:
     return out
 
 
+def _stop(signum, frame):
+    """SIGTERM (make bench's budget ran out) unwinds through main()'s finally, which stops the guest."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", default="bench")
     ap.add_argument("--attach", action="store_true", help="use a running guest (temp disk not yet encrypted)")

@@ -244,8 +244,13 @@ def cli_subscription_id(run_command):
 
 
 def build(settings, authority, connection_verify=True, disable_instance_discovery=False):
-    """Create the azure-identity credential for settings (lazy import)."""
-    from azure import identity  # pylint: disable=import-outside-toplevel
+    """Create the azure-identity credential for settings (lazy import: a task served by the token cache never
+    calls this)."""
+    try:
+        from azure import identity  # pylint: disable=import-outside-toplevel
+    except ImportError as exc:
+        raise AzureAuthError('%s; install azure-identity on the control node (pip install -r requirements.txt)'
+                             % exc)
 
     common = dict(connection_verify=connection_verify)
     if authority:

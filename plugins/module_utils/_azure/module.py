@@ -19,12 +19,15 @@ REQUIRED_LIBS = (('azure.core', 'azure-core'), ('azure.identity', 'azure-identit
 
 
 def _missing_lib():
-    """The first required package that cannot be imported, with its import error text."""
-    import importlib  # pylint: disable=import-outside-toplevel
+    """The first required package that is not installed, with the lookup's error text.
+
+    Only looked up, not imported: a task whose token the cache serves never imports azure.identity."""
+    from importlib.util import find_spec  # pylint: disable=import-outside-toplevel
 
     for module_name, package in REQUIRED_LIBS:
         try:
-            importlib.import_module(module_name)
+            if find_spec(module_name) is None:
+                return package, 'No module named %r' % module_name
         except ImportError:
             return package, traceback.format_exc()
     return None, None

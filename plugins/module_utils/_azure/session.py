@@ -73,12 +73,14 @@ class AzureSession:
     # -- clients ---------------------------------------------------------------------------------------------
     def credential(self):
         if self._credential is None:
-            cred = credentials.build(self.settings, self.authority, self.connection_verify,
-                                     self.disable_instance_discovery)
-            if self.token_cache_path:
-                cred = token_cache.CachingCredential(cred, self.token_cache_path,
-                                                     self.settings.cache_key(self.authority))
-            self._credential = cred
+            def build():
+                return credentials.build(self.settings, self.authority, self.connection_verify,
+                                         self.disable_instance_discovery)
+            if self.token_cache_path:  # built on a cache miss only: a cached task skips azure.identity
+                self._credential = token_cache.CachingCredential(build, self.token_cache_path,
+                                                                 self.settings.cache_key(self.authority))
+            else:
+                self._credential = build()
         return self._credential
 
     @property

@@ -68,19 +68,32 @@ def store(path, key, scope, token, expires_on, now=None):
 
 
 class CachingCredential:
-    """Wraps an azure-identity credential; consults the cache file before asking for a token."""
+    """A token credential that answers from the cache file first.
+
+    ``inner`` is the azure-identity credential or a zero-argument callable that builds it: with a callable the
+    credential (and the azure.identity import behind it) is built only on a cache miss, so a task whose token is
+    cached neither imports azure.identity nor asks for a token.
+    """
 
     def __init__(self, inner, path, key):
-        self._inner = inner
+        self._inner = inner if hasattr(inner, 'get_token') else None
+        self._build = None if self._inner is not None else inner
         self._path = os.path.expanduser(path)
         self._key = key
 
+    @property
+    def built(self):
+        """Whether the real credential exists (False as long as the cache served every token)."""
+        return self._inner is not None
+
     def get_token(self, *scopes, **kwargs):
-        scope = ' '.join(scopes)
+        scope = entry_scope(scopes, kwargs.get('tenant_id'))
         if not kwargs.get('claims'):
             cached = lookup(self._path, self._key, scope)
             if cached is not None:
                 return _access_token(cached.token, cached.expires_on)
+        if self._inner is None:
+            self._inner = self._build()
         token = self._inner.get_token(*scopes, **kwargs)
         store(self._path, self._key, scope, token.token, token.expires_on)
         return token
@@ -89,6 +102,12 @@ class CachingCredential:
         close = getattr(self._inner, 'close', None)
         if close:
             close()
+
+
+def entry_scope(scopes, tenant_id=None):
+    """The cache entry's scope part: the scopes, and the tenant when a challenge names one (Key Vault)."""
+    scope = ' '.join(scopes)
+    return '%s tenant=%s' % (scope, tenant_id) if tenant_id else scope
 
 
 def _access_token(token, expires_on):

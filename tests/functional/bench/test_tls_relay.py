@@ -43,7 +43,7 @@ def _echo_server(ctx):
 
     def accept():
         while True:
-            conn, _ = server.accept()
+            conn, dummy = server.accept()
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
