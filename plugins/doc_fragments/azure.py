@@ -27,6 +27,8 @@ options:
   subscription_id:
     description:
       - Subscription to work in. Defaults to E(AZURE_SUBSCRIPTION_ID), the profile, or the Azure CLI's account.
+      - Like every option here, a value given as a parameter wins over the environment, the profile and the CLI,
+        whichever of them supplies the credential.
     type: str
   client_id:
     description:
@@ -90,6 +92,15 @@ options:
         delete it after the play. Can also be set with E(CONFIDENTIAL_AZURE_TOKEN_CACHE).
       - Off by default.
     type: path
+  access_propagation_timeout:
+    description:
+      - Seconds a Key Vault data-plane request refused with 403 because a permission is missing keeps being
+        retried (backoff from 2 s, at most 30 s per wait), for access granted moments earlier - an access policy
+        or a role assignment, for example by M(confidential.azure.keyvault) - to take effect.
+      - What was waited for is returned in C(access_waits). A 403 that outlasts the wait fails, naming the missing
+        permission. A 403 from the vault firewall or Azure Policy is never waited for.
+      - V(0) does not wait. Default V(300) (five minutes); at most V(3600).
+    type: int
 requirements:
   - python >= 3.8
   - azure-core >= 1.31.0

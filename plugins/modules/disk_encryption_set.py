@@ -13,8 +13,10 @@ version_added: 0.1.0
 description:
   - Creates, updates or deletes a C(Microsoft.Compute/diskEncryptionSets) resource, by default with
     C(encryptionType=ConfidentialVmEncryptedWithCustomerKey) for confidential VM OS disks.
-  - Before creating the set (or changing its key) the module reads the key from the Key Vault data plane and fails
-    with the reason when it is not an exportable HSM key with a release policy.
+  - Before creating the set (or changing its key) the module reads the vault (it must have purge protection) and the
+    key from the Key Vault data plane, and fails with the reason when the key is not an exportable HSM key with a
+    release policy; nothing is written then.
+  - Changing the key of a confidential set finds the VMs that use it; see O(deallocate_for_key_change).
   - Optionally grants the set's identity the key permissions get, wrapKey and unwrapKey on the vault (access policy,
     or the role Key Vault Crypto Service Encryption User on an RBAC vault).
 author:
@@ -82,6 +84,13 @@ options:
     description: Ensure the set's identity holds get, wrapKey and unwrapKey on O(source_vault).
     type: bool
     default: false
+  deallocate_for_key_change:
+    description:
+      - Azure changes the key of a confidential set only while the VMs that use it are deallocated. With C(false)
+        a key change fails naming the VMs that are not deallocated; with C(true) the module deallocates them,
+        changes the key and starts those that were running (each step in RV(actions)).
+    type: bool
+    default: false
   grant_scope:
     description: On RBAC vaults, assign the role at the key (default) or the vault scope.
     type: str
@@ -112,9 +121,18 @@ EXAMPLES = r'''
   confidential.azure.disk_encryption_set:
     resource_group: cvm-rg
     name: cvm-des
-    key_url: "{{ key.key.kid }}"
-    source_vault: cvm-kv
+    key_url: "{{ cmk.key.kid }}"
+    source_vault: cvm-keys
     grant_key_permissions: true
+  register: des
+
+- name: Rotate to a new key version; deallocate the VMs on the set meanwhile and start them again
+  confidential.azure.disk_encryption_set:
+    resource_group: cvm-rg
+    name: cvm-des
+    key_url: "{{ cmk.key.kid }}"
+    source_vault: cvm-keys
+    deallocate_for_key_change: true
 '''
 
 RETURN = r'''
@@ -180,6 +198,7 @@ def argument_spec():
         rotation_to_latest_key_version=dict(type='bool', default=False),
         federated_client_id=dict(type='str'),
         grant_key_permissions=dict(type='bool', default=False),
+        deallocate_for_key_change=dict(type='bool', default=False),
         grant_scope=dict(type='str', choices=['key', 'vault'], default='key'),
         tags=dict(type='dict'),
         append_tags=dict(type='bool', default=True),

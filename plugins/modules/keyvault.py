@@ -18,7 +18,17 @@ description:
   - O(access_policies) are ensured at least (missing permissions are added with C(accessPolicies/add)); entries
     and permissions of other principals - for example grants made by M(confidential.azure.keyvault_key) and
     M(confidential.azure.disk_encryption_set) - are kept.
-  - A run without changes makes one GET.
+  - Unless O(grant_automation_principal=false), the principal running Ansible (its object id is the C(oid) claim
+    of its own access token) gets the data-plane rights the following key tasks need, which Azure never gives the
+    creator of a vault - on an access-policy vault an access policy with the key permissions C(get), C(list),
+    C(create), C(update), C(import), C(delete), C(recover), C(rotate), C(getrotationpolicy) and
+    C(setrotationpolicy); on an RBAC vault the role C(Key Vault Crypto Officer) at vault scope (this needs
+    C(Microsoft.Authorization/roleAssignments/write), for example User Access Administrator). Grants take effect
+    after a delay; later data-plane tasks wait for them (see O(access_propagation_timeout)).
+  - Refuses, before any request, a vault that a confidential disk encryption set could not use (purge protection
+    off, or the Standard SKU) unless O(allow_unfit_for_confidential_disks=true).
+  - A run without changes makes one GET (plus, on an RBAC vault, one filtered list of the principal's role
+    assignments).
 author:
   - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
@@ -57,7 +67,23 @@ options:
   enable_purge_protection:
     description:
       - Purge protection (required for confidential VM CMKs). Default on creation C(true). Cannot be turned off once on.
+      - V(false) is refused unless O(allow_unfit_for_confidential_disks=true).
     type: bool
+  allow_unfit_for_confidential_disks:
+    description:
+      - Allow a vault that a confidential disk encryption set cannot use - O(enable_purge_protection=false) or
+        O(sku=standard). Without it such a vault is refused before anything is written.
+    type: bool
+    default: false
+  grant_automation_principal:
+    description:
+      - Give the principal running Ansible (object id from the C(oid) claim of its access token) the key permissions
+        the collection's key tasks need - an access policy on an access-policy vault, the role
+        C(Key Vault Crypto Officer) at vault scope on an RBAC vault. Shown in check mode and diff; a re-run adds
+        nothing.
+      - Set V(false) when you manage the principal's data-plane access yourself.
+    type: bool
+    default: true
   soft_delete_retention_days:
     description: Soft delete retention, 7 to 90 days. Default on creation 90; cannot change afterwards.
     type: int
@@ -114,14 +140,12 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Premium vault with purge protection for confidential VM keys
+- name: Premium vault with purge protection for confidential VM keys; the principal running Ansible gets key access
   confidential.azure.keyvault:
     name: cvm-keys
     resource_group: cvm-rg
     location: eastus
-    access_policies:
-      - object_id: "{{ automation_object_id }}"
-        keys: [get, list, create, update, delete, getrotationpolicy, setrotationpolicy]
+  register: vault
 
 - name: RBAC vault, firewall closed
   confidential.azure.keyvault:
@@ -187,6 +211,36 @@ vault:
     provisioning_state:
       description: Provisioning state.
       type: str
+automation_grant:
+  description: The data-plane access of the principal running Ansible (with O(grant_automation_principal=true)).
+  returned: when O(state=present) and O(grant_automation_principal=true)
+  type: dict
+  contains:
+    mode:
+      description: C(access_policy) or C(rbac).
+      type: str
+    principal_id:
+      description: Object id of the principal (the C(oid) claim of its token).
+      type: str
+    scope:
+      description: The vault id.
+      type: str
+    permissions:
+      description: The key permissions it needs.
+      type: list
+      elements: str
+    before:
+      description: Key permissions (access policy) or role names (RBAC) it held before the run.
+      type: list
+      elements: str
+    after:
+      description: Held after the run.
+      type: list
+      elements: str
+    missing:
+      description: What was (or in check mode would be) added.
+      type: list
+      elements: str
 operation:
   description: The unfinished operation with O(wait=false).
   returned: when an operation is still running
@@ -224,6 +278,8 @@ def argument_spec():
         tags=dict(type='dict'),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=600),
+        grant_automation_principal=dict(type='bool', default=True),
+        allow_unfit_for_confidential_disks=dict(type='bool', default=False),
     )
 
 

@@ -18,9 +18,22 @@ description:
     request is sent; the error names the parameter and the fix.
   - A run that changes nothing reads the VM once (with its instance view) and, when the module manages the NIC,
     the NIC (and public IP) once.
-  - Changes Azure cannot make on an existing VM (security encryption type, disk encryption set, image, zone,
-    admin user, SSH keys, a size in another TEE or temp-disk class, OS disk type) fail with a message saying so,
-    unless O(allow_recreate=true).
+  - Before anything is written (the NIC included) a new VM is checked against what Azure answers: the size is
+    offered in the location and zone and not restricted for the subscription (one resource SKU read; see
+    M(confidential.azure.sku_info)), the disk encryption set exists, is C(ConfidentialVmEncryptedWithCustomerKey),
+    is in the VM's region and its vault has purge protection, and the subnet's virtual network is in the VM's
+    region. A NIC of the module's name in another region is never reused.
+  - When Azure refuses the VM, the NIC and public IP this run created are deleted again (what could not be deleted
+    is returned in C(left_behind)). O(state=absent) removes the module's own NIC and public IP (tagged
+    C(confidential.azure.vm)) also when the VM was never created.
+  - Every option is managed on an existing VM, also without O(size) and O(image) - compared and changed in place
+    (O(size) within the TEE and temp-disk class, O(tags), O(data_disks) added, O(boot_diagnostics), O(identity)),
+    changed while deallocated (O(secure_boot), O(encryption_at_host), O(os_disk_size_gb) growing,
+    O(os_disk_caching), O(network_interfaces)), or refused with "cannot change X on an existing VM (recreate with
+    allow_recreate)" (O(location), O(tee), O(image), O(zone), O(admin_username), O(ssh_public_keys),
+    O(computer_name), O(security_encryption_type), O(disk_encryption_set), O(os_disk_type), O(vtpm),
+    O(priority)). O(admin_password) and O(custom_data) are used at creation only (Azure never returns them);
+    O(subnet_id) and O(network_interfaces) need the full definition.
 author:
   - confidential.azure maintainers (@confidential-azure)
 extends_documentation_fragment:
@@ -46,7 +59,8 @@ options:
     type: str
   state:
     description: C(present) creates or updates the VM; C(absent) deletes it with the OS disk, the data disks and
-      the NIC (and public IP) this module created, nothing else.
+      the NIC (and public IP) this module created, nothing else (the NIC and public IP also when the VM was never
+      created).
     type: str
     choices: [present, absent]
     default: present
@@ -93,7 +107,8 @@ options:
     type: str
   ssh_public_keys:
     description: OpenSSH public key lines for the admin user (Linux). Password login is disabled when no password
-      is given.
+      is given. Azure takes RSA keys of at least 2048 bits and Ed25519 keys; ECDSA, DSA and security-key types are
+      refused before any request.
     type: list
     elements: str
   computer_name:
@@ -127,9 +142,9 @@ options:
       - C(DiskWithVMGuestState) encrypts the OS disk and the VM guest state (confidential OS disk encryption,
         platform key or O(disk_encryption_set)); C(VMGuestStateOnly) encrypts only the guest state (vTPM, UEFI);
         C(NonPersistedTPM) does not persist the vTPM state.
+        When not given, C(DiskWithVMGuestState) at creation and later runs leave it as it is.
     type: str
     choices: [VMGuestStateOnly, DiskWithVMGuestState, NonPersistedTPM]
-    default: DiskWithVMGuestState
   disk_encryption_set:
     description: Confidential disk encryption set (name in O(resource_group) or id) holding the customer-managed key;
       placed in C(osDisk.managedDisk.securityProfile.diskEncryptionSet). Needs C(DiskWithVMGuestState).
@@ -139,9 +154,8 @@ options:
       given, later runs leave it as it is.
     type: bool
   vtpm:
-    description: Virtual TPM; confidential VMs require it.
+    description: Virtual TPM; confidential VMs require it (always on; C(false) is rejected).
     type: bool
-    default: true
   encryption_at_host:
     description: Encryption at host for temp disk and caches. Changing it needs the VM deallocated.
     type: bool
@@ -194,14 +208,39 @@ options:
     type: str
     choices: ['1', '2', '3']
   boot_diagnostics:
-    description: Enable boot diagnostics (managed storage) at creation.
+    description: Boot diagnostics (managed storage); off at creation when not given, changed in place.
     type: bool
-    default: false
   priority:
-    description: Only C(Regular); Spot and Low priority are rejected (not supported for confidential VMs).
+    description: Only C(Regular) (the default); Spot and Low priority are rejected (not supported for confidential
+      VMs).
     type: str
     choices: [Regular, Spot, Low]
-    default: Regular
+  identity:
+    description:
+      - Managed identities of the VM (the shape of azure.azcollection's C(azure_rm_virtualmachine)). The
+        system-assigned identity's principal id is returned in RV(vm.identity.principal_id), for example to grant it
+        a role on a key. Changed in place.
+      - When not given, later runs leave the identities as they are.
+    type: dict
+    suboptions:
+      type:
+        description: C(None) removes every identity.
+        type: str
+        required: true
+        choices: [SystemAssigned, UserAssigned, 'SystemAssigned, UserAssigned', 'None']
+      user_assigned_identities:
+        description: User-assigned identities (with a type that includes C(UserAssigned)).
+        type: dict
+        suboptions:
+          id:
+            description: Resource ids of user-assigned managed identities.
+            type: list
+            elements: str
+            default: []
+          append:
+            description: Keep user-assigned identities the VM already has that are not in O(identity.user_assigned_identities.id).
+            type: bool
+            default: true
   power_state:
     description: Desired power state. When not given, a new VM runs and later runs leave the power state alone.
     type: str
@@ -219,7 +258,8 @@ options:
     default: false
   wait:
     description:
-      - Wait for long operations. With C(false) the module returns once Azure accepted the request, with
+      - Wait for long operations. With C(false) the module returns once Azure accepted the VM request (the NIC and public
+        IP requests are not waited for either), with
         RV(operation) describing what to wait on; start a fleet this way, then run the module again with
         C(wait=true) (it waits for a VM still provisioning, then converges) or poll M(confidential.azure.vm_info)
         until RV(confidential.azure.vm_info#module:vms[].provisioning_state) is C(Succeeded).
@@ -250,30 +290,45 @@ EXAMPLES = r'''
       - "{{ lookup('file', '~/.ssh/id_ed25519.pub') }}"
     subnet_id: "{{ vnet.virtual_network.subnets[0].id }}"
     security_encryption_type: DiskWithVMGuestState
-    disk_encryption_set: cvm-des
+    disk_encryption_set: "{{ des.disk_encryption_set.id }}"
     tags:
       app: demo
 
-- name: Start a fleet without waiting
+- name: Start a fleet (Intel TDX) without waiting
   confidential.azure.vm:
     resource_group: cvm-rg
     name: "cvm-{{ item }}"
     size: Standard_DC2es_v5
     image: {publisher: Canonical, offer: ubuntu-24_04-lts, sku: cvm}
     admin_username: azureuser
-    ssh_public_keys: ["{{ ssh_key }}"]
-    subnet_id: "{{ subnet_id }}"
+    ssh_public_keys: ["{{ lookup('file', '~/.ssh/id_ed25519.pub') }}"]
+    subnet_id: "{{ vnet.virtual_network.subnets[0].id }}"
+    disk_encryption_set: cvm-des
+    tags:
+      fleet: web
     wait: false
-  loop: "{{ range(1, 11) | list }}"
+  loop: [1, 2]
 
 - name: Then wait for all of them
   confidential.azure.vm_info:
     resource_group: cvm-rg
-    tags: [fleet]
+    tags: ["fleet:web"]
   register: fleet
   until: fleet.vms | rejectattr('provisioning_state', 'equalto', 'Succeeded') | list | length == 0
   retries: 60
   delay: 20
+
+- name: Give a VM a system-assigned managed identity (changed in place) and keep its principal id
+  confidential.azure.vm:
+    resource_group: cvm-rg
+    name: cvm-snp-1
+    identity:
+      type: SystemAssigned
+  register: cvm_identity
+
+- name: Show the principal id to grant a key role to
+  ansible.builtin.debug:
+    msg: "{{ cvm_identity.vm.identity.principal_id }}"
 
 - name: Deallocate
   confidential.azure.vm:
@@ -317,6 +372,24 @@ vm:
       description: NIC references (id, name, primary, delete_option).
       type: list
       elements: dict
+    identity:
+      description: Managed identities; C(principal_id) is the system-assigned identity's principal (object) id,
+        C(user_assigned_identities) a list of C(id), C(principal_id), C(client_id).
+      type: dict
+      contains:
+        type:
+          description: C(None), C(SystemAssigned), C(UserAssigned) or C(SystemAssigned, UserAssigned).
+          type: str
+        principal_id:
+          description: Principal (object) id of the system-assigned identity.
+          type: str
+        tenant_id:
+          description: Tenant of the system-assigned identity.
+          type: str
+        user_assigned_identities:
+          description: The user-assigned identities.
+          type: list
+          elements: dict
     os_disk:
       description: OS disk (name, id, size_gb, storage_account_type, caching, delete_option).
       type: dict
@@ -370,10 +443,10 @@ def argument_spec():
         public_ip=dict(type='bool', default=False),
         accelerated_networking=dict(type='bool', default=False),
         security_encryption_type=dict(type='str', choices=['VMGuestStateOnly', 'DiskWithVMGuestState',
-                                                           'NonPersistedTPM'], default='DiskWithVMGuestState'),
+                                                           'NonPersistedTPM']),
         disk_encryption_set=dict(type='str'),
         secure_boot=dict(type='bool'),
-        vtpm=dict(type='bool', default=True),
+        vtpm=dict(type='bool'),
         encryption_at_host=dict(type='bool'),
         os_disk_size_gb=dict(type='int'),
         os_disk_type=dict(type='str', choices=DISK_TYPES),
@@ -388,9 +461,17 @@ def argument_spec():
             max_shares=dict(type='int'),
         )),
         zone=dict(type='str', choices=['1', '2', '3']),
-        boot_diagnostics=dict(type='bool', default=False),
-        priority=dict(type='str', choices=['Regular', 'Spot', 'Low'], default='Regular'),
+        boot_diagnostics=dict(type='bool'),
+        priority=dict(type='str', choices=['Regular', 'Spot', 'Low']),
         power_state=dict(type='str', choices=['running', 'stopped', 'deallocated']),
+        identity=dict(type='dict', options=dict(
+            type=dict(type='str', required=True,
+                      choices=['SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned', 'None']),
+            user_assigned_identities=dict(type='dict', options=dict(
+                id=dict(type='list', elements='str', default=[]),
+                append=dict(type='bool', default=True),
+            )),
+        )),
         tags=dict(type='dict'),
         append_tags=dict(type='bool', default=True),
         allow_recreate=dict(type='bool', default=False),

@@ -32,6 +32,11 @@ class Simulator:
         return self.info["subscription_id"]
 
     @property
+    def subscriptions(self) -> list[str]:
+        """Every subscription the simulator serves, the default (``subscription_id``) first."""
+        return list(self.info.get("subscriptions") or [self.info["subscription_id"]])
+
+    @property
     def env(self) -> dict:
         i = self.info
         return {"AZURE_SUBSCRIPTION_ID": i["subscription_id"], "AZURE_CLIENT_ID": i["client_id"],

@@ -505,11 +505,76 @@ def render(data):
     return "\n".join(lines) + "\n"
 
 
-def build(specs_root):
-    """Return the rendered text of specdata/azure_specs.json for the specs under specs_root."""
+INDEX_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spec_index.json")
+# What an upstream spec file defines, by its name (the official repository's file-per-resource-group layout).
+_KV_TYPES = ("Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/accessPolicies", "Microsoft.KeyVault/deletedVaults",
+             "Microsoft.KeyVault/locations/deletedVaults")
+FILE_TYPES = {
+    ("Microsoft.Compute", "virtualMachine.json"): ("Microsoft.Compute/virtualMachines",
+                                                   "Microsoft.Compute/virtualMachines/instanceView"),
+    ("Microsoft.Compute", "disk.json"): ("Microsoft.Compute/disks",),
+    ("Microsoft.Compute", "diskEncryptionSet.json"): ("Microsoft.Compute/diskEncryptionSets",),
+    ("Microsoft.Compute", "skus.json"): ("Microsoft.Compute/skus",),
+    ("Microsoft.KeyVault", "keyvault.json"): _KV_TYPES,
+    ("Microsoft.KeyVault", "openapi.json"): _KV_TYPES,
+    ("Microsoft.Resources", "resources.json"): ("Microsoft.Resources/resourceGroups",
+                                                "Microsoft.Resources/subscriptions/resourcegroups",
+                                                "Microsoft.Resources/subscriptions/resources",
+                                                "Microsoft.Resources/subscriptions/resourceGroups/resources",
+                                                "Microsoft.Resources/subscriptions/providers",
+                                                "Microsoft.Resources/providers"),
+    ("Microsoft.Resources", "subscriptions.json"): ("Microsoft.Resources/subscriptions", "Microsoft.Resources/tenants",
+                                                    "Microsoft.Resources/subscriptions/locations"),
+    ("Microsoft.Authorization", "authorization-RoleAssignmentsCalls.json"): ("Microsoft.Authorization/roleAssignments",),
+    ("Microsoft.Authorization", "authorization-RoleDefinitionsCalls.json"): ("Microsoft.Authorization/roleDefinitions",),
+}
+_VERSION_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+
+
+def upstream_files(index):
+    """(spec path, where it was seen) of every file the index names."""
+    out = [(f["path"], "%s@%s" % (f["path"], f["commit"])) for f in index.get("files", ())]
+    for readme in index.get("readmes", ()):
+        base = readme["path"].rsplit("/", 1)[0]
+        for rel in readme["input_files"]:
+            out.append((base + "/" + rel, "%s@%s" % (readme["path"], readme["commit"])))
+    return out
+
+
+def upstream_versions(index):
+    """{resource type: {api-version: source}} of the index's files (api-version = the file's folder)."""
+    out = {}
+    for path, source in upstream_files(index):
+        segs = path.split("/")
+        version = segs[-2]
+        namespace = next((s for s in segs if s.startswith("Microsoft.")), "")
+        if not _VERSION_DIR.match(version):
+            raise ValueError("%s: the folder of a spec file is its api-version" % path)
+        types = FILE_TYPES.get((namespace, segs[-1]))
+        if types is None:
+            raise ValueError("%s: no FILE_TYPES entry for %s/%s" % (path, namespace, segs[-1]))
+        for t in types:
+            out.setdefault(t, {}).setdefault(version, source)
+    return out
+
+
+def build(specs_root, index_file=INDEX_FILE):
+    """Return the rendered text of specdata/azure_specs.json for the specs under specs_root (plus the upstream
+    api-versions that ``index_file`` lists)."""
     builder = Builder(specs_root)
     builder.collect()
-    return render(builder.result())
+    data = builder.result()
+    index = {}
+    if index_file:
+        with open(index_file, encoding="utf-8") as fh:
+            index = json.load(fh)
+    upstream = upstream_versions(index)
+    merged = {t: set(v) for t, v in data["resource_types"].items()}
+    for t, versions in upstream.items():
+        merged.setdefault(t, set()).update(versions)
+    data["api_versions"] = {t: sorted(v) for t, v in sorted(merged.items())}
+    data["upstream_api_versions"] = {t: dict(sorted(v.items())) for t, v in sorted(upstream.items())}
+    return render(data)
 
 
 def main(argv=None):

@@ -25,4 +25,5 @@ AZURE_COMMON_ARGS = dict(
     cert_validation_mode=dict(type='str', choices=['validate', 'ignore']),
     disable_instance_discovery=dict(type='bool'),
     token_cache=dict(type='path', no_log=False),
+    access_propagation_timeout=dict(type='int'),
 )

@@ -4,6 +4,7 @@
 """Which credential to use, decided from module parameters, environment, profile file and the Azure CLI.
 
 Precedence (auth_source=auto): explicit parameters > environment variables > profile file > Azure CLI.
+Whatever source supplies the credential, an option given as a module parameter wins over that source's value.
 Resolution is pure (no SDK import); build() imports azure.identity lazily.
 """
 
@@ -129,52 +130,98 @@ def read_profile(path, name):
     return dict(parser.items(name))
 
 
+#: Keys that name the identity; the secret-like keys of a source belong to the identity that source names.
+_IDENTITY_KEYS = ('client_id', 'ad_user')
+_SECRET_KEYS = ('secret', 'password', 'x509_certificate_path', 'federated_token_file')
+
+
+def explicit_params(params):
+    """The credential and subscription options given as module parameters (None and '' mean not given)."""
+    keys = CREDENTIAL_KEYS + ('subscription_id', 'federated_token_file')
+    return dict((key, params[key]) for key in keys if params.get(key) not in (None, ''))
+
+
+def overlay(values, explicit):
+    """A source's values with every explicit parameter on top.
+
+    A secret, password, certificate or token file of the source is dropped when a parameter names another
+    identity (a client_id or ad_user the source does not have): it belongs to the source's identity, never
+    to the one asked for, so the result is then incomplete and says so instead of signing in as someone else.
+    """
+    merged = dict((key, value) for key, value in (values or {}).items() if value not in (None, ''))
+    if any(explicit.get(ident) and explicit[ident] != merged.get(ident) for ident in _IDENTITY_KEYS):
+        for key in _SECRET_KEYS:
+            merged.pop(key, None)
+    merged.update(explicit)
+    return merged
+
+
 def resolve(params, env=None, profile_path=None, cli_available=None):
-    """Return CredentialSettings for params (module options) following the documented precedence."""
+    """Return CredentialSettings for params (module options) following the documented precedence.
+
+    Sources are tried in order (parameters, environment, profile, managed identity or CLI); whichever source
+    supplies the credential, every option given as a module parameter (subscription_id, tenant, client_id, ...)
+    wins over the value that source has.
+    """
     env = os.environ if env is None else env
     source = params.get('auth_source') or 'auto'
     if source == 'auto' and env.get('ANSIBLE_AZURE_AUTH_SOURCE'):
         source = env['ANSIBLE_AZURE_AUTH_SOURCE']
-    subscription = params.get('subscription_id') or env_value(env, 'subscription_id')
+    explicit = explicit_params(params)
+    env_values = dict((key, env_value(env, key)) for key in ENV_MAPPING)
+
+    def settled(found, source_subscription=None):
+        found.subscription_id = (explicit.get('subscription_id') or source_subscription
+                                 or env_values.get('subscription_id'))
+        return found
+
+    partial_error = None
     if source in ('auto', 'params'):
-        found = _from_mapping(_params_only(params), 'module parameters')
+        try:
+            found = _from_mapping(explicit, 'module parameters')
+        except AzureAuthError as exc:
+            found, partial_error = None, exc
         if found:
-            found.subscription_id = found.subscription_id or subscription
-            return found
-    if source in ('auto', 'env'):
-        values = dict((key, env_value(env, key)) for key in ENV_MAPPING)
-        found = _from_mapping(values, 'environment variables')
+            return settled(found)
+    env_has_credential = any(env_values.get(key) for key in _IDENTITY_KEYS + _SECRET_KEYS)
+    if source in ('auto', 'env') and env_has_credential:
+        found = _from_mapping(overlay(env_values, explicit), _named('environment variables', explicit))
         if found:
-            return found
-        if source == 'env':
-            raise AzureAuthError('auth_source=env but no credentials in the environment: set AZURE_CLIENT_ID, '
-                                 'AZURE_SECRET and AZURE_TENANT (or AZURE_AD_USER and AZURE_PASSWORD)')
+            return settled(found, env_values.get('subscription_id'))
+    if source == 'env':
+        raise AzureAuthError('auth_source=env but no credentials in the environment: set AZURE_CLIENT_ID, '
+                             'AZURE_SECRET and AZURE_TENANT (or AZURE_AD_USER and AZURE_PASSWORD)')
     if source in ('auto', 'credential_file'):
         name = params.get('profile') or env_value(env, 'profile') or 'default'
         section = read_profile(profile_path, name)
         if section:
-            found = _from_mapping(section, 'profile %s' % name)
+            found = _from_mapping(overlay(section, explicit), _named('profile %s' % name, explicit))
             if found:
-                found.subscription_id = params.get('subscription_id') or found.subscription_id or subscription
-                return found
+                return settled(found, section.get('subscription_id'))
         if source == 'credential_file':
             raise AzureAuthError('auth_source=credential_file but profile %r in %s has no credentials'
                                  % (name, profile_path or DEFAULT_PROFILE_PATH))
     if source == 'msi':
-        return CredentialSettings('msi', 'managed identity', subscription,
-                                  params.get('client_id') or env_value(env, 'client_id'))
+        return settled(CredentialSettings('msi', 'managed identity', tenant=explicit.get('tenant'),
+                                          client_id=explicit.get('client_id') or env_values.get('client_id')))
+    if partial_error is not None and set(explicit) - set(['subscription_id', 'tenant']):
+        # Credentials were given as parameters but not completely: never fall back to another identity.
+        raise partial_error
     available = cli_available if cli_available is not None else bool(shutil.which('az'))
     if source == 'cli' or (source == 'auto' and available):
         if not available:
             raise AzureAuthError('auth_source=cli but the Azure CLI (az) is not on PATH')
-        return CredentialSettings('cli', 'Azure CLI', subscription)
+        return settled(CredentialSettings('cli', 'Azure CLI', tenant=explicit.get('tenant')))
+    if partial_error is not None:
+        raise partial_error
     raise AzureAuthError(
         'no Azure credentials found: pass client_id, secret and tenant (or set AZURE_CLIENT_ID, AZURE_SECRET, '
         'AZURE_TENANT), use a profile in ~/.azure/credentials, log in with the Azure CLI, or set auth_source=msi')
 
 
-def _params_only(params):
-    return dict((key, params.get(key)) for key in CREDENTIAL_KEYS + ('subscription_id', 'federated_token_file'))
+def _named(source, explicit):
+    overridden = sorted(key for key in explicit if key != 'subscription_id')
+    return '%s (%s from module parameters)' % (source, ', '.join(overridden)) if overridden else source
 
 
 def cli_subscription_id(run_command):
@@ -219,5 +266,7 @@ def build(settings, authority, connection_verify=True, disable_instance_discover
                                                       connection_verify=connection_verify)
         return identity.ManagedIdentityCredential(connection_verify=connection_verify)
     if kind == 'cli':
+        if settings.tenant:
+            return identity.AzureCliCredential(tenant_id=settings.tenant)
         return identity.AzureCliCredential()
     raise AzureAuthError('unknown credential kind %r' % kind)

@@ -38,6 +38,10 @@ class AzureModule:
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         self._session = None
+        wait = self.module.params.get('access_propagation_timeout')
+        if wait is not None and not 0 <= wait <= 3600:
+            self.module.fail_json(msg='access_propagation_timeout %s must be between 0 (do not wait) and 3600 seconds; '
+                                      'the default 300 covers Azure\'s usual grant propagation' % wait)
 
     # -- AnsibleModule pass-through --------------------------------------------------------------------------
     @property
@@ -53,10 +57,17 @@ class AzureModule:
         return bool(getattr(self.module, '_diff', False))
 
     def exit_json(self, **kwargs):
-        self.module.exit_json(**kwargs)
+        self.module.exit_json(**self._with_access_waits(kwargs))
 
     def fail_json(self, msg, **kwargs):
-        self.module.fail_json(msg=msg, **kwargs)
+        self.module.fail_json(msg=msg, **self._with_access_waits(kwargs))
+
+    def _with_access_waits(self, result):
+        """Say what data-plane requests waited for after 403 (a grant propagating), in the result."""
+        waits = self._session.access_waits() if self._session is not None else []
+        if waits and 'access_waits' not in result:
+            result = dict(result, access_waits=waits)
+        return result
 
     def warn(self, text):
         self.module.warn(text)
@@ -97,10 +108,10 @@ class AzureModule:
     def fail_azure(self, exc, **result):
         """Fail the task with a one-line message and the structured error; never a traceback."""
         if isinstance(exc, AzureApiError):
-            self.module.fail_json(msg=exc.summary(), azure_error=exc.to_dict(), **result)
+            self.fail_json(exc.summary(), azure_error=exc.to_dict(), **result)
         if isinstance(exc, LroTimeout):
-            self.module.fail_json(msg=str(exc), operation=exc.to_dict(), **result)
-        self.module.fail_json(msg=str(exc), **result)
+            self.fail_json(str(exc), operation=exc.to_dict(), **result)
+        self.fail_json(str(exc), **result)
 
     def run(self, func, **result):
         """Call func(); Azure errors become fail_json (result keys such as changed are kept)."""

@@ -19,7 +19,7 @@ try:
 except ImportError:  # pragma: no cover
     from urllib import quote, urlencode  # type: ignore
 
-from . import errors, lro
+from . import access, errors, lro
 from .retry import RetryPolicy
 
 USER_AGENT = 'confidential.azure/0.1.0'
@@ -32,6 +32,7 @@ class Response:
         self.text = text
         self._json = None
         self._parsed = False
+        self.access_wait = None  # access.AccessWait when this answer came after waiting on 403
 
     @property
     def json(self):
@@ -55,7 +56,7 @@ class RestClient:
     """Requests against one service (base_url) with a token for one scope."""
 
     def __init__(self, base_url, scope, credential_factory, connection_verify=True, retry=None,
-                 sleep=time.sleep, poll_interval=5.0, transport=None, timeout=120):
+                 sleep=time.sleep, poll_interval=5.0, transport=None, timeout=120, access_timeout=0):
         self.base_url = base_url.rstrip('/')
         self.scope = scope
         self._credential_factory = credential_factory
@@ -66,6 +67,9 @@ class RestClient:
         self._transport = transport
         self._timeout = timeout
         self._pipeline = None
+        # Seconds a 403 "lacks permission" answer is retried for a fresh grant to take effect (0: not at all).
+        self.access_timeout = access_timeout
+        self.access_waits = []
 
     # -- transport -------------------------------------------------------------------------------------------
     def _client(self):
@@ -116,10 +120,38 @@ class RestClient:
         return Response(http.status_code, dict(http.headers), http.text())
 
     def send(self, method, path, api_version=None, body=None, params=None, headers=None):
-        """Send with retries (429/5xx with Retry-After, dropped connections). Returns the last Response."""
+        """Send with retries (429/5xx with Retry-After, dropped connections) and, when access_timeout is set,
+        with a bounded backoff on 403 answers saying a permission is missing (a grant still propagating).
+        Returns the last Response; one that came after waiting carries .access_wait."""
+        url = self.url(path, api_version, params)
+        response = self._send_retrying(method, url, body, headers)
+        if not (self.access_timeout and access.is_access_denied(response.status, response.text)):
+            return response
+        wait = access.AccessWait(method, errors._path_only(url), access.missing_permission(response.text),
+                                 access.caller_object_id(response.text))
+        self.access_waits.append(wait)
+        for step in access.delays(self.access_timeout):
+            self._sleep(step)
+            wait.waited += step
+            wait.attempts += 1
+            response = self._send_retrying(method, url, body, headers)
+            if not access.is_access_denied(response.status, response.text):
+                wait.granted = True
+                break
+        response.access_wait = wait
+        return response
+
+    def error_for(self, response, method, url):
+        """The AzureApiError for a failed response; after a 403 that outlasted the wait, saying so."""
+        exc = errors.from_response(response.status, response.text, response.headers, method, url)
+        wait = response.access_wait
+        if wait is not None and not wait.granted:
+            exc.message = '%s (%s)' % (exc.message.rstrip(), wait.describe())
+        return exc
+
+    def _send_retrying(self, method, url, body, headers):
         from azure.core.exceptions import ServiceRequestError, ServiceResponseError  # pylint: disable=import-outside-toplevel
 
-        url = self.url(path, api_version, params)
         attempt = 0
         while True:
             try:
@@ -144,8 +176,7 @@ class RestClient:
     def _checked(self, method, path, api_version, body=None, params=None, allow=()):
         response = self.send(method, path, api_version, body, params)
         if not response.ok and response.status not in allow:
-            raise errors.from_response(response.status, response.text, response.headers, method,
-                                       self.url(path, api_version, params))
+            raise self.error_for(response, method, self.url(path, api_version, params))
         return response
 
     # -- resources -------------------------------------------------------------------------------------------

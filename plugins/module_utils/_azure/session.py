@@ -13,7 +13,7 @@ __metaclass__ = type
 import os
 
 from . import cloud as cloud_mod
-from . import credentials, token_cache
+from . import access, credentials, token_cache
 from .errors import AzureAuthError
 from .rest import RestClient
 
@@ -82,9 +82,33 @@ class AzureSession:
             self._credential = cred
         return self._credential
 
-    def _rest(self, key, base_url, scope):
+    @property
+    def access_timeout(self):
+        """Seconds a data-plane 403 is retried while a fresh grant propagates (access_propagation_timeout)."""
+        value = self.params.get('access_propagation_timeout')
+        return access.DEFAULT_TIMEOUT if value is None else value
+
+    def access_waits(self):
+        """What every client waited for after 403 answers (plain dicts, safe to return)."""
+        return [wait.to_dict() for client in self._clients.values() for wait in client.access_waits]
+
+    def principal(self):
+        """The automation principal (object id from the oid claim of its ARM access token)."""
+        from . import principal as principal_mod  # pylint: disable=import-outside-toplevel
+
+        from azure.core.exceptions import ClientAuthenticationError  # pylint: disable=import-outside-toplevel
+
+        try:
+            token = self.credential().get_token(self.cloud.arm_scope).token
+        except ClientAuthenticationError as exc:
+            raise AzureAuthError('could not get an access token for %s: %s'
+                                 % (self.cloud.arm_scope, ' '.join(str(exc.message or exc).split())[:500]))
+        return principal_mod.from_claims(principal_mod.token_claims(token), self.settings.describe())
+
+    def _rest(self, key, base_url, scope, access_timeout=0):
         if key not in self._clients:
-            kwargs = dict(connection_verify=self.connection_verify, transport=self._transport)
+            kwargs = dict(connection_verify=self.connection_verify, transport=self._transport,
+                          access_timeout=access_timeout)
             if self._sleep is not None:
                 kwargs['sleep'] = self._sleep
             self._clients[key] = RestClient(base_url, scope, self.credential, **kwargs)
@@ -101,7 +125,7 @@ class AzureSession:
     def data_plane(self, vault_url):
         """A client for one Key Vault (vault_url like https://name.vault.azure.net/)."""
         base = vault_url.rstrip('/')
-        return self._rest('kv ' + base, base, self.cloud.keyvault_scope)
+        return self._rest('kv ' + base, base, self.cloud.keyvault_scope, self.access_timeout)
 
     def attestation(self, endpoint=None):
         base = (endpoint or self.cloud.attestation_endpoint or '').rstrip('/')

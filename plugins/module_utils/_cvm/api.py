@@ -96,8 +96,8 @@ def get_nic(arm, nic_resource_id):
     return arm.get(nic_resource_id, V.NETWORK)
 
 
-def put_nic(arm, nic_resource_id, body, timeout):
-    return arm.put(nic_resource_id, V.NETWORK, body, wait=True, timeout=timeout)
+def put_nic(arm, nic_resource_id, body, timeout, wait=True):
+    return arm.put(nic_resource_id, V.NETWORK, body, wait=wait, timeout=timeout)
 
 
 def delete_by_id(arm, rid, api_version, wait=True, timeout=1800):
@@ -108,8 +108,12 @@ def get_public_ip(arm, pip_id):
     return arm.get(pip_id, V.NETWORK)
 
 
-def put_public_ip(arm, pip_id, body, timeout):
-    return arm.put(pip_id, V.NETWORK, body, wait=True, timeout=timeout)
+def put_public_ip(arm, pip_id, body, timeout, wait=True):
+    return arm.put(pip_id, V.NETWORK, body, wait=wait, timeout=timeout)
+
+
+def get_vnet_by_id(arm, vnet_resource_id):
+    return arm.get(vnet_resource_id, V.NETWORK)
 
 
 def get_vnet(arm, sub, rg, name):
@@ -139,6 +143,14 @@ def patch_des(arm, sub, rg, name, body, wait, timeout):
 
 def delete_des(arm, sub, rg, name, wait, timeout):
     return arm.delete(des_id(sub, rg, name), V.DISK_ENCRYPTION_SETS, wait=wait, timeout=timeout)
+
+
+def get_des_by_id(arm, des_resource_id):
+    return arm.get(des_resource_id, V.DISK_ENCRYPTION_SETS)
+
+
+def get_vault(arm, vault_resource_id):
+    return arm.get(vault_resource_id, V.KEYVAULT_MANAGEMENT)
 
 
 def get_key(kv, name, version):

@@ -10,7 +10,7 @@ from ansible_collections.confidential.azure.plugins.module_utils._azure import a
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureError
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import grants
 
-from . import api, des_body, diff, limits
+from . import api, des_body, diff, limits, preflight, summary
 from .failure import ManagerFailure
 
 DES_KEY_PERMISSIONS = ("get", "wrapKey", "unwrapKey")
@@ -28,6 +28,7 @@ class DesManager(object):
         self.operation = None
         self.diff = {"before": {}, "after": {}}
         self.key_parts = None
+        self.vault = None
 
     def run(self):
         errors, self.key_parts = limits.validate_des(self.p)
@@ -83,6 +84,55 @@ class DesManager(object):
             raise ManagerFailure("key_url: %s cannot back a confidential disk encryption set: %s"
                                  % (self.p["key_url"], "; ".join(problems)))
 
+    def _check_vault(self):
+        """Before the set is written: its vault exists with purge protection (Azure refuses the set otherwise)."""
+        vault_id = self._vault_id()
+        if not vault_id:
+            return
+        self.vault = api.get_vault(self.m.arm, vault_id)
+        problems = preflight.vault_problems(self.vault, vault_id, param="source_vault")
+        if problems:
+            raise ManagerFailure(" | ".join(problems), errors=problems)
+
+    def _vms_using(self, des_id):
+        """VMs of the subscription whose confidential OS disk uses this set, with their power state."""
+        out = []
+        for resource in api.list_vms(self.m.arm, self.sub):
+            disk_sec = ((((resource.get("properties") or {}).get("storageProfile") or {}).get("osDisk") or {}).get(
+                "managedDisk") or {}).get("securityProfile") or {}
+            if ((disk_sec.get("diskEncryptionSet") or {}).get("id") or "").lower() == des_id.lower():
+                out.append(resource)
+        return out
+
+    def _key_change(self, current, put):
+        """A confidential set's key changes only while the VMs that use it are deallocated (Microsoft's CVM
+        key-rotation guidance): refuse while any runs, or deallocate them, change the key, start those that ran."""
+        if (current.get("properties") or {}).get("encryptionType") != limits.CONFIDENTIAL_DES_TYPE:
+            return put()
+        vms = self._vms_using(current["id"])
+        active = [v for v in vms if summary.power_state(v) != "deallocated"]
+        if not active:
+            return put()
+        names = sorted(v.get("name") for v in active)
+        if not self.p.get("deallocate_for_key_change"):
+            raise ManagerFailure("key_url: cannot change the key of confidential disk encryption set %s while these VMs "
+                                 "that use it are not deallocated: %s; deallocate them first, or set "
+                                 "deallocate_for_key_change: true" % (current.get("name"), ", ".join(names)),
+                                 vms=names, diff=self.diff)
+        running = [v for v in active if summary.power_state(v) in ("running", "starting")]
+        for resource in active:
+            self._vm_power(resource, "deallocated")
+        result = put()
+        for resource in running:
+            self._vm_power(resource, "running")
+        return result
+
+    def _vm_power(self, resource, state):
+        rg = resource["id"].split("/")[4]
+        self._note("%s VM %s (key change)" % ("deallocate" if state == "deallocated" else "start", resource["name"]))
+        if not self.m.check_mode:
+            api.vm_power_action(self.m.arm, self.sub, rg, resource["name"], state, True, self.p["wait_timeout"])
+
     def _present(self):
         rg, name = self.p["resource_group"], self.p["name"]
         current = api.get_des(self.m.arm, self.sub, rg, name)
@@ -96,6 +146,7 @@ class DesManager(object):
         desired = des_body.des_body(self.p, location, self._vault_id(), tags)
         want = des_body.des_view(desired)
         if current is None:
+            self._check_vault()
             self._check_key()
             self._note("create disk encryption set")
             self.diff["after"] = want
@@ -125,13 +176,21 @@ class DesManager(object):
             resource = current
             failed = ((current.get("properties") or {}).get("provisioningState") or "").lower() == "failed"
             if changes or failed:
-                if "key_url" in changes:
+                if "key_url" in changes or "source_vault" in changes:
+                    self._check_vault()
                     self._check_key()
-                self._note("update %s" % ", ".join(sorted(changes)) if changes else
-                           "re-apply disk encryption set (provisioningState Failed)")
-                if not self.m.check_mode:
-                    result = api.put_des(self.m.arm, self.sub, rg, name, desired, self.p["wait"],
-                                         self.p["wait_timeout"])
+                action = ("update %s" % ", ".join(sorted(changes)) if changes else
+                          "re-apply disk encryption set (provisioningState Failed)")
+                key_change = "key_url" in changes
+
+                def put():
+                    self._note(action)
+                    if self.m.check_mode:
+                        return None
+                    return api.put_des(self.m.arm, self.sub, rg, name, desired,
+                                       self.p["wait"] or key_change, self.p["wait_timeout"])
+                result = self._key_change(current, put) if key_change else put()
+                if result is not None:
                     if not result.done:
                         self.operation = result.to_dict()
                         return {"disk_encryption_set": des_body.des_result(result.resource or current)}
@@ -154,7 +213,7 @@ class DesManager(object):
             raise ManagerFailure("grant_key_permissions: the disk encryption set reports no identity principal id; "
                                  "for identity UserAssigned give user_assigned_identity_principal_id")
         vault_id = self._vault_id()
-        vault = self.m.arm.get(vault_id, V.KEYVAULT_MANAGEMENT)
+        vault = self.vault or self.m.arm.get(vault_id, V.KEYVAULT_MANAGEMENT)
         if vault is None:
             raise ManagerFailure("source_vault: key vault %s does not exist" % vault_id)
         try:

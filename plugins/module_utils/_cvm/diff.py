@@ -16,31 +16,13 @@ from __future__ import (absolute_import, division, print_function)
 
 __metaclass__ = type
 
-from . import sizes
+from . import sizes, vm_properties
 
-IN_PLACE = "in_place"
-DEALLOCATED = "deallocated"
-RECREATE = "recreate"
+IN_PLACE = vm_properties.IN_PLACE
+DEALLOCATED = vm_properties.DEALLOCATED
+RECREATE = vm_properties.RECREATE
 
-_CLASS = {
-    "size": IN_PLACE,
-    "tags": IN_PLACE,
-    "data_disks": IN_PLACE,
-    "security_type": RECREATE,
-    "security_encryption_type": RECREATE,
-    "disk_encryption_set": RECREATE,
-    "vtpm": RECREATE,
-    "image": RECREATE,
-    "zone": RECREATE,
-    "admin_username": RECREATE,
-    "ssh_public_keys": RECREATE,
-    "priority": RECREATE,
-    "secure_boot": DEALLOCATED,
-    "encryption_at_host": DEALLOCATED,
-    "os_disk_size_gb": DEALLOCATED,
-    "os_disk_type": RECREATE,
-    "network_interfaces": DEALLOCATED,
-}
+_CLASS = vm_properties.COMPARED
 
 
 def _lower(value):
@@ -67,8 +49,11 @@ def vm_view(body):
     os_profile = props.get("osProfile") or {}
     keys = ((os_profile.get("linuxConfiguration") or {}).get("ssh") or {}).get("publicKeys") or []
     zones = body.get("zones") or []
+    size = (props.get("hardwareProfile") or {}).get("vmSize")
     return {
-        "size": (props.get("hardwareProfile") or {}).get("vmSize"),
+        "location": vm_properties.normal_location(body.get("location")),
+        "tee": vm_properties.tee_of_size(size),
+        "size": size,
         "security_type": sec.get("securityType"),
         "secure_boot": uefi.get("secureBootEnabled"),
         "vtpm": uefi.get("vTpmEnabled"),
@@ -78,15 +63,21 @@ def vm_view(body):
         "disk_encryption_set": _lower((disk_sec.get("diskEncryptionSet") or {}).get("id")) or "",
         "os_disk_size_gb": os_disk.get("diskSizeGB"),
         "os_disk_type": managed.get("storageAccountType"),
+        "os_disk_caching": os_disk.get("caching"),
+        "computer_name": os_profile.get("computerName"),
+        "boot_diagnostics": bool(((props.get("diagnosticsProfile") or {}).get("bootDiagnostics") or {}).get(
+            "enabled")),
+        "identity": vm_properties.identity_view(body.get("identity")),
         "image": image_view,
         "zone": zones[0] if zones else None,
         "admin_username": os_profile.get("adminUsername"),
-        "ssh_public_keys": sorted(" ".join((k.get("keyData") or "").split()[:2]) for k in keys),
+        "ssh_public_keys": vm_properties.ssh_key_view(k.get("keyData") for k in keys),
         "network_interfaces": [_lower(n.get("id")) for n in
                                (props.get("networkProfile") or {}).get("networkInterfaces") or []],
-        "data_disks": sorted(({"lun": d.get("lun"), "size_gb": d.get("diskSizeGB"),
-                               "storage_account_type": (d.get("managedDisk") or {}).get("storageAccountType")}
-                              for d in storage.get("dataDisks") or []), key=lambda d: d["lun"]),
+        "data_disks": vm_properties.data_disks_view({"lun": d.get("lun"), "size_gb": d.get("diskSizeGB"),
+                                                     "storage_account_type": (d.get("managedDisk") or {}).get(
+                                                         "storageAccountType")}
+                                                    for d in storage.get("dataDisks") or []),
         "priority": props.get("priority") or "Regular",
         "tags": dict(body.get("tags") or {}),
     }
@@ -149,10 +140,12 @@ def compare_vm(desired, current, managed=None):
             pass
         kind = _CLASS.get(key, IN_PLACE)
         reason = None
+        if kind == RECREATE:
+            reason = "cannot change %s on an existing VM (%s -> %s; recreate with allow_recreate)" % (key, have, want)
         if key == "size":
             blocker = sizes.resize_blocker(have, want)
             if blocker:
-                kind, reason = RECREATE, blocker
+                kind, reason = RECREATE, "cannot change size in place: %s (recreate with allow_recreate)" % blocker
         changes[key] = {"before": have, "after": want, "kind": kind, "reason": reason}
     return changes
 

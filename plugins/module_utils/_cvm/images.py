@@ -36,19 +36,32 @@ class CvmImage(object):
                 "os": self.os_name, "tees": list(self.tees)}
 
 
-# Known CVM marketplace images (publisher, offer, sku).  Matching is case-insensitive.
+# Known CVM marketplace images (publisher, offer, sku); matching is case-insensitive.  The rows follow the seed's OS
+# table ("About Azure confidential VMs", OS support).  Windows Server CVM images: offer windows-cvm, SKU
+# 20xx-datacenter-cvm, as in Microsoft's public CVM deployment templates (the Compute spec's x-ms-example swaps offer
+# and SKU).  Azure Edition and Windows 11 images are the general images whose SecurityType feature is
+# TrustedLaunchAndConfidentialVmSupported.
+_WS = "MicrosoftWindowsServer"
+_W11 = "MicrosoftWindowsDesktop"
 CATALOGUE = [
     CvmImage("Canonical", "0001-com-ubuntu-confidential-vm-focal", "20_04-lts-cvm", "Linux", "Ubuntu 20.04", SNP_ONLY),
     CvmImage("Canonical", "0001-com-ubuntu-confidential-vm-jammy", "22_04-lts-cvm", "Linux", "Ubuntu 22.04", BOTH),
     CvmImage("Canonical", "ubuntu-24_04-lts", "cvm", "Linux", "Ubuntu 24.04", BOTH),
     CvmImage("RedHat", "rhel-cvm", "9_2_cvm_sev_snp", "Linux", "RHEL 9.2", SNP_ONLY),
     CvmImage("RedHat", "rhel-cvm", "9_3_cvm_sev_snp", "Linux", "RHEL 9.3", SNP_ONLY),
-    CvmImage("MicrosoftWindowsServer", "WindowsServer", "2022-datacenter-smalldisk-g2", "Windows",
-             "Windows Server 2022", BOTH),
-    CvmImage("MicrosoftWindowsServer", "WindowsServer", "2019-datacenter-smalldisk-g2", "Windows",
-             "Windows Server 2019", BOTH),
-    CvmImage("MicrosoftWindowsServer", "2019-datacenter-cvm", "windows-cvm", "Windows", "Windows Server 2019", BOTH),
-    CvmImage("MicrosoftWindowsServer", "2022-datacenter-cvm", "windows-cvm", "Windows", "Windows Server 2022", BOTH),
+    CvmImage(_WS, "windows-cvm", "2019-datacenter-cvm", "Windows", "Windows Server 2019 Datacenter", BOTH),
+    CvmImage(_WS, "windows-cvm", "2022-datacenter-cvm", "Windows", "Windows Server 2022 Datacenter", BOTH),
+    CvmImage(_WS, "WindowsServer", "2022-datacenter-azure-edition", "Windows", "Windows Server 2022 Azure Edition",
+             BOTH),
+    CvmImage(_WS, "WindowsServer", "2022-datacenter-azure-edition-core", "Windows",
+             "Windows Server 2022 Azure Edition Core", BOTH),
+    CvmImage(_WS, "WindowsServer", "2022-datacenter-smalldisk-g2", "Windows", "Windows Server 2022", BOTH),
+    CvmImage(_WS, "WindowsServer", "2019-datacenter-smalldisk-g2", "Windows", "Windows Server 2019", BOTH),
+    CvmImage(_W11, "windows-11", "win11-22h2-pro", "Windows", "Windows 11 22H2 Pro", BOTH),
+    CvmImage(_W11, "windows-11", "win11-22h2-pron", "Windows", "Windows 11 22H2 Pro N", BOTH),
+    CvmImage(_W11, "windows-11", "win11-22h2-ent", "Windows", "Windows 11 22H2 Enterprise", BOTH),
+    CvmImage(_W11, "windows-11", "win11-22h2-entn", "Windows", "Windows 11 22H2 Enterprise N", BOTH),
+    CvmImage(_W11, "windows-11", "win11-22h2-avd", "Windows", "Windows 11 22H2 Enterprise multi-session", BOTH),
 ]
 
 # Generic rules for images not in the catalogue but clearly marked as CVM images by their publisher.
@@ -63,6 +76,14 @@ _RULES = [
 ]
 
 _CVM_MARK = re.compile(r"(cvm|confidential)", re.IGNORECASE)
+
+
+def swapped_windows_reference(publisher, offer, sku):
+    """The corrected (offer, sku) when a Windows CVM reference has offer and SKU swapped, else None."""
+    if (publisher or "").lower() == _WS.lower() and (sku or "").lower() == "windows-cvm" and \
+            (offer or "").lower().endswith("-cvm"):
+        return "windows-cvm", offer
+    return None
 
 
 def known_images_hint():

@@ -31,9 +31,12 @@ CUSTOM_DATA_MAX_BYTES = 65535  # osProfile.customData: "The maximum length of th
 MAX_OS_DISK_GB = 4095
 MAX_DATA_DISK_GB = 32767
 _VM_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]$|^[A-Za-z0-9]$")
-_SSH_KEY_RE = re.compile(r"^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$")
+_SSH_KEY_RE = re.compile(r"^(?P<type>[a-z0-9@.-]+) (?P<blob>[A-Za-z0-9+/]+={0,3})( .*)?$")
+MIN_RSA_BITS = 2048  # SshEncryptionTypes: RSA (>= 2048 bits) and Ed25519; Azure refuses ECDSA and DSA
 _KEY_URL_RE = re.compile(r"^https://(?P<host>[^/]+)/keys/(?P<name>[A-Za-z0-9-]{1,127})(?:/(?P<version>[^/?]*))?/?$")
 _KEY_VERSION_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+_UAI_ID_RE = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.ManagedIdentity/"
+                        r"userAssignedIdentities/[^/]+$", re.IGNORECASE)
 _ARM_ID_RE = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/[^/]+/[^/]+", re.IGNORECASE)
 
 
@@ -85,28 +88,25 @@ def is_partial(params):
     return _present(params) and not params.get("size") and not params.get("image")
 
 
-PARTIAL_ALLOWED = ("power_state", "tags", "append_tags", "wait", "wait_timeout")
-
-
 def validate_vm(params):
-    """Validate confidential VM parameters.  Returns a list of error messages (empty when valid)."""
+    """Validate confidential VM parameters.  Returns a list of error messages (empty when valid).
+
+    With size and image (the full definition) everything a new VM needs is required; without them (an existing VM)
+    every value given is still checked.
+    """
     errors = []
     if not _present(params):
         return errors
     if is_partial(params):
-        # power state / tags of an existing VM; everything that shapes a new VM must not be half given
-        for key in ("disk_encryption_set", "subnet_id", "network_interfaces", "admin_username", "ssh_public_keys",
-                    "admin_password", "custom_data", "data_disks", "os_disk_size_gb", "zone", "encryption_at_host"):
+        # an existing VM: every option given is compared with it (vm_properties); only the network and the
+        # creation-only secrets need the full definition
+        for key in ("subnet_id", "network_interfaces", "admin_password", "custom_data"):
             if params.get(key):
-                errors.append("size / image: %s is given but size and image are not; give size and image (the "
-                              "full VM definition) or only power_state and tags for an existing VM" % key)
-                break
-        return errors + validate_tags(params.get("tags") or {})
+                errors.append("%s: needs the full VM definition (size and image too); give size and image, or leave "
+                              "%s out to manage only the other properties of an existing VM" % (key, key))
+        return errors + _validate_values(params, None, None, params.get("security_encryption_type"))
     size = params.get("size")
-    sec_type = params.get("security_encryption_type") or "DiskWithVMGuestState"
     size_info = None
-
-    # --- size family <-> TEE
     if not size:
         errors.append("size: is required to create a confidential VM; use a confidential size such as "
                       "Standard_DC2as_v5 (AMD SEV-SNP) or Standard_DC2es_v5 (Intel TDX)")
@@ -122,51 +122,104 @@ def validate_vm(params):
     if wanted_tee and tee and wanted_tee != tee:
         errors.append("tee: %s was requested but size %s is in family %s (%s); choose a size from %s"
                       % (wanted_tee, size, size_info.family, sizes.TEE_LABELS[tee], sizes.family_hint(wanted_tee)))
-
-    # --- image
     image = params.get("image")
     info = image_info(image)
     if not image:
         errors.append("image: is required to create a confidential VM; give a CVM image, e.g. "
                       "{publisher: Canonical, offer: 0001-com-ubuntu-confidential-vm-jammy, sku: 22_04-lts-cvm}")
     else:
-        has_ref = any(image.get(k) for k in ("publisher", "offer", "sku"))
-        if image.get("id") and has_ref:
-            errors.append("image: give either id (gallery image / image id) or publisher/offer/sku, not both")
-        elif not image.get("id") and not all(image.get(k) for k in ("publisher", "offer", "sku")):
-            errors.append("image: a marketplace reference needs publisher, offer and sku (or give image.id)")
-        elif image.get("id") and not _ARM_ID_RE.match(image["id"]):
-            errors.append("image.id: %r is not an Azure resource id of an image or gallery image version"
-                          % image["id"])
-        elif info and info["kind"] == "marketplace" and not info["cvm"]:
-            errors.append("image: %s is not a confidential VM image; confidential VMs need a CVM image such as %s"
-                          % (info["urn"], images.known_images_hint()))
-        elif info and tee and tee not in info["tees"]:
-            errors.append("image: %s (%s) supports %s only, but size %s is %s; use an %s size (%s) or an image that "
-                          "supports %s (e.g. Ubuntu 22.04/24.04 CVM images)"
-                          % (info["urn"], info.get("os") or "this OS", " / ".join(sizes.TEE_LABELS[t] for t in info["tees"]),
-                             size, sizes.TEE_LABELS[tee], sizes.TEE_LABELS[info["tees"][0]],
-                             ", ".join(sizes.families_for(info["tees"][0])), sizes.TEE_LABELS[tee]))
+        errors.extend(_validate_image(image, info, tee, size))
     os_type = info["os_type"] if info else "Linux"
 
-    # --- security profile
-    if sec_type not in SECURITY_ENCRYPTION_TYPES:
-        errors.append("security_encryption_type: %r is not one of %s" % (sec_type, ", ".join(SECURITY_ENCRYPTION_TYPES)))
+    nics = params.get("network_interfaces") or []
+    subnet = params.get("subnet_id")
+    if not nics and not subnet:
+        errors.append("network_interfaces / subnet_id: a VM needs a network; give existing network_interfaces or a "
+                      "subnet_id to create a NIC in")
+    if nics and subnet:
+        errors.append("network_interfaces / subnet_id: give one, not both (subnet_id creates a NIC)")
+    if subnet and not _ARM_ID_RE.match(subnet):
+        errors.append("subnet_id: %r is not a subnet resource id (/subscriptions/.../virtualNetworks/<vnet>/"
+                      "subnets/<subnet>)" % subnet)
+    if params.get("public_ip") and not subnet:
+        errors.append("public_ip: only applies to a NIC this module creates; give subnet_id or attach the public IP "
+                      "to your own NIC")
+    admin = params.get("admin_username")
+    if not admin and not (info and info["kind"] == "id" and image.get("specialized")):
+        errors.append("admin_username: is required to create a VM")
+    keys = params.get("ssh_public_keys") or []
+    password = params.get("admin_password")
+    if os_type == "Windows":
+        if keys:
+            errors.append("ssh_public_keys: Windows images use admin_password, not SSH keys; remove ssh_public_keys")
+        if not password:
+            errors.append("admin_password: is required for a Windows image")
+    elif not keys and not password:
+        errors.append("ssh_public_keys / admin_password: a Linux VM needs SSH public keys (recommended) or a password")
+    return errors + _validate_values(params, os_type, tee,
+                                     params.get("security_encryption_type") or "DiskWithVMGuestState")
+
+
+def _validate_image(image, info, tee, size):
+    has_ref = any(image.get(k) for k in ("publisher", "offer", "sku"))
+    if image.get("id") and has_ref:
+        return ["image: give either id (gallery image / image id) or publisher/offer/sku, not both"]
+    if not image.get("id") and not all(image.get(k) for k in ("publisher", "offer", "sku")):
+        return ["image: a marketplace reference needs publisher, offer and sku (or give image.id)"]
+    if image.get("id") and not _ARM_ID_RE.match(image["id"]):
+        return ["image.id: %r is not an Azure resource id of an image or gallery image version" % image["id"]]
+    swapped = images.swapped_windows_reference(image.get("publisher"), image.get("offer"), image.get("sku"))
+    if swapped:
+        return ["image: offer and sku are swapped; Windows Server CVM images are offer: %s, sku: %s" % swapped]
+    if info and info["kind"] == "marketplace" and not info["cvm"]:
+        return ["image: %s is not a confidential VM image; confidential VMs need a CVM image such as %s"
+                % (info["urn"], images.known_images_hint())]
+    if info and tee and tee not in info["tees"]:
+        return ["image: %s (%s) supports %s only, but size %s is %s; use an %s size (%s) or an image that supports %s "
+                "(e.g. Ubuntu 22.04/24.04 CVM images)"
+                % (info["urn"], info.get("os") or "this OS", " / ".join(sizes.TEE_LABELS[t] for t in info["tees"]),
+                   size, sizes.TEE_LABELS[tee], sizes.TEE_LABELS[info["tees"][0]],
+                   ", ".join(sizes.families_for(info["tees"][0])), sizes.TEE_LABELS[tee])]
+    return []
+
+
+def validate_identity(identity):
+    """The ``identity`` option (azure_rm_virtualmachine's shape): type and user-assigned identity ids."""
+    if not identity:
+        return []
+    errors = []
+    wanted = identity.get("type") or ""
+    ids = ((identity.get("user_assigned_identities") or {}).get("id")) or []
+    if "UserAssigned" in wanted and not ids and not (identity.get("user_assigned_identities") or {}).get(
+            "append", True):
+        errors.append("identity.user_assigned_identities.id: type %s needs at least one user-assigned identity id"
+                      % wanted)
+    if ids and "UserAssigned" not in wanted:
+        errors.append("identity.user_assigned_identities: only used with type UserAssigned or "
+                      "'SystemAssigned, UserAssigned' (type is %s)" % (wanted or "None"))
+    for idx, rid in enumerate(ids):
+        if not _UAI_ID_RE.match(rid or ""):
+            errors.append("identity.user_assigned_identities.id[%d]: %r is not a user-assigned identity id "
+                          "(/subscriptions/.../providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>)"
+                          % (idx, rid))
+    return errors
+
+
+def _validate_values(params, os_type, tee, sec_type):
+    """Checks of every value given, for a new VM and for an existing one alike (sec_type None: not known yet)."""
+    errors = []
     if params.get("vtpm") is False:
         errors.append("vtpm: confidential VMs require a vTPM; remove vtpm or set vtpm: true")
-    secure_boot = params.get("secure_boot")
-    if secure_boot is False and sec_type == "DiskWithVMGuestState":
+    if params.get("secure_boot") is False and sec_type == "DiskWithVMGuestState":
         errors.append("secure_boot: DiskWithVMGuestState (confidential OS disk encryption) requires secure boot; "
                       "set secure_boot: true or use security_encryption_type: VMGuestStateOnly")
     des = params.get("disk_encryption_set")
-    if des and sec_type != "DiskWithVMGuestState":
+    if des and sec_type not in (None, "DiskWithVMGuestState"):
         errors.append("disk_encryption_set: a customer-managed key is only used with confidential OS disk encryption; "
                       "set security_encryption_type: DiskWithVMGuestState or remove disk_encryption_set "
                       "(security_encryption_type is %s)" % sec_type)
     if des and not _ARM_ID_RE.match(des) and "/" in des:
         errors.append("disk_encryption_set: %r is neither a disk encryption set name nor its resource id" % des)
-
-    # --- priority / features not supported for confidential VMs
     priority = params.get("priority") or "Regular"
     if priority != "Regular":
         errors.append("priority: %s is not supported for confidential VMs (no Spot / low priority); "
@@ -183,9 +236,44 @@ def validate_vm(params):
     osds = params.get("os_disk_size_gb")
     if osds is not None and not (1 <= osds <= MAX_OS_DISK_GB):
         errors.append("os_disk_size_gb: %s is out of range; an OS disk is 1 to %d GB" % (osds, MAX_OS_DISK_GB))
+    errors.extend(_validate_data_disks(params.get("data_disks") or []))
+    name = params.get("name") or ""
+    if name and not _VM_NAME_RE.match(name):
+        errors.append("name: %r is not a valid VM name (1-64 letters, digits, '-', '_', '.'; must not end with "
+                      "'.' or '-')" % name)
+    computer_name = params.get("computer_name") or name
+    if os_type == "Windows" and len(computer_name) > 15:
+        errors.append("computer_name: Windows computer names are at most 15 characters (%r has %d); set computer_name"
+                      % (computer_name, len(computer_name)))
+    admin = params.get("admin_username")
+    if admin and admin.lower() in RESERVED_ADMIN_NAMES:
+        errors.append("admin_username: %r is a name Azure reserves; choose another admin user name" % admin)
+    elif admin and (len(admin) > (20 if os_type == "Windows" else 64) or admin.endswith(".")):
+        errors.append("admin_username: %r is too long or ends with '.'" % admin)
+    for idx, key in enumerate(params.get("ssh_public_keys") or []):
+        problem = ssh_key_problem(key)
+        if problem:
+            errors.append("ssh_public_keys[%d]: %s" % (idx, problem))
+    password = params.get("admin_password")
+    if password is not None:
+        low, high = (12, 123) if os_type == "Windows" else (6, 72)
+        classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
+        if not (low <= len(password) <= high) or classes < 3:
+            errors.append("admin_password: must be %d-%d characters and contain 3 of: lower case, upper case, digit, "
+                          "special character" % (low, high))
+    custom_data = params.get("custom_data")
+    if custom_data is not None and len(custom_data.encode("utf-8")) > CUSTOM_DATA_MAX_BYTES:
+        errors.append("custom_data: %d bytes exceeds Azure's limit of %d bytes"
+                      % (len(custom_data.encode("utf-8")), CUSTOM_DATA_MAX_BYTES))
+    errors.extend(validate_identity(params.get("identity")))
+    errors.extend(validate_tags(params.get("tags") or {}))
+    return errors
 
+
+def _validate_data_disks(disks):
+    errors = []
     luns = set()
-    for idx, disk in enumerate(params.get("data_disks") or []):
+    for idx, disk in enumerate(disks):
         where = "data_disks[%d]" % idx
         if disk.get("storage_account_type") == "UltraSSD_LRS":
             errors.append("%s.storage_account_type: ultra disks are not supported with confidential VMs; use "
@@ -202,64 +290,52 @@ def validate_vm(params):
         size_gb = disk.get("size_gb")
         if size_gb is not None and not (1 <= size_gb <= MAX_DATA_DISK_GB):
             errors.append("%s.size_gb: %s is out of range 1-%d" % (where, size_gb, MAX_DATA_DISK_GB))
-
-    # --- network
-    nics = params.get("network_interfaces") or []
-    subnet = params.get("subnet_id")
-    if not nics and not subnet:
-        errors.append("network_interfaces / subnet_id: a VM needs a network; give existing network_interfaces or a "
-                      "subnet_id to create a NIC in")
-    if nics and subnet:
-        errors.append("network_interfaces / subnet_id: give one, not both (subnet_id creates a NIC)")
-    if subnet and not _ARM_ID_RE.match(subnet):
-        errors.append("subnet_id: %r is not a subnet resource id (/subscriptions/.../virtualNetworks/<vnet>/"
-                      "subnets/<subnet>)" % subnet)
-    if params.get("public_ip") and not subnet:
-        errors.append("public_ip: only applies to a NIC this module creates; give subnet_id or attach the public IP "
-                      "to your own NIC")
-
-    # --- OS profile
-    name = params.get("name") or ""
-    if name and not _VM_NAME_RE.match(name):
-        errors.append("name: %r is not a valid VM name (1-64 letters, digits, '-', '_', '.'; must not end with "
-                      "'.' or '-')" % name)
-    computer_name = params.get("computer_name") or name
-    if os_type == "Windows" and len(computer_name) > 15:
-        errors.append("computer_name: Windows computer names are at most 15 characters (%r has %d); set computer_name"
-                      % (computer_name, len(computer_name)))
-    admin = params.get("admin_username")
-    if not admin and not (info and info["kind"] == "id" and image.get("specialized")):
-        errors.append("admin_username: is required to create a VM")
-    elif admin and admin.lower() in RESERVED_ADMIN_NAMES:
-        errors.append("admin_username: %r is a name Azure reserves; choose another admin user name" % admin)
-    elif admin and (len(admin) > (20 if os_type == "Windows" else 64) or admin.endswith(".")):
-        errors.append("admin_username: %r is too long or ends with '.'" % admin)
-    keys = params.get("ssh_public_keys") or []
-    password = params.get("admin_password")
-    if os_type == "Windows":
-        if keys:
-            errors.append("ssh_public_keys: Windows images use admin_password, not SSH keys; remove ssh_public_keys")
-        if not password:
-            errors.append("admin_password: is required for a Windows image")
-    elif not keys and not password:
-        errors.append("ssh_public_keys / admin_password: a Linux VM needs SSH public keys (recommended) or a password")
-    for idx, key in enumerate(keys):
-        if not _SSH_KEY_RE.match((key or "").strip()):
-            errors.append("ssh_public_keys[%d]: not an OpenSSH public key line ('ssh-rsa AAAA...' or "
-                          "'ssh-ed25519 AAAA...')" % idx)
-    if password is not None:
-        low, high = (12, 123) if os_type == "Windows" else (6, 72)
-        classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
-        if not (low <= len(password) <= high) or classes < 3:
-            errors.append("admin_password: must be %d-%d characters and contain 3 of: lower case, upper case, digit, "
-                          "special character" % (low, high))
-    custom_data = params.get("custom_data")
-    if custom_data is not None and len(custom_data.encode("utf-8")) > CUSTOM_DATA_MAX_BYTES:
-        errors.append("custom_data: %d bytes exceeds Azure's limit of %d bytes"
-                      % (len(custom_data.encode("utf-8")), CUSTOM_DATA_MAX_BYTES))
-    tags = params.get("tags") or {}
-    errors.extend(validate_tags(tags))
     return errors
+
+
+def _ssh_fields(blob):
+    """The length-prefixed fields of an OpenSSH public key blob (RFC 4253 section 6.6)."""
+    fields = []
+    pos = 0
+    while pos < len(blob):
+        if pos + 4 > len(blob):
+            raise ValueError("truncated")
+        size = int.from_bytes(blob[pos:pos + 4], "big")
+        if size > len(blob) - pos - 4:
+            raise ValueError("truncated")
+        fields.append(blob[pos + 4:pos + 4 + size])
+        pos += 4 + size
+    return fields
+
+
+def ssh_key_problem(line):
+    """Why Azure would refuse an OpenSSH public key line (RSA >= 2048 bits or Ed25519 only), or None."""
+    hint = "use an RSA key of at least %d bits or an Ed25519 key (ssh-keygen -t ed25519)" % MIN_RSA_BITS
+    match = _SSH_KEY_RE.match((line or "").strip())
+    if not match:
+        return "not an OpenSSH public key line ('ssh-ed25519 AAAA...' or 'ssh-rsa AAAA...'); %s" % hint
+    key_type = match.group("type")
+    if key_type.startswith("ecdsa-") or key_type.startswith("sk-") or key_type == "ssh-dss":
+        return "%s keys are not supported by Azure; %s" % (key_type, hint)
+    if key_type not in ("ssh-rsa", "ssh-ed25519"):
+        return "key type %s is not supported by Azure; %s" % (key_type, hint)
+    try:
+        fields = _ssh_fields(base64.b64decode(match.group("blob"), validate=True))
+    except (ValueError, TypeError):
+        return "the key data is not a valid OpenSSH public key; %s" % hint
+    if not fields or fields[0].decode("latin-1") != key_type:
+        return "the key data does not hold a %s key; %s" % (key_type, hint)
+    if key_type == "ssh-ed25519":
+        if len(fields) != 2 or len(fields[1]) != 32:
+            return "the key data is not a valid Ed25519 public key; %s" % hint
+        return None
+    if len(fields) != 3:
+        return "the key data is not a valid RSA public key; %s" % hint
+    bits = int.from_bytes(fields[2], "big").bit_length()
+    if bits < MIN_RSA_BITS:
+        return "the RSA key has %d bits; Azure needs at least %d (ssh-keygen -t rsa -b 4096, or -t ed25519)" % (
+            bits, MIN_RSA_BITS)
+    return None
 
 
 def validate_tags(tags, param="tags"):

@@ -108,7 +108,21 @@ def vm_result(resource, resource_group=None):
             "primary": bool((n.get("properties") or {}).get("primary")),
             "delete_option": (n.get("properties") or {}).get("deleteOption"),
         } for n in (props.get("networkProfile") or {}).get("networkInterfaces") or []],
+        "identity": identity_result(resource.get("identity")),
         "confidential": confidential_summary(resource),
+    }
+
+
+def identity_result(identity):
+    """type, principal_id (system-assigned identity) and the user-assigned identities with their principal ids."""
+    identity = identity or {}
+    return {
+        "type": identity.get("type") or "None",
+        "principal_id": identity.get("principalId"),
+        "tenant_id": identity.get("tenantId"),
+        "user_assigned_identities": [{"id": rid, "principal_id": (v or {}).get("principalId"),
+                                      "client_id": (v or {}).get("clientId")}
+                                     for rid, v in sorted((identity.get("userAssignedIdentities") or {}).items())],
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import (absolute_import, division, print_function)
 
 __metaclass__ = type
 
-from . import limits
+from . import limits, vm_properties
 
 DEFAULT_OS_DISK_TYPE = "Premium_LRS"
 DEFAULT_DATA_DISK_TYPE = "Premium_LRS"
@@ -104,10 +104,7 @@ def build_vm_body(params, location, nic_refs, des_id=None, os_type="Linux", tags
                               for d in sorted(params.get("data_disks") or [], key=lambda d: d["lun"])],
             },
             "osProfile": os_profile(params, os_type),
-            "networkProfile": {"networkInterfaces": [
-                {"id": nic_id, "properties": {"primary": index == 0,
-                                              "deleteOption": "Delete" if created else "Detach"}}
-                for index, (nic_id, created) in enumerate(nic_refs)]},
+            "networkProfile": network_profile(nic_refs),
             "priority": "Regular",
         },
     }
@@ -115,7 +112,22 @@ def build_vm_body(params, location, nic_refs, des_id=None, os_type="Linux", tags
         body["zones"] = [str(params["zone"])]
     if params.get("boot_diagnostics"):
         body["properties"]["diagnosticsProfile"] = {"bootDiagnostics": {"enabled": True}}
+    identity = vm_properties.desired_identity(params.get("identity"), None)
+    if identity is not None and identity["type"] != "None":
+        body["identity"] = identity_body(identity)
     return body
+
+
+def identity_body(identity, current=None):
+    """REST identity from an identity view; user-assigned identities no longer wanted are removed (null)."""
+    out = {"type": identity["type"]}
+    ids = dict((rid, {}) for rid in identity["user_assigned_identities"])
+    for rid in (current or {}).get("user_assigned_identities") or []:
+        if rid not in ids and "UserAssigned" in identity["type"]:
+            ids[rid] = None
+    if ids:
+        out["userAssignedIdentities"] = ids
+    return out
 
 
 def redact_body(body):
@@ -129,46 +141,60 @@ def redact_body(body):
     return out
 
 
-def build_patch(changes, desired_body, current):
-    """PATCH body carrying exactly the in-place changes (keys of diff.compare_vm output)."""
+def build_patch(changes, current, params, nic_refs=None):
+    """PATCH body carrying exactly the in-place (and while-deallocated) changes of diff.compare_vm."""
     props = {}
     body = {}
-    dprops = desired_body.get("properties") or {}
     cprops = (current or {}).get("properties") or {}
-    if "tags" in changes:
-        body["tags"] = dict(desired_body.get("tags") or {})
-    if "size" in changes:
-        props["hardwareProfile"] = {"vmSize": dprops["hardwareProfile"]["vmSize"]}
-    if "secure_boot" in changes or "encryption_at_host" in changes:
-        sec = {}
-        if "secure_boot" in changes:
-            sec["uefiSettings"] = dict(dprops["securityProfile"]["uefiSettings"])
-        if "encryption_at_host" in changes:
-            sec["encryptionAtHost"] = dprops["securityProfile"].get("encryptionAtHost")
+    after = dict((k, c["after"]) for k, c in changes.items())
+    if "tags" in after:
+        body["tags"] = dict(after["tags"])
+    if "identity" in after:
+        body["identity"] = identity_body(after["identity"], changes["identity"]["before"])
+    if "size" in after:
+        props["hardwareProfile"] = {"vmSize": after["size"]}
+    sec = {}
+    if "secure_boot" in after:
+        sec["uefiSettings"] = {"secureBootEnabled": bool(after["secure_boot"]), "vTpmEnabled": True}
+    if "encryption_at_host" in after:
+        sec["encryptionAtHost"] = bool(after["encryption_at_host"])
+    if sec:
         props["securityProfile"] = sec
+    if "boot_diagnostics" in after:
+        props["diagnosticsProfile"] = {"bootDiagnostics": {"enabled": bool(after["boot_diagnostics"])}}
     storage = {}
-    if "os_disk_size_gb" in changes:
-        storage["osDisk"] = {"diskSizeGB": dprops["storageProfile"]["osDisk"]["diskSizeGB"]}
-    if "data_disks" in changes:
+    os_disk = {}
+    if "os_disk_size_gb" in after:
+        os_disk["diskSizeGB"] = after["os_disk_size_gb"]
+    if "os_disk_caching" in after:
+        os_disk["caching"] = after["os_disk_caching"]
+    if os_disk:
+        storage["osDisk"] = os_disk
+    if "data_disks" in after:
         current_disks = dict((d.get("lun"), d) for d in (cprops.get("storageProfile") or {}).get("dataDisks") or [])
         disks = []
-        for disk in dprops["storageProfile"]["dataDisks"]:
+        for disk in sorted(params.get("data_disks") or [], key=lambda d: d["lun"]):
             existing = current_disks.get(disk["lun"])
-            if existing is not None:
-                keep = {"lun": existing["lun"], "createOption": "Attach", "caching": existing.get("caching"),
-                        "managedDisk": {"id": (existing.get("managedDisk") or {}).get("id")}}
-                if existing.get("name"):
-                    keep["name"] = existing["name"]
-                if existing.get("deleteOption"):
-                    keep["deleteOption"] = existing["deleteOption"]
-                disks.append(keep)
-            else:
-                disks.append(disk)
+            if existing is None:
+                disks.append(data_disk_body(disk, params["name"]))
+                continue
+            keep = {"lun": existing["lun"], "createOption": "Attach", "caching": existing.get("caching"),
+                    "managedDisk": {"id": (existing.get("managedDisk") or {}).get("id")}}
+            for key in ("name", "deleteOption"):
+                if existing.get(key):
+                    keep[key] = existing[key]
+            disks.append(keep)
         storage["dataDisks"] = disks
     if storage:
         props["storageProfile"] = storage
-    if "network_interfaces" in changes:
-        props["networkProfile"] = dprops["networkProfile"]
+    if "network_interfaces" in after and nic_refs is not None:
+        props["networkProfile"] = network_profile(nic_refs)
     if props:
         body["properties"] = props
     return body
+
+
+def network_profile(nic_refs):
+    return {"networkInterfaces": [
+        {"id": nic_id, "properties": {"primary": index == 0, "deleteOption": "Delete" if created else "Detach"}}
+        for index, (nic_id, created) in enumerate(nic_refs)]}

@@ -15,10 +15,12 @@ from ansible_collections.confidential.azure.plugins.module_utils._azure.errors i
                                                                                        LroFailed)
 from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import same_id
 
-from . import api, diff, limits, network_body, summary, vm_body
+from . import api, diff, limits, network_body, preflight, summary, vm_body, vm_properties
 from .failure import ManagerFailure
 
 TRANSITIONAL = ("creating", "updating", "deleting", "migrating")
+# tag on the NIC / public IP this module creates: state absent removes them even when the VM was never created
+OWNER_TAG = "confidential.azure.vm"
 
 
 class VmManager(object):
@@ -29,6 +31,9 @@ class VmManager(object):
         self.operation = None
         self.diff = {"before": {}, "after": {}}
         self.actions = []
+        self.pending = []        # network writes planned, not sent yet
+        self.created = []        # (kind, id) this run created
+        self.left_behind = None  # what a failed create could not remove
 
     # -- entry -----------------------------------------------------------------------------------------------
     def run(self):
@@ -36,20 +41,17 @@ class VmManager(object):
         if errors:
             self.m.fail_json(msg="invalid parameters: " + " | ".join(errors), errors=errors, changed=False)
         try:
-            if self.p["state"] == "absent":
-                result = self._absent()
-            elif limits.is_partial(self.p):
-                result = self._partial()
-            else:
-                result = self._present()
+            result = self._absent() if self.p["state"] == "absent" else self._present()
         except ManagerFailure as exc:
             self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
         except AzureError as exc:
             changed = self.changed
             if isinstance(exc, AzureApiError) and not isinstance(exc, LroFailed) and 400 <= exc.status < 500:
-                # the last write was refused outright: only the writes before it changed something
-                changed = any(not a.startswith("recreate") for a in self.actions[:-1])
-            self.m.fail_azure(exc, changed=changed, actions=self.actions)
+                # the last write was refused outright: only what is still there from this run changed something
+                changed = bool(self.created or self.left_behind) or any(
+                    a.startswith(("update", "power", "delete VM", "delete disk")) for a in self.actions[:-1])
+            extra = {"left_behind": self.left_behind} if self.left_behind else {}
+            self.m.fail_azure(exc, changed=changed, actions=self.actions, **extra)
         result.setdefault("changed", self.changed)
         result["actions"] = self.actions
         if self.operation is not None:
@@ -97,21 +99,33 @@ class VmManager(object):
                                  % (self.p["resource_group"], self.sub))
         return group["location"]
 
-    def _ensure_nic(self, location, tags):
-        """Ensure the NIC this module creates (subnet_id given).  One GET per NIC (and public IP)."""
+    # -- network: read and plan first, write only after every check passed -----------------------------------
+    def _plan_network(self, location, current):
+        """NIC refs for the VM and the network writes they need (kept in self.pending, not sent yet)."""
+        self.pending = []
+        if not self.p.get("subnet_id"):
+            if self.p.get("network_interfaces") is None:
+                return None
+            current_refs = {}
+            for ref in ((current or {}).get("properties") or {}).get("networkProfile", {}).get(
+                    "networkInterfaces") or []:
+                current_refs[(ref.get("id") or "").lower()] = (ref.get("properties") or {}).get("deleteOption")
+            return [(rid, current_refs.get(rid.lower()) == "Delete")
+                    for rid in (self._id_or_name(n, api.nic_id) for n in self.p["network_interfaces"])]
         rg = self.p["resource_group"]
-        nic_name = self.p.get("nic_name") or "%s-nic" % self.p["name"]
-        nic_rid = api.nic_id(self.sub, rg, nic_name)
+        tags = dict(self.p.get("tags") or {})
+        tags[OWNER_TAG] = self.p["name"]
+        nic_rid = api.nic_id(self.sub, rg, self._nic_name())
         pip_rid = None
         if self.p.get("public_ip"):
             pip_rid = api.public_ip_id(self.sub, rg, "%s-pip" % self.p["name"])
-            pip = api.get_public_ip(self.arm, pip_rid)
-            if pip is None:
-                self._note("create public IP %s" % pip_rid)
-                if not self.m.check_mode:
-                    api.put_public_ip(self.arm, pip_rid, network_body.public_ip_body(
-                        location, self.p.get("zone"), tags), self.timeout)
+            if api.get_public_ip(self.arm, pip_rid) is None:
+                self.pending.append(("public IP", pip_rid, network_body.public_ip_body(
+                    location, self.p.get("zone"), tags)))
         nic = api.get_nic(self.arm, nic_rid)
+        problems = preflight.nic_problems(nic, location, api.vm_id(self.sub, rg, self.p["name"]))
+        if problems:
+            raise ManagerFailure(" | ".join(problems), errors=problems)
         want = {"subnet_id": self.p["subnet_id"].lower(), "public_ip_id": pip_rid.lower() if pip_rid else None,
                 "accelerated_networking": False}
         have = network_body.nic_view(nic)
@@ -119,78 +133,169 @@ class VmManager(object):
             if nic is not None:
                 self.diff["before"]["nic"] = dict((k, have.get(k)) for k in want)
                 self.diff["after"]["nic"] = want
-            self._note("%s NIC %s" % ("create" if nic is None else "update", nic_rid))
-            if not self.m.check_mode:
-                api.put_nic(self.arm, nic_rid, network_body.nic_body(location, self.p["subnet_id"], pip_rid, tags),
-                            self.timeout)
-        return nic_rid
+                tags = dict(nic.get("tags") or {}, **tags)
+            self.pending.append(("NIC", nic_rid, network_body.nic_body(location, self.p["subnet_id"], pip_rid, tags)))
+        return [(nic_rid, True)]
+
+    def _nic_name(self):
+        return self.p.get("nic_name") or "%s-nic" % self.p["name"]
+
+    def _check_subnet(self, location):
+        """Before the module writes a NIC: the subnet exists and its virtual network is in the VM's region."""
+        if not any(kind == "NIC" for kind, _rid, _body in self.pending):
+            return
+        subnet = self.p["subnet_id"]
+        vnet = api.get_vnet_by_id(self.arm, subnet.split("/subnets/")[0])
+        problems = preflight.subnet_problems(vnet, subnet, location)
+        if problems:
+            raise ManagerFailure(" | ".join(problems), errors=problems)
+
+    def _write_network(self):
+        """Send the planned public IP / NIC writes; with wait: false they are not waited for (the VM PUT is)."""
+        for kind, rid, body in self.pending:
+            existed = kind == "NIC" and "nic" in self.diff["before"]
+            self._note("%s %s %s" % ("update" if existed else "create", kind, rid))
+            if self.m.check_mode:
+                continue
+            put = api.put_public_ip if kind == "public IP" else api.put_nic
+            put(self.arm, rid, body, self.timeout, wait=self.p["wait"])
+            if not existed:
+                self.created.append((kind, rid))
+        self.pending = []
+
+    def _remove_created(self):
+        """After a refused VM create: delete what this run created (NIC, then public IP); return what stays."""
+        left = []
+        for kind, rid in reversed(self.created):
+            if left:
+                # the NIC that holds this public IP is still there
+                left.append({"kind": kind, "id": rid, "error": "in use by %s" % left[0]["id"]})
+                continue
+            try:
+                api.delete_by_id(self.arm, rid, V.NETWORK, True, self.timeout)
+                self.actions.append("delete %s %s (the VM create failed)" % (kind, rid))
+            except AzureError as exc:
+                left.append({"kind": kind, "id": rid, "error": str(exc)})
+        self.created = []
+        return left
 
     def _note(self, action):
         self.changed = True
         self.actions.append(action)
 
-    def _desired(self, current):
-        location = self._location(current)
-        tags = diff.merge_tags(self.p.get("tags"), (current or {}).get("tags"), self.p["append_tags"])
-        if self.p.get("subnet_id"):
-            nic_refs = [(self._ensure_nic(location, self.p.get("tags") or {}), True)]
-        else:
-            current_refs = {}
-            for ref in ((current or {}).get("properties") or {}).get("networkProfile", {}).get(
-                    "networkInterfaces") or []:
-                current_refs[(ref.get("id") or "").lower()] = (ref.get("properties") or {}).get("deleteOption")
-            nic_refs = []
-            for nic in self.p["network_interfaces"]:
-                rid = self._id_or_name(nic, api.nic_id)
-                nic_refs.append((rid, current_refs.get(rid.lower()) == "Delete"))
+    # -- pre-flight: reads only, before the first write -------------------------------------------------------
+    def _des_rid(self):
         des = self.p.get("disk_encryption_set")
-        des_rid = self._id_or_name(des, api.des_id) if des else None
-        os_type = limits.image_info(self.p["image"])["os_type"]
-        return vm_body.build_vm_body(self.p, location, nic_refs, des_rid, os_type, tags)
+        return self._id_or_name(des, api.des_id) if des else None
 
-    def _managed_view(self, desired_body):
-        view = diff.vm_view(desired_body)
-        p = self.p
-        if p.get("secure_boot") is None:
-            view["secure_boot"] = None
-        if p.get("os_disk_type") is None:
-            view["os_disk_type"] = None
-        if p.get("data_disks") is None:
-            view["data_disks"] = None
-        if p.get("zone") is None:
-            view["zone"] = None
-        if not p.get("ssh_public_keys"):
-            view["ssh_public_keys"] = None
-        return view
+    def _check_sku(self, location, size, zone):
+        problems = preflight.sku_problems(api.list_skus(self.arm, self.sub, location), size, location, zone)
+        if problems:
+            raise ManagerFailure(" | ".join(problems), errors=problems)
+
+    def _check_des(self, location):
+        des_rid = self._des_rid()
+        if not des_rid:
+            return
+        des = api.get_des_by_id(self.arm, des_rid)
+        problems = preflight.des_problems(des, des_rid, location)
+        vault_rid = preflight.des_vault_id(des)
+        if not problems and vault_rid:
+            problems = preflight.vault_problems(api.get_vault(self.arm, vault_rid), vault_rid)
+        if problems:
+            raise ManagerFailure(" | ".join(problems), errors=problems)
+
+    def _desired_body(self, location, nic_refs, current):
+        tags = diff.merge_tags(self.p.get("tags"), (current or {}).get("tags"), self.p["append_tags"])
+        os_type = limits.image_info(self.p["image"])["os_type"]
+        return vm_body.build_vm_body(self.p, location, nic_refs, self._des_rid(), os_type, tags)
 
     # -- present ---------------------------------------------------------------------------------------------
     def _present(self):
-        rg, name = self.p["resource_group"], self.p["name"]
+        rg = self.p["resource_group"]
         current = self._read_vm()
-        desired = self._desired(current)
         if current is None:
-            return self._create(desired)
+            if limits.is_partial(self.p):
+                raise ManagerFailure("VM %s does not exist in %s; give size, image, admin_username and a network to "
+                                     "create it" % (self.p["name"], rg))
+            return self._create()
         state = (current.get("properties") or {}).get("provisioningState") or ""
         if state.lower() in TRANSITIONAL:
             # wait: false and still provisioning from an earlier run: report, do not touch
             self.operation = {"status": state, "resource_id": current.get("id"), "done": False}
             return {"vm": summary.vm_result(current, rg)}
-        if state.lower() == "failed":
+        if state.lower() == "failed" and not limits.is_partial(self.p):
             # an earlier create/update ended Failed (e.g. allocation): ARM retries when the VM is PUT again
-            return self._create(desired, reapply=True)
-        changes = diff.compare_vm(self._managed_view(desired), diff.vm_view(current))
-        blockers = [(k, c) for k, c in changes.items() if c["kind"] == diff.RECREATE]
+            return self._create(current, reapply=True)
+        return self._update(current)
+
+    def _create(self, current=None, reapply=False):
+        """A new VM (or a Failed one PUT again): pre-flight reads, then NIC, then the VM; undo the NIC on refusal."""
+        rg, name = self.p["resource_group"], self.p["name"]
+        location = self._location(current)
+        nic_refs = self._plan_network(location, current)
+        self._check_sku(location, self.p["size"], self.p.get("zone"))
+        self._check_des(location)
+        self._check_subnet(location)
+        desired = self._desired_body(location, nic_refs, current)
+        self.diff["before"] = {}
+        self.diff["after"] = diff.vm_view(desired)
+        self._write_network()
+        self._note("%s VM %s" % ("re-apply (provisioningState Failed)" if reapply else "create",
+                                 api.vm_id(self.sub, rg, name)))
+        if self.m.check_mode:
+            predicted = vm_body.redact_body(desired)
+            predicted["id"] = api.vm_id(self.sub, rg, name)
+            predicted["name"] = name
+            return {"vm": summary.vm_result(predicted, rg)}
+        try:
+            result = api.put_vm(self.arm, self.sub, rg, name, desired, self.p["wait"], self.timeout)
+        except AzureError:
+            if self.created and api.get_vm(self.arm, self.sub, rg, name) is None:
+                self.left_behind = self._remove_created()
+            raise
+        if not result.done:
+            self.operation = result.to_dict()
+            return {"vm": summary.vm_result(vm_body.redact_body(result.resource or desired), rg)}
+        want_power = self.p.get("power_state")
+        if want_power in ("stopped", "deallocated"):
+            self._power(want_power)
+        return {"vm": summary.vm_result(api.get_vm(self.arm, self.sub, rg, name), rg)}
+
+    def _recreate(self, current):
+        self.actions.append("recreate (allow_recreate)")
+        if self.m.check_mode:
+            self.changed = True
+            return {"vm": summary.vm_result(current, self.p["resource_group"])}
+        self._remove(current)
+        return self._create()
+
+    def _update(self, current):
+        """An existing VM: compare every option given (vm_properties) and change what Azure can change."""
+        rg, name = self.p["resource_group"], self.p["name"]
+        location = current["location"]
+        nic_refs = self._plan_network(location, current)
+        tags = diff.merge_tags(self.p.get("tags"), current.get("tags"), self.p["append_tags"])
+        have = diff.vm_view(current)
+        want = vm_properties.desired_view(self.p, self._des_rid(), [r for r, _c in nic_refs] if nic_refs else None,
+                                          tags, have["identity"])
+        if want.get("secure_boot") is False and (want.get("security_encryption_type") or have.get(
+                "security_encryption_type")) == "DiskWithVMGuestState":
+            raise ManagerFailure("secure_boot: the VM uses DiskWithVMGuestState (confidential OS disk encryption), "
+                                 "which requires secure boot; keep secure_boot: true")
+        changes = diff.compare_vm(want, have)
         found = diff.diff_output(changes)
         self.diff["before"].update(found["before"])
         self.diff["after"].update(found["after"])
+        blockers = [(k, c) for k, c in changes.items() if c["kind"] == diff.RECREATE]
         if blockers:
-            if not self.p["allow_recreate"]:
-                reasons = [c["reason"] or "%s: %s -> %s cannot be changed on an existing VM"
-                           % (k, c["before"], c["after"]) for k, c in blockers]
-                raise ManagerFailure("Azure cannot make these changes in place: %s. Set allow_recreate: true to delete "
-                                     "and recreate the VM (its OS disk and the NIC it created are deleted; data on them is "
-                                     "lost)" % "; ".join(reasons), diff=self.diff, changes=sorted(k for k, _change in blockers))
-            return self._recreate(current, desired)
+            if not self.p["allow_recreate"] or limits.is_partial(self.p):
+                reasons = [c["reason"] for _k, c in blockers]
+                how = ("allow_recreate: true (with the full definition: size and image) deletes and recreates the VM "
+                       "(its OS disk and the NIC it created are deleted; data on them is lost)")
+                raise ManagerFailure("%s. %s" % ("; ".join(reasons), how), diff=self.diff,
+                                     changes=sorted(k for k, _change in blockers))
+            return self._recreate(current)
         power = summary.power_state(current)
         want_power = self.p.get("power_state")
         needs_dealloc = [k for k, c in changes.items() if c["kind"] == diff.DEALLOCATED]
@@ -201,8 +306,12 @@ class VmManager(object):
         if want_power and want_power != power:
             self.diff["before"]["power_state"] = power
             self.diff["after"]["power_state"] = want_power
-        if not changes and (not want_power or want_power == power):
+        if not changes and not self.pending and (not want_power or want_power == power):
             return {"vm": summary.vm_result(current, rg)}
+        if "size" in changes:
+            self._check_sku(location, changes["size"]["after"], have.get("zone"))
+        self._check_subnet(location)
+        self._write_network()
         if self.m.check_mode:
             self.changed = True
             if changes:
@@ -215,7 +324,7 @@ class VmManager(object):
             power = "deallocated"
         if changes:
             self._note("update %s" % ", ".join(sorted(changes)))
-            patch = vm_body.build_patch(changes, desired, current)
+            patch = vm_body.build_patch(changes, current, self.p, nic_refs)
             result = api.patch_vm(self.arm, self.sub, rg, name, patch, self.p["wait"], self.timeout)
             if not result.done:
                 self.operation = result.to_dict()
@@ -243,68 +352,6 @@ class VmManager(object):
             if disk.get("lun") in change["removed"] and disk.get("deleteOption") == "Delete" and disk_id:
                 self._note("delete detached data disk %s" % disk_id)
                 api.delete_disk_by_id(self.arm, disk_id, True, self.timeout)
-
-    def _create(self, desired, reapply=False):
-        rg, name = self.p["resource_group"], self.p["name"]
-        self._note("%s VM %s" % ("re-apply (provisioningState Failed)" if reapply else "create",
-                                 api.vm_id(self.sub, rg, name)))
-        self.diff["before"] = {}
-        self.diff["after"] = diff.vm_view(desired)
-        if self.m.check_mode:
-            predicted = vm_body.redact_body(desired)
-            predicted["id"] = api.vm_id(self.sub, rg, name)
-            predicted["name"] = name
-            return {"vm": summary.vm_result(predicted, rg)}
-        result = api.put_vm(self.arm, self.sub, rg, name, desired, self.p["wait"], self.timeout)
-        if not result.done:
-            self.operation = result.to_dict()
-            return {"vm": summary.vm_result(vm_body.redact_body(result.resource or desired), rg)}
-        want_power = self.p.get("power_state")
-        if want_power in ("stopped", "deallocated"):
-            self._power(want_power)
-        return {"vm": summary.vm_result(api.get_vm(self.arm, self.sub, rg, name), rg)}
-
-    def _recreate(self, current, desired):
-        self.actions.append("recreate (allow_recreate)")
-        if self.m.check_mode:
-            self.changed = True
-            return {"vm": summary.vm_result(current, self.p["resource_group"])}
-        self._remove(current)
-        desired = self._desired(None)
-        return self._create(desired)
-
-    def _partial(self):
-        """Only power_state and tags of an existing VM."""
-        rg, name = self.p["resource_group"], self.p["name"]
-        current = self._read_vm()
-        if current is None:
-            raise ManagerFailure("VM %s does not exist in %s; give size, image, admin_username and a network to create it"
-                                 % (name, rg))
-        tags = diff.merge_tags(self.p.get("tags"), current.get("tags"), self.p["append_tags"])
-        power = summary.power_state(current)
-        want_power = self.p.get("power_state")
-        if tags != (current.get("tags") or {}):
-            self.diff["before"]["tags"] = current.get("tags") or {}
-            self.diff["after"]["tags"] = tags
-        if want_power and want_power != power:
-            self.diff["before"]["power_state"] = power
-            self.diff["after"]["power_state"] = want_power
-        if not self.diff["after"]:
-            return {"vm": summary.vm_result(current, rg)}
-        if self.m.check_mode:
-            self.changed = True
-            self.actions.extend("update %s" % k for k in sorted(self.diff["after"]))
-            return {"vm": summary.vm_result(current, rg)}
-        if "tags" in self.diff["after"]:
-            self._note("update tags")
-            result = api.patch_vm(self.arm, self.sub, rg, name, {"tags": tags}, self.p["wait"], self.timeout)
-            if not result.done:
-                self.operation = result.to_dict()
-        if "power_state" in self.diff["after"]:
-            self._power(want_power)
-        if self.operation:
-            return {"vm": summary.vm_result(current, rg)}
-        return {"vm": summary.vm_result(api.get_vm(self.arm, self.sub, rg, name), rg)}
 
     # -- absent ----------------------------------------------------------------------------------------------
     def _remove(self, current):
@@ -336,9 +383,33 @@ class VmManager(object):
                     self.actions.append("delete public IP %s" % pip["id"])
                     api.delete_by_id(self.arm, pip["id"], V.NETWORK, True, self.timeout)
 
+    def _own_network(self):
+        """NIC and public IP this module created for a VM that does not exist (tagged by it, attached to no VM)."""
+        rg, name = self.p["resource_group"], self.p["name"]
+        found = []
+        nic_rid = api.nic_id(self.sub, rg, self._nic_name())
+        nic = api.get_nic(self.arm, nic_rid)
+        if nic is not None and (nic.get("tags") or {}).get(OWNER_TAG) == name and not (
+                nic.get("properties") or {}).get("virtualMachine"):
+            found.append(("NIC", nic_rid))
+        pip_rid = api.public_ip_id(self.sub, rg, "%s-pip" % name)
+        pip = api.get_public_ip(self.arm, pip_rid)
+        user = (((pip or {}).get("properties") or {}).get("ipConfiguration") or {}).get("id") or ""
+        if pip is not None and (pip.get("tags") or {}).get(OWNER_TAG) == name and (
+                not user or (found and user.lower().startswith(nic_rid.lower() + "/"))):
+            found.append(("public IP", pip_rid))
+        return found
+
     def _absent(self):
         current = api.get_vm(self.arm, self.sub, self.p["resource_group"], self.p["name"])
         if current is None:
+            own = self._own_network()
+            if own:
+                self.diff = {"before": {"network": [rid for _k, rid in own]}, "after": {"network": []}}
+            for kind, rid in own:
+                self._note("delete %s %s (created by this module for a VM that does not exist)" % (kind, rid))
+                if not self.m.check_mode:
+                    api.delete_by_id(self.arm, rid, V.NETWORK, True, self.timeout)
             return {"vm": None}
         self.diff = {"before": {"state": "present"}, "after": {"state": "absent"}}
         if self.m.check_mode:

@@ -36,12 +36,22 @@ _HINTS = (
     (re.compile(r"ObjectIsDeletedButRecoverable|deleted but recoverable", re.I),
      "a deleted key of this name is in the vault's soft-delete bin: recover it (az keyvault key recover), wait for "
      "the retention period, or use another name"),
-    (re.compile(r"ForbiddenByPolicy|does not have (keys|key) .*permission|AccessDenied|Forbidden", re.I),
-     "the identity running Ansible lacks key permissions on the vault: give it get, list, create, update, delete "
-     "(access policy) or the role Key Vault Crypto Officer (RBAC vault)"),
+    (re.compile(r"VaultAlreadyExists", re.I),
+     "vault names are global and a deleted vault keeps its name in the soft-delete bin until its purge date (with "
+     "purge protection that cannot be shortened): recover it (az keyvault recover --name <vault>; its keys come "
+     "back with it) or choose another name"),
     (re.compile(r"ForbiddenByFirewall|Client address is not authorized", re.I),
      "the vault's firewall blocks this control node: add its address to the vault's network rules or run from an "
      "allowed network"),
+    (re.compile(r"does not have (keys|key) .*permission|AccessDenied|ForbiddenByRbac|not authorized to perform", re.I),
+     "the identity running Ansible lacks this permission on the vault: run confidential.azure.keyvault for the vault "
+     "first (grant_automation_principal: true, the default, gives it the key permissions on an access-policy vault "
+     "and the role Key Vault Crypto Officer on an RBAC vault), or grant them yourself (az keyvault set-policy "
+     "--object-id <principal> --key-permissions ..., or az role assignment create --role 'Key Vault Crypto Officer' "
+     "--scope <vault id>)"),
+    (re.compile(r"ForbiddenByPolicy|Forbidden", re.I),
+     "the request was refused (403); check the vault's network rules, Azure Policy assignments and the permissions "
+     "of the identity running Ansible"),
     (re.compile(r"PrincipalNotFound", re.I),
      "the principal is not (yet) visible to Azure RBAC; if it was just created wait a minute and re-run"),
 )
@@ -67,12 +77,12 @@ def with_hint(exc):
 # ---------------------------------------------------------------------------- Key Vault data plane
 
 def _kv(kv, method, path, body=None, params=None, allow_404=False):
-    status, headers, data = kv.request(method, path, V.KEYVAULT_KEYS, body=body, params=params)
-    if allow_404 and status == 404:
+    response = kv.send(method, path, V.KEYVAULT_KEYS, body=body, params=params)
+    if allow_404 and response.status == 404:
         return None
-    if not 200 <= status < 300:
-        raise with_hint(azerr.from_response(status, data, headers, method, kv.url(path, V.KEYVAULT_KEYS)))
-    return data
+    if not response.ok:
+        raise with_hint(kv.error_for(response, method, kv.url(path, V.KEYVAULT_KEYS)))
+    return response.json
 
 
 def _key_path(name, *rest):
@@ -105,10 +115,10 @@ def list_versions(kv, name):
         link = data.get("nextLink")
         if not link:
             return items
-        status, headers, data = kv.request("GET", link)
-        if not 200 <= status < 300:
-            raise with_hint(azerr.from_response(status, data, headers, "GET", link))
-        data = data or {}
+        response = kv.send("GET", link)
+        if not response.ok:
+            raise with_hint(kv.error_for(response, "GET", link))
+        data = response.json or {}
 
 
 def get_rotation_policy(kv, name):

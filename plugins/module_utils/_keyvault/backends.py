@@ -231,74 +231,168 @@ def run_key(m):
 # ============================================================================ keyvault (the vault)
 
 class VaultBackend:
+    """The vault, then the automation principal's own data-plane access to it (the one place that grants it)."""
+
     def __init__(self, m):
         self.m = m
         self.p = m.params
+        self.result = {"changed": False}
+        self.before = {}
+        self.after = {}
 
     def run(self):
         errors = vault_mod.validate(self.p)
         if errors:
             _fail_params(self.m, errors)
         arm = self.m.arm
-        rid = resource_id(self.m.subscription_id, self.p["resource_group"], "Microsoft.KeyVault", "vaults",
-                          self.p["name"])
-        have = api.get_vault(arm, rid)
-        result = {"changed": False}
-        wait, timeout = self.p["wait"], self.p["wait_timeout"]
+        self.rid = resource_id(self.m.subscription_id, self.p["resource_group"], "Microsoft.KeyVault", "vaults",
+                               self.p["name"])
+        have = api.get_vault(arm, self.rid)
         if self.p["state"] == "absent":
-            result["vault"] = {}
-            if have is not None:
-                result["changed"] = True
-                result["diff"] = _diff(vault_mod.to_result(have), {})
-                if not self.m.check_mode:
-                    op = arm.delete(rid, V.KEYVAULT_MANAGEMENT, wait=wait, timeout=timeout)
-                    if not op.done:
-                        result["operation"] = op.to_dict()
-            return result
+            return self._absent(have)
+        self.principal = self.m.session.principal() if self.p["grant_automation_principal"] else None
+        resource = self._create() if have is None else self._update(have)
+        if self.principal is not None and self._rbac(have):
+            self._grant_role(resource)
+        self.result["vault"] = vault_mod.to_result(resource)
+        self.result["diff"] = _diff(self.before, self.after)
+        return self.result
 
-        if have is None:
-            tenant = self.p.get("tenant_id") or getattr(getattr(self.m.session, "settings", None), "tenant", None)
-            if not tenant:
-                self.m.fail_json(msg="tenant_id is needed to create a vault (the credentials do not name a tenant); "
-                                     "set tenant_id or AZURE_TENANT")
-            body = vault_mod.create_body(self.p, tenant)
-            result["changed"] = True
-            after = vault_mod.desired(self.p, creating=True)
-            if self.p.get("access_policies"):
-                after["access_policies"] = vault_mod.access_policy_entries(self.p, tenant)
-            result["diff"] = _diff({}, after)
-            resource = None
+    def _absent(self, have):
+        self.result["vault"] = {}
+        if have is not None:
+            self.result["changed"] = True
+            self.result["diff"] = _diff(vault_mod.to_result(have), {})
             if not self.m.check_mode:
-                op = arm.put(rid, V.KEYVAULT_MANAGEMENT, body, wait=wait, timeout=timeout)
-                resource = op.resource
+                op = self.m.arm.delete(self.rid, V.KEYVAULT_MANAGEMENT, wait=self.p["wait"],
+                                       timeout=self.p["wait_timeout"])
                 if not op.done:
-                    result["operation"] = op.to_dict()
-            result["vault"] = vault_mod.to_result(resource)
-            return result
+                    self.result["operation"] = op.to_dict()
+        return self.result
 
-        plan = vault_mod.compare(have, self.p)
+    def _rbac(self, have):
+        """Whether the vault authorizes with Azure RBAC once this run is done."""
+        wanted = self.p.get("enable_rbac_authorization")
+        if wanted is not None:
+            return wanted
+        if have is None:
+            return vault_mod.CREATE_DEFAULTS["enable_rbac_authorization"]
+        return vault_mod.current(have)["enable_rbac_authorization"]
+
+    def _automation_access(self, tenant, rbac):
+        if self.principal is None or rbac:
+            return []
+        return [vault_mod.automation_entry(self.principal.object_id, tenant)]
+
+    def _report_policy_grant(self, policies, tenant):
+        """automation_grant for an access-policy vault, from the policies it has before the run."""
+        oid = self.principal.object_id
+        missing = grants.missing_permissions(policies, oid, vault_mod.AUTOMATION_KEY_PERMISSIONS)
+        before = grants.policy_permissions(policies, oid)
+        after = grants.normalize_permissions(before + missing)
+        self.result["automation_grant"] = {"mode": "access_policy", "scope": self.rid, "principal_id": oid,
+                                           "permissions": list(vault_mod.AUTOMATION_KEY_PERMISSIONS),
+                                           "before": before, "after": after, "missing": missing}
+        if missing:
+            self.before["automation_grant"] = before
+            self.after["automation_grant"] = after
+
+    def _create(self):
+        tenant = self.p.get("tenant_id") or getattr(self.principal, "tenant_id", None) or \
+            getattr(getattr(self.m.session, "settings", None), "tenant", None)
+        if not tenant:
+            self.m.fail_json(msg="tenant_id is needed to create a vault (the credentials do not name a tenant); "
+                                 "set tenant_id or AZURE_TENANT")
+        rbac = self._rbac(None)
+        extra = self._automation_access(tenant, rbac)
+        body = vault_mod.create_body(self.p, tenant, extra)
+        self.result["changed"] = True
+        self.after.update(vault_mod.desired(self.p, creating=True))
+        if self.p.get("access_policies"):
+            self.after["access_policies"] = vault_mod.access_policy_entries(self.p, tenant)
+        if extra:
+            self._report_policy_grant([], tenant)
+        if self.m.check_mode:
+            return None
+        try:
+            op = self.m.arm.put(self.rid, V.KEYVAULT_MANAGEMENT, body, wait=self.p["wait"],
+                                timeout=self.p["wait_timeout"])
+        except azerr.AzureApiError as exc:
+            raise api.with_hint(exc)
+        if not op.done:
+            self.result["operation"] = op.to_dict()
+        return op.resource
+
+    def _update(self, have):
+        rbac = self._rbac(have)
+        props = have.get("properties") or {}
+        extra = self._automation_access(props.get("tenantId"), rbac)
+        plan = vault_mod.compare(have, self.p, extra)
         if plan.errors:
             self.m.fail_json(msg="; ".join(plan.errors), diff=plan.diff(), vault=vault_mod.to_result(have))
+        if extra:
+            self._report_policy_grant(props.get("accessPolicies"), props.get("tenantId"))
+        self._warn_unfit(have)
+        if not plan.changed:
+            return have
+        self.result["changed"] = True
+        diff = plan.diff()
+        self.before.update(diff["before"])
+        self.after.update(diff["after"])
+        if self.m.check_mode:
+            return have
         resource = have
-        if plan.changed:
-            result["changed"] = True
-            result["diff"] = plan.diff()
-            if not self.m.check_mode:
-                body = vault_mod.patch_body(plan)
-                if body:
-                    op = arm.patch(rid, V.KEYVAULT_MANAGEMENT, body, wait=wait, timeout=timeout)
-                    resource = op.resource or resource
-                    if not op.done:
-                        result["operation"] = op.to_dict()
-                for entry in plan.access:
-                    arm.put(rid + "/accessPolicies/add", V.KEYVAULT_MANAGEMENT,
-                            {"properties": {"accessPolicies": [entry]}}, wait=True, timeout=timeout)
-                if plan.access:
-                    resource = api.get_vault(arm, rid) or resource
-        else:
-            result["diff"] = _diff({}, {})
-        result["vault"] = vault_mod.to_result(resource)
-        return result
+        body = vault_mod.patch_body(plan)
+        if body:
+            op = self.m.arm.patch(self.rid, V.KEYVAULT_MANAGEMENT, body, wait=self.p["wait"],
+                                  timeout=self.p["wait_timeout"])
+            resource = op.resource or resource
+            if not op.done:
+                self.result["operation"] = op.to_dict()
+        for entry in plan.access:
+            self.m.arm.put(self.rid + "/accessPolicies/add", V.KEYVAULT_MANAGEMENT,
+                           {"properties": {"accessPolicies": [entry]}}, wait=True, timeout=self.p["wait_timeout"])
+        if plan.access:
+            resource = api.get_vault(self.m.arm, self.rid) or resource
+        return resource
+
+    def _warn_unfit(self, have):
+        if self.p.get("allow_unfit_for_confidential_disks") or self.p.get("enable_purge_protection"):
+            return
+        if not vault_mod.current(have)["enable_purge_protection"]:
+            self.m.warn("vault %s has purge protection off, so a confidential disk encryption set cannot use its keys; "
+                        "set enable_purge_protection: true (irreversible) to make it usable" % self.rid)
+
+    def _grant_role(self, resource):
+        """Key Vault Crypto Officer at vault scope for the automation principal on an RBAC vault."""
+        oid = self.principal.object_id
+        wanted = list(vault_mod.AUTOMATION_KEY_PERMISSIONS)
+        if resource is None and not self.m.check_mode:
+            self.m.warn("the vault is still being created (wait: false); re-run with wait: true to grant the "
+                        "automation principal its role on the vault")
+            return
+        try:
+            if resource is None or not resource.get("id"):
+                # check mode, vault not created yet: nothing can be held at a scope that does not exist
+                stub = {"id": self.rid, "properties": {"enableRbacAuthorization": True}}
+                outcome = grants.plan_grant(stub, oid, wanted, scope="vault", assignments=[])
+                outcome.pop("requests")
+                outcome["changed"] = True
+            else:
+                if not (resource.get("properties") or {}).get("enableRbacAuthorization"):
+                    resource = dict(resource, properties=dict(resource.get("properties") or {},
+                                                              enableRbacAuthorization=True))
+                outcome = grants.ensure_key_permissions(self.m.arm, resource, oid, wanted, scope="vault",
+                                                        check_mode=self.m.check_mode,
+                                                        principal_type=self.principal.principal_type,
+                                                        timeout=self.p["wait_timeout"])
+        except grants.GrantError as exc:
+            self.m.fail_json(msg=str(exc), **self.result)
+        self.result["automation_grant"] = dict((k, v) for k, v in outcome.items() if k != "changed")
+        if outcome["changed"]:
+            self.result["changed"] = True
+            self.before["automation_grant"] = outcome["before"]
+            self.after["automation_grant"] = outcome["after"]
 
 
 def run_vault(m):

@@ -163,6 +163,12 @@ def roles_to_grant(wanted, held_roles):
         if missing & ROLE_COVERS[role] and (role != ROLE_RELEASE_USER or "release" in missing):
             chosen.append(role)
             missing -= ROLE_COVERS[role]
+    # A narrow role taken early is redundant when a broader one taken later covers its part (e.g. get + create:
+    # Key Vault Crypto Officer alone, not Crypto Service Encryption User as well).
+    for role in list(chosen):
+        others = [r for r in chosen if r != role]
+        if needed <= covered_by_roles(set(held_roles) | set(others)):
+            chosen = others
     return chosen
 
 

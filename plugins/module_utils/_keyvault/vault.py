@@ -23,6 +23,12 @@ CREATE_DEFAULTS = {
     "soft_delete_retention_days": 90,
     "enable_rbac_authorization": False,
 }
+#: Key permissions the automation principal grants itself on an access-policy vault: what keyvault_key,
+#: keyvault_key_info and disk_encryption_set do with keys (read, create and version, update, delete and recover,
+#: import, rotation policy).  Not purge (purge protection forbids it) and not release (only the Confidential VM
+#: Orchestrator releases CVM keys).  On an RBAC vault the principal gets Key Vault Crypto Officer at vault scope.
+AUTOMATION_KEY_PERMISSIONS = ("get", "list", "create", "update", "import", "delete", "recover", "rotate",
+                              "getrotationpolicy", "setrotationpolicy")
 _VAULT_NAME = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _RG_NAME = re.compile(r"^[-\w._()]{1,90}$")
@@ -88,10 +94,51 @@ def validate(params):
             errors.append("%s.keys: %s" % (where, exc))
         if not (entry.get("keys") or entry.get("secrets") or entry.get("certificates")):
             errors.append("%s: give at least one of keys, secrets or certificates" % where)
+    if not params.get("allow_unfit_for_confidential_disks"):
+        errors.extend(unfit_for_confidential_disks(params))
     tags = params.get("tags") or {}
     if len(tags) > 50:
         errors.append("tags: %d given, Azure allows at most 50 per resource" % len(tags))
     return errors
+
+
+def unfit_for_confidential_disks(params):
+    """Why the vault asked for could not hold the key of a confidential disk encryption set (empty when it could)."""
+    out = []
+    if params.get("enable_purge_protection") is False:
+        out.append("enable_purge_protection: false makes a vault a confidential disk encryption set cannot use (Azure "
+                   "requires purge protection on the vault of a DES key); leave enable_purge_protection out (on by "
+                   "default), or set allow_unfit_for_confidential_disks: true if this vault will never hold a "
+                   "confidential VM disk key")
+    if params.get("sku") == "standard":
+        out.append("sku: standard makes a vault that cannot hold the RSA-HSM key a confidential disk encryption set "
+                   "needs; use sku: premium (the default), or set allow_unfit_for_confidential_disks: true if this "
+                   "vault will never hold a confidential VM disk key")
+    return out
+
+
+def automation_entry(object_id, tenant_id):
+    """The access policy entry the automation principal grants itself."""
+    return {"tenantId": tenant_id, "objectId": object_id,
+            "permissions": {"keys": grants.normalize_permissions(AUTOMATION_KEY_PERMISSIONS)}}
+
+
+def merge_entries(entries):
+    """Access policy entries with one entry per object id (permissions unioned, canonical order)."""
+    out = []
+    by_id = {}
+    for entry in entries:
+        oid = entry["objectId"].lower()
+        if oid not in by_id:
+            by_id[oid] = {"tenantId": entry["tenantId"], "objectId": entry["objectId"],
+                          "permissions": dict((k, list(v)) for k, v in entry["permissions"].items())}
+            out.append(by_id[oid])
+            continue
+        perms = by_id[oid]["permissions"]
+        for kind, values in entry["permissions"].items():
+            merged = set(perms.get(kind) or []) | set(values)
+            perms[kind] = grants.normalize_permissions(merged) if kind == "keys" else sorted(merged)
+    return out
 
 
 def _get(props, path):
@@ -186,7 +233,8 @@ class Plan:
         return {"before": before, "after": after}
 
 
-def compare(resource, params):
+def compare(resource, params, extra_access=()):
+    """Plan for an existing vault; extra_access: access policy entries ensured besides access_policies."""
     have = current(resource)
     want = desired(params, creating=False)
     plan = Plan()
@@ -211,8 +259,8 @@ def compare(resource, params):
             plan.patch[name] = value
     props = (resource or {}).get("properties") or {}
     if not have["enable_rbac_authorization"] or plan.patch.get("enable_rbac_authorization") is False:
-        plan.access = missing_access(props.get("accessPolicies"),
-                                     access_policy_entries(params, props.get("tenantId")))
+        wanted = merge_entries(access_policy_entries(params, props.get("tenantId")) + list(extra_access))
+        plan.access = missing_access(props.get("accessPolicies"), wanted)
     return plan
 
 
@@ -223,12 +271,13 @@ def _set(body, path, value):
     node[path[-1]] = value
 
 
-def create_body(params, tenant_id):
+def create_body(params, tenant_id, extra_access=()):
     want = desired(params, creating=True)
     props = {"tenantId": want.get("tenant_id") or tenant_id,
              "sku": {"family": "A", "name": want["sku"]},
              "enableSoftDelete": True,
-             "accessPolicies": access_policy_entries(params, want.get("tenant_id") or tenant_id)}
+             "accessPolicies": merge_entries(access_policy_entries(params, want.get("tenant_id") or tenant_id)
+                                             + list(extra_access))}
     for option, path in _PROPS:
         if option in ("sku", "tenant_id") or option not in want:
             continue

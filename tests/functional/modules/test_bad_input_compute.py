@@ -7,6 +7,7 @@ All cases run as tasks of ONE playbook (ignore_errors) to keep the suite fast; a
 means no case sent anything."""
 from __future__ import annotations
 
+import base64
 import json
 import tempfile
 from pathlib import Path
@@ -22,6 +23,18 @@ RHEL = {"publisher": "RedHat", "offer": "rhel-cvm", "sku": "9_3_cvm_sev_snp"}
 WIN = {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter-smalldisk-g2"}
 PLAIN_UBUNTU = {"publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts-gen2"}
 KEY_URL = "https://kv1.vault.azure.net/keys/cmk/0123456789abcdef0123456789abcdef"
+ECDSA_KEY = ("ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5"
+             "YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg= me@host")
+
+
+def _rsa_key(bits):
+    def field(data):
+        return len(data).to_bytes(4, "big") + data
+    blob = field(b"ssh-rsa") + field(b"\x01\x00\x01") + field(b"\x00\xc3" + b"\x11" * (bits // 8 - 1))
+    return "ssh-rsa " + base64.b64encode(blob).decode() + " me@host"
+
+
+RSA_1024_KEY = _rsa_key(1024)
 
 
 def vm(**over):
@@ -89,7 +102,16 @@ CASES = [
     ("custom_data_too_large", vm(custom_data="x" * 70000), "custom_data:"),
     ("bad_vm_name", vm(name="-cvm"), "name: '-cvm'"),
     ("too_many_tags", vm(tags=dict(("t%d" % i, "v") for i in range(51))), "tags: Azure allows at most 50"),
-    ("half_definition", ("vm", {"resource_group": "rg", "name": "cvm1", "subnet_id": SUBNET}), "size / image"),
+    ("half_definition", ("vm", {"resource_group": "rg", "name": "cvm1", "subnet_id": SUBNET}),
+     "subnet_id: needs the full VM definition"),
+    ("ecdsa_ssh_key", vm(ssh_public_keys=[ECDSA_KEY]), "ssh_public_keys[0]: ecdsa-sha2-nistp256 keys are not supported"),
+    ("rsa_1024_ssh_key", vm(ssh_public_keys=[RSA_1024_KEY]), "ssh_public_keys[0]: the RSA key has 1024 bits"),
+    ("windows_cvm_offer_sku_swapped",
+     vm(image={"publisher": "MicrosoftWindowsServer", "offer": "2022-datacenter-cvm", "sku": "windows-cvm"},
+        ssh_public_keys=None, admin_password="Sup3r-Secret-pw!"), "image: offer and sku are swapped"),
+    ("identity_not_an_identity_id",
+     vm(identity={"type": "UserAssigned", "user_assigned_identities": {"id": ["mine"]}}),
+     "identity.user_assigned_identities.id[0]"),
     ("bad_zone", vm(zone="4"), "zone"),
     ("bad_security_encryption_type", vm(security_encryption_type="Full"), "security_encryption_type"),
     ("des_unversioned_key", des(key_url="https://kv1.vault.azure.net/keys/cmk"), "key_url:"),

@@ -169,7 +169,7 @@ def test_missing_orchestrator_principal_is_explained(fresh_simulator):
 
 def test_standard_vault_refused_before_any_write(fresh_simulator):
     sim = fresh_simulator
-    vault = make_vault(sim, sku="standard")
+    vault = make_vault(sim, sku="standard", allow_unfit_for_confidential_disks=True)
     mark = sim.mark()
     out = run_module("keyvault_key", key_args(vault), sim.env)
     assert out["failed"] and "premium" in out["msg"]
@@ -178,7 +178,7 @@ def test_standard_vault_refused_before_any_write(fresh_simulator):
 
 def test_key_vault_error_is_translated_with_a_hint(fresh_simulator):
     sim = fresh_simulator
-    vault = make_vault(sim, sku="standard")
+    vault = make_vault(sim, sku="standard", allow_unfit_for_confidential_disks=True)
     out = run_module("keyvault_key", key_args(vault, grant_confidential_vm_orchestrator=False), sim.env)
     assert out["failed"] and "Hint:" in out["msg"]
     assert out["azure_error"]["status"] == 400
@@ -224,10 +224,14 @@ def test_lro_failure_and_timeout_fail_cleanly_then_converge(fresh_simulator):
     state = sim.admin("GET", "/_sim/state")["arm"]
     assert not any("/resourcegroups/%s/" % RG.lower() in k for k in state.get("resources", {}))
 
-    # a re-created group and vault converge to one of each
-    vault = make_vault(sim)
-    assert ok(run_module("keyvault", vault_args(), sim.env))["changed"] is False
-    assert vault["name"] == VAULT
+    # The deleted vault keeps its name until its purge date (purge protection): re-creating it is refused by
+    # Azure, and the failure says how to go on; a re-created group with a new vault converges.
+    ok(run_module("resource_group", {"name": RG, "location": "eastus"}, sim.env))
+    out = run_module("keyvault", vault_args(), sim.env)
+    assert out["failed"] and "VaultAlreadyExists" in out["msg"] and "az keyvault recover" in out["msg"], out
+    vault = make_vault(sim, name=VAULT + "b")
+    assert ok(run_module("keyvault", vault_args(name=VAULT + "b"), sim.env))["changed"] is False
+    assert vault["name"] == VAULT + "b"
 
 
 def test_grant_failure_then_rerun_converges_without_duplicates(fresh_simulator):

@@ -3,9 +3,14 @@
 """playbooks/provision.yml on an empty simulated subscription, then a second run that changes nothing."""
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 from collections import Counter
 
-from helpers import REPO, run_playbook
+from helpers import REPO, PlaybookResult, ansible_env, run_playbook
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH7n0b5Zx2mYk8Jk9x0Q3lB8fWcH2yA1pR4sT6uV7wX9 me@host"
 PLAYBOOK = REPO / "playbooks" / "provision.yml"
@@ -17,13 +22,47 @@ def azure(entries):
             and not e["path"].startswith("/_sim")]
 
 
-def test_provision_creates_the_chain_then_converges(fresh_simulator):
+def documented_command():
+    """The ansible-playbook line of provision.yml's header, exactly as written there."""
+    lines = [line[1:].strip() for line in PLAYBOOK.read_text().splitlines() if line.startswith("#")]
+    (command,) = [line for line in lines if line.startswith("ansible-playbook ")]
+    return command
+
+
+def run_documented_command(env, home, extra=""):
+    """Run the header's line through bash (its quoting and $(cat ...) as a user's shell does them), with HOME
+    holding the SSH key it cats; ``extra`` appends arguments that do not touch the key."""
+    ssh = home / ".ssh"
+    ssh.mkdir(parents=True, exist_ok=True)
+    (ssh / "id_ed25519.pub").write_text(KEY + "\n")
+    run_env = dict(ansible_env(env), HOME=str(home),
+                   PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run(["bash", "-c", documented_command() + " " + extra], env=run_env, capture_output=True,
+                          text=True, timeout=900, cwd=str(home), check=False)
+    start = proc.stdout.find("{")
+    assert start >= 0, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+    return PlaybookResult(proc, json.loads(proc.stdout[start:]))
+
+
+def vm_ssh_keys(sim, name):
+    status, _headers, body = sim.call("GET", sim.rg_path("cvm-demo-rg") + "/providers/Microsoft.Compute/"
+                                      "virtualMachines/" + name, api_version="2024-07-01")
+    assert status == 200, body
+    return [k["keyData"] for k in body["properties"]["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"]]
+
+
+def test_provision_creates_the_chain_then_converges(fresh_simulator, tmp_path):
     sim = fresh_simulator
     env = dict(sim.env, CVM_SSH_PUBLIC_KEY=KEY)
     sim.set_delay(2, pattern="virtualMachines")
 
-    first = run_playbook(PLAYBOOK, env, extra_vars={"cvm_wait_delay": 1})
+    # The first run is the header's documented line, verbatim, from a principal with only Contributor + UAA.
+    assert re.search(r'-e cvm_ssh_public_key="\$\(cat ~/\.ssh/id_ed25519\.pub\)"', documented_command())
+    first = run_documented_command(sim.env, tmp_path / "home", extra="-e cvm_wait_delay=1")
     assert first.rc == 0, first.stdout[-4000:]
+    assert vm_ssh_keys(sim, "cvm-snp-1") == [KEY]
+    grant = first.result("Premium Key Vault with purge protection")["automation_grant"]
+    assert grant["mode"] == "access_policy" and "create" in grant["missing"]
     assert first.stats["failures"] == 0 and first.stats["changed"] >= 6, first.stats
     started = first.result("Confidential VMs (AMD SEV-SNP and Intel TDX) with the customer-managed key, started in "
                            "parallel")["results"]

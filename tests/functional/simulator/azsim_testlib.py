@@ -39,10 +39,59 @@ def compute(sim, **kw):
                                    polling_interval=0, **kw)
 
 
-def key_client(sim, vault_uri, **kw):
+def key_client(sim, vault_uri, grant=True, **kw):
+    """A KeyClient for the test principal; unless ``grant=False`` it first grants itself every key permission on
+    the vault (nobody holds data-plane rights implicitly) and waits out the propagation delay."""
     from azure.keyvault.keys import KeyClient
+    if grant:
+        grant_self(sim, vault_uri)
     return KeyClient(vault_uri, credential(sim), verify_challenge_resource=False, connection_verify=sim.ca_bundle,
                      **kw)
+
+
+def caller_object_id(sim) -> str:
+    import base64
+    payload = sim.token().split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["oid"]
+
+
+def _vault_by_uri(sim, vault_uri):
+    listing = ok(sim.call("GET", "/subscriptions/%s/resources" % sim.subscription_id, api_version=RG_API))
+    for item in listing["value"]:
+        if item["type"].lower() == "microsoft.keyvault/vaults":
+            v = ok(sim.call("GET", item["id"], api_version=KV_API))
+            if v["properties"].get("vaultUri", "").rstrip("/") == vault_uri.rstrip("/"):
+                return v
+    raise AssertionError("no vault with URI %s" % vault_uri)
+
+
+def grant_self(sim, *vault_uris, timeout=30.0):
+    """Access policy "all" keys (or Key Vault Crypto Officer on an RBAC vault) for the test principal on each
+    vault, then wait until the data plane honours them (the grants propagate together)."""
+    import time
+    import uuid
+    oid = caller_object_id(sim)
+    for vault_uri in vault_uris:
+        v = _vault_by_uri(sim, vault_uri)
+        if v["properties"].get("enableRbacAuthorization"):
+            ok(sim.call("PUT", v["id"] + "/providers/Microsoft.Authorization/roleAssignments/%s" % uuid.uuid4(),
+                        {"properties": {"roleDefinitionId": "/subscriptions/%s/providers/Microsoft.Authorization/"
+                                                            "roleDefinitions/14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
+                                                            % sim.subscription_id,
+                                        "principalId": oid, "principalType": "ServicePrincipal"}},
+                        api_version="2022-04-01"), 201, 409)
+        else:
+            ok(sim.call("PUT", v["id"] + "/accessPolicies/add", {"properties": {"accessPolicies": [{
+                "tenantId": sim.info["tenant_id"], "objectId": oid, "permissions": {"keys": ["all"]}}]}}, KV_API))
+    resource = "https://" + sim.info["cloud_environment"]["keyvault_dns_suffix"]
+    deadline = time.monotonic() + timeout
+    for vault_uri in vault_uris:
+        while True:
+            status = sim.call("GET", vault_uri.rstrip("/") + "/keys?api-version=7.4", resource=resource)[0]
+            if status != 403 or time.monotonic() > deadline:
+                assert status == 200, status
+                break
+            time.sleep(0.25)
 
 
 def ok(result, *statuses):
@@ -154,13 +203,6 @@ def load_by_path(name, path):
 
 
 def snp_attestation_request():
-    """A real Azure SEV-SNP CVM evidence (public vectors) as an MAA /attest/SevSnpVm request body, or None."""
-    vectors = load_by_path("azsim_vectors", os.path.join(REPO, "tests", "unit", "plugins", "module_utils",
-                                                         "_attestation", "vectors.py"))
-    sys.path.insert(0, os.path.join(REPO, "tests", "simulator"))
-    try:
-        from azsim import maa as simmaa
-    finally:
-        sys.path.pop(0)
-    att = simmaa._load_attestation()
-    return att.maa.build_request("SevSnpVm", vectors.snp_evidence_bin(), nonce="azsim-test")
+    """A real Azure SEV-SNP CVM evidence (public vectors) as an MAA /attest/SevSnpVm request body."""
+    from oracle_vectors import snp_attestation_request as build
+    return build(nonce="azsim-test")

@@ -247,14 +247,28 @@ def test_unknown_property_message_names_the_member_and_the_type():
     assert "Could not find member 'securityEncrytionType' on object of type 'VMDiskSecurityProfile'" in issue.message
 
 
-def test_enum_message_lists_the_allowed_values():
+def test_unknown_enum_value_is_a_json_conversion_error():
+    """An unknown enum value is Json.NET's conversion error, answered as BadRequest (issue 11, "Different from
+    Azure": Azure says BadRequest "Error converting value ...")."""
     body = _cvm_body()
     body["properties"]["storageProfile"]["osDisk"]["managedDisk"]["securityProfile"][
         "securityEncryptionType"] = "DiskWithVmGuestStat"
     (issue,) = _vm_issues(body)
-    assert issue.code == "InvalidParameter"
-    assert "'DiskWithVmGuestStat'" in issue.message
-    assert "VMGuestStateOnly, DiskWithVMGuestState, NonPersistedTPM" in issue.message
+    assert issue.code == "BadRequest"
+    assert issue.message.startswith('Error converting value "DiskWithVmGuestStat" to type ')
+    assert "properties.storageProfile.osDisk.managedDisk.securityProfile.securityEncryptionType" in issue.message
+
+
+def test_enum_values_bind_case_insensitively_and_are_stored_canonically():
+    """Json.NET's StringEnumConverter (what ARM RPs bind with) matches enum names case-insensitively."""
+    body = _cvm_body()
+    body["properties"]["securityProfile"]["securityType"] = "confidentialvm"
+    body["properties"]["storageProfile"]["osDisk"]["managedDisk"]["securityProfile"][
+        "securityEncryptionType"] = "diskwithvmgueststate"
+    assert _vm_issues(body) == []
+    assert body["properties"]["securityProfile"]["securityType"] == "ConfidentialVM"
+    assert body["properties"]["storageProfile"]["osDisk"]["managedDisk"]["securityProfile"][
+        "securityEncryptionType"] == "DiskWithVMGuestState"
 
 
 @pytest.mark.parametrize("version", DES_VERSIONS)
@@ -342,7 +356,8 @@ def test_lenient_mode_follows_json_net_leniency():
     body["properties"]["storageProfile"]["osDisk"]["managedDisk"]["securityProfile"][
         "securityEncryptionType"] = "diskwithvmgueststate"
     body["Location"] = body.pop("location")
-    assert {i.kind for i in _vm_issues(copy.deepcopy(body))} == {"enum", "unknown", "required"}
+    # enum values bind case-insensitively in both modes (Json.NET); member names only in lenient mode
+    assert {i.kind for i in _vm_issues(copy.deepcopy(body))} == {"unknown", "required"}
     assert _vm_issues(body, strict=False) == []
     # a real typo is still a typo
     body["properties"]["hardwareProfil"] = body["properties"].pop("hardwareProfile")
@@ -501,7 +516,7 @@ def test_arm_error_envelope():
     assert err["code"] == "InvalidRequestContent"
     assert err["target"] == "properties.securityProfile.uefiSettings.vTpmEnabld"
     assert sorted(d["target"] for d in err["details"]) == sorted(i.path for i in issues)
-    assert {d["code"] for d in err["details"]} == {"InvalidRequestContent", "InvalidParameter"}
+    assert {d["code"] for d in err["details"]} == {"InvalidRequestContent", "BadRequest"}
     with pytest.raises(schema.ValidationError) as info:
         schema.check_body("PUT", VM_PATH, "2026-04-01", body)
     assert info.value.status == 400

@@ -229,7 +229,9 @@ def test_role_assignments_at_key_scope(fresh_simulator):
     assert st == 400 and err["error"]["code"] == "PrincipalNotFound"
     listed = T.ok(sim.call("GET", scope + "/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()",
                            api_version="2022-04-01"))["value"]
-    assert [r["name"] for r in listed] == [ra["name"]]
+    # atScope(): the assignments at the scope and above it (the default principal's, on the subscription)
+    assert [r["name"] for r in listed if r["properties"]["principalId"] == orch] == [ra["name"]]
+    assert {r["properties"]["scope"] for r in listed} == {scope, "/subscriptions/" + sim.subscription_id}
     assert sim.call("DELETE", ra_path, api_version="2022-04-01")[0] == 200
     assert sim.call("GET", ra_path, api_version="2022-04-01")[0] == 404
 

@@ -80,3 +80,17 @@ def test_cli_lists_groups_and_shows_vm_des_and_key(simulator, az):
 def test_cli_sees_simulator_errors(simulator, az):
     proc = az("vm", "show", "-g", "no-such-rg", "-n", "x", check=False)
     assert proc.returncode != 0 and "ResourceGroupNotFound" in proc.stderr
+
+
+def test_cli_lists_skus_and_shows_a_vault(simulator, az):
+    """`az vm list-skus` (resourceSkus api-version 2019-04-01, Skus/stable/2019-04-01/skus.json) and
+    `az keyvault show` (the CLI's vault api-version, KeyVault readme's newest stable tag) pass the simulator's
+    spec-derived api-version check."""
+    sim = simulator
+    T.group(sim, "rg-cli2")
+    T.vault(sim, "rg-cli2", "kvcli2")
+    skus = json.loads(az("vm", "list-skus", "-l", "eastus", "--size", "Standard_DC2as_v5", "-o", "json").stdout)
+    assert [s["name"] for s in skus] == ["Standard_DC2as_v5"]
+    assert skus[0]["locations"] == ["eastus"] and skus[0]["resourceType"] == "virtualMachines"
+    vault = json.loads(az("keyvault", "show", "-g", "rg-cli2", "-n", "kvcli2", "-o", "json").stdout)
+    assert vault["name"] == "kvcli2" and vault["properties"]["enablePurgeProtection"] is True

@@ -24,6 +24,8 @@ def vaults(fresh_simulator):
     T.group(sim, "rg-kv")
     premium = T.vault(sim, "rg-kv", "kvprem1")
     standard = T.vault(sim, "rg-kv", "kvstd1", sku="standard", purge_protection=False)
+    # nobody holds data-plane rights implicitly
+    T.grant_self(sim, premium["properties"]["vaultUri"], standard["properties"]["vaultUri"])
     return sim, premium["properties"]["vaultUri"], standard["properties"]["vaultUri"]
 
 

@@ -1,4 +1,6 @@
-"""Azure Resource Manager: routing, api-version checks, body validation, LROs, resource store."""
+"""Azure Resource Manager core: resource store, long-running operations, api-version checks, body validation.
+
+Routes live in ``azsim/providers`` (one module per resource provider); dispatch in ``azsim/dispatch.py``."""
 from __future__ import annotations
 
 import datetime
@@ -7,54 +9,6 @@ import re
 import time
 
 from .core import ApiError, Response, bad_request, det_uuid
-
-# Fallback api-version table (used where the spec-derived table of azsim.schema knows nothing about a type).
-# Keys: lower-case "namespace/type[/child]".
-KNOWN_VERSIONS = {
-    "microsoft.compute/virtualmachines": {"2024-07-01", "2026-04-01"},
-    "microsoft.compute/disks": {"2024-03-02", "2026-03-02"},
-    "microsoft.compute/diskencryptionsets": {"2024-03-02", "2026-03-02"},
-    "microsoft.compute/skus": {"2021-07-01"},
-    "microsoft.compute/locations/operations": {"2024-07-01", "2026-04-01", "2024-03-02", "2026-03-02"},
-    "microsoft.network/virtualnetworks": {"2024-05-01"},
-    "microsoft.network/virtualnetworks/subnets": {"2024-05-01"},
-    "microsoft.network/networkinterfaces": {"2024-05-01"},
-    "microsoft.network/publicipaddresses": {"2024-05-01"},
-    "microsoft.network/networksecuritygroups": {"2024-05-01"},
-    "microsoft.keyvault/vaults": {"2023-07-01", "2024-11-01", "2026-04-01"},
-    "microsoft.keyvault/vaults/accesspolicies": {"2023-07-01", "2024-11-01", "2026-04-01"},
-    "microsoft.authorization/roleassignments": {"2022-04-01"},
-    "microsoft.authorization/roledefinitions": {"2022-04-01"},
-    "microsoft.attestation/locations/defaultprovider": {"2020-10-01", "2021-06-01"},
-}
-# Real api-versions Azure serves for these types that the offline spec copies do not carry (older clients such
-# as the Azure CLI use them). Bodies sent with them are validated against the closest spec version.
-REAL_EXTRA_VERSIONS = {
-    "microsoft.compute/virtualmachines": {"2022-03-01", "2022-08-01", "2022-11-01", "2023-03-01", "2023-07-01",
-                                          "2023-09-01", "2024-03-01", "2024-11-01", "2025-04-01"},
-    "microsoft.compute/disks": {"2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02", "2025-01-02"},
-    "microsoft.compute/diskencryptionsets": {"2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02",
-                                             "2025-01-02"},
-    "microsoft.network/virtualnetworks": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
-                                          "2024-03-01", "2024-07-01"},
-    "microsoft.network/networkinterfaces": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
-                                            "2024-03-01", "2024-07-01"},
-    "microsoft.network/publicipaddresses": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01", "2024-01-01",
-                                            "2024-03-01", "2024-07-01"},
-    "microsoft.network/networksecuritygroups": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01",
-                                                "2024-01-01", "2024-03-01", "2024-07-01"},
-    "microsoft.network/virtualnetworks/subnets": {"2022-01-01", "2023-04-01", "2023-09-01", "2023-11-01",
-                                                  "2024-01-01", "2024-03-01", "2024-07-01"},
-    "microsoft.keyvault/vaults": {"2022-07-01", "2023-02-01"},
-    "microsoft.authorization/roleassignments": {"2020-04-01-preview", "2020-10-01-preview", "2022-01-01-preview"},
-    "microsoft.authorization/roledefinitions": {"2018-01-01-preview", "2022-05-01-preview"},
-}
-RESOURCES_VERSIONS = {"2021-04-01", "2022-09-01", "2022-12-01", "2023-07-01", "2024-03-01", "2024-07-01",
-                      "2024-11-01", "2025-03-01", "2025-04-01", "2016-06-01", "2020-01-01", "2019-11-01"}
-PROVIDER_DISPLAY = {"microsoft.compute": "Microsoft.Compute", "microsoft.network": "Microsoft.Network",
-                    "microsoft.keyvault": "Microsoft.KeyVault", "microsoft.authorization": "Microsoft.Authorization",
-                    "microsoft.attestation": "Microsoft.Attestation"}
-
 
 def _now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
@@ -89,8 +43,10 @@ class Arm:
     def __init__(self, sim):
         self.sim = sim
         self.reset()
-        from . import resources
-        self.types = resources.build_types(self)
+        from . import providers
+        from .rbac import Authorization
+        self.types = {"authorization": Authorization(self)}
+        self.table, self.handlers = providers.build(self)
 
     # ------------------------------------------------------------------ state
     def reset(self):
@@ -100,26 +56,33 @@ class Arm:
         self.pending: list[Operation] = []
         self._op_seq = itertools.count(1)
         self.role_assignments: dict[str, dict] = {}
+        self.deleted_vaults: dict[str, dict] = {}       # soft-deleted key vaults by name (lower)
 
     def snapshot(self) -> dict:
         self.settle()
-        return {"groups": self.groups, "resources": self.resources, "role_assignments": self.role_assignments}
+        return {"groups": self.groups, "resources": self.resources, "role_assignments": self.role_assignments,
+                "deleted_vaults": self.deleted_vaults}
 
     def restore(self, data: dict):
-        self.groups = data.get("groups", {})
+        self.groups = {g["id"].lower(): g for g in (data.get("groups") or {}).values()}
         self.resources = data.get("resources", {})
         self.role_assignments = data.get("role_assignments", {})
+        self.deleted_vaults = data.get("deleted_vaults", {})
 
     # ---------------------------------------------------------------- helpers
     @property
     def sub(self) -> str:
-        return self.sim.subscription_id
+        """The subscription of the request being served (ARM honours the one in the path), else the default."""
+        return getattr(self, "_current_sub", None) or self.sim.subscription_id
+
+    def subscriptions(self) -> list[str]:
+        return [s.lower() for s in getattr(self.sim, "subscriptions", None) or [self.sim.subscription_id]]
 
     def rg_id(self, rg: str) -> str:
         return "/subscriptions/%s/resourceGroups/%s" % (self.sub, rg)
 
     def get_group(self, rg: str):
-        return self.groups.get(rg.lower())
+        return self.groups.get(self.rg_id(rg).lower())
 
     def require_group(self, rg: str) -> dict:
         g = self.get_group(rg)
@@ -189,6 +152,16 @@ class Arm:
         self.pending = still
 
     def _finish(self, op: Operation):
+        segs = (op.resource_id or "").split("/")
+        served = getattr(self, "_current_sub", None)
+        if len(segs) > 2 and segs[1].lower() == "subscriptions":
+            self._current_sub = segs[2].lower()     # finalizers build ids in the operation's subscription
+        try:
+            self._finish_op(op)
+        finally:
+            self._current_sub = served
+
+    def _finish_op(self, op: Operation):
         op.done = True
         op.end = _now_iso()
         if op.error is not None:
@@ -204,14 +177,24 @@ class Arm:
 
     # --------------------------------------------------------------- versions
     def allowed_versions(self, method: str, path: str, type_key: str) -> set[str]:
-        versions = set()
+        """Every api-version the official specs define for the resource type (specdata ``api_versions``: the
+        offline spec copy plus the upstream spec files of tests/simulator/spec_index.json), and those of the
+        operation matching the path."""
         schema = self.sim_schema()
-        if schema is not None:
-            try:
-                versions = set(schema.api_versions(method, path) or ())
-            except Exception:  # noqa: BLE001 - the validator knows nothing about this path
-                versions = set()
-        return versions | KNOWN_VERSIONS.get(type_key, set()) | REAL_EXTRA_VERSIONS.get(type_key, set())
+        versions = set(schema.served_versions(type_key))
+        try:
+            versions |= set(schema.api_versions(method, path) or ())
+        except Exception:  # noqa: BLE001 - the validator knows nothing about this path
+            pass
+        return versions
+
+    def resources_versions(self) -> set[str]:
+        """ARM serves Microsoft.Resources with one set of api-versions (its own resource types')."""
+        out = set()
+        for t, v in self.sim_schema().served_types().items():
+            if t.lower().startswith("microsoft.resources/"):
+                out |= v
+        return out
 
     def sim_schema(self):
         if not hasattr(self, "_schema"):
@@ -241,9 +224,10 @@ class Arm:
         if not v:
             raise bad_request("MissingApiVersionParameter",
                               "The api-version query parameter (?api-version=) is required for all requests.")
-        if v not in RESOURCES_VERSIONS:
+        supported = self.resources_versions()
+        if v not in supported:
             raise bad_request("InvalidApiVersionParameter", "The api-version '%s' is invalid. The supported versions "
-                              "are '%s'." % (v, ",".join(sorted(RESOURCES_VERSIONS, reverse=True))))
+                              "are '%s'." % (v, ",".join(sorted(supported, reverse=True))))
 
     def validate_body(self, req, body):
         schema = self.sim_schema()
@@ -253,72 +237,65 @@ class Arm:
         if issues:
             raise ApiError(400, "InvalidRequestContent", "invalid body", body=schema.to_arm_error(issues))
 
-    # --------------------------------------------------------------- dispatch
-    def handle(self, req, fault) -> Response:
-        if req.method == "GET" and req.path.strip("/").lower() == "metadata/endpoints":
-            return Response(200, self.cloud_metadata())
-        self.sim.authenticate_arm(req)
-        with self.sim.lock:
-            self.settle()
-            return self._dispatch(req, fault)
-
-    def _dispatch(self, req, fault) -> Response:
+    # --------------------------------------------------------------- routing
+    def route(self, req):
+        """The route of an (authenticated) ARM request, or the error ARM answers for a path nobody serves."""
         segs = [s for s in req.path.split("/") if s]
-        low = [s.lower() for s in segs]
-        if not segs:
-            raise ApiError(404, "NotFound", "The requested path does not exist.")
-        if low == ["tenants"]:
-            self.check_resources_version(req)
-            return Response(200, {"value": [{"id": "/tenants/" + self.sim.tenant_id, "tenantId": self.sim.tenant_id,
-                                             "tenantCategory": "Home", "displayName": "azsim",
-                                             "defaultDomain": "azsim.local", "domains": ["azsim.local"]}]})
-        if low == ["subscriptions"]:
-            self.check_resources_version(req)
-            return Response(200, {"value": [self.subscription_body()]})
-        if low[0] == "providers" and len(low) >= 2:
-            return self.types_dispatch_global(req, segs, fault)
-        if low[0] != "subscriptions" or len(segs) < 2:
-            raise ApiError(404, "NotFound", "The requested path does not exist.")
-        if low[1] != self.sub:
-            raise ApiError(404, "SubscriptionNotFound", "The subscription '%s' could not be found." % segs[1])
-        # scope-level extension resources (role assignments / definitions)
-        for i in range(len(low) - 1):
-            if low[i] == "providers" and low[i + 1] == "microsoft.authorization" and i + 2 < len(low):
-                scope = "/" + "/".join(segs[:i])
-                return self.types["authorization"].handle(req, scope, segs[i + 2:], fault)
-        rest = segs[2:]
-        lrest = low[2:]
-        if not rest:
-            self.check_resources_version(req)
-            return Response(200, self.subscription_body())
-        if lrest == ["locations"]:
-            self.check_resources_version(req)
-            from .catalog import LOCATIONS
-            return Response(200, {"value": [{"id": "/subscriptions/%s/locations/%s" % (self.sub, k), "name": k,
-                                             "displayName": v, "type": "Region"} for k, v in LOCATIONS.items()]})
-        if lrest[0] == "operationresults" and len(rest) == 2:
-            return self.operation_result(req, rest[1])
-        if lrest[0] == "resourcegroups":
-            return self.groups_dispatch(req, rest[1:], fault)
-        if lrest[0] == "resources" and len(rest) == 1:
-            self.check_resources_version(req)
-            return Response(200, {"value": [self.generic_view(r) for r in self.resources.values()]})
-        if lrest[0] == "providers":
-            if len(rest) == 1:
-                self.check_resources_version(req)
-                return Response(200, {"value": [self.provider_body(ns) for ns in PROVIDER_DISPLAY]})
-            ns = lrest[1]
-            if len(rest) == 2 or (len(rest) == 3 and lrest[2] == "register" and req.method == "POST"):
-                self.check_resources_version(req)
-                return Response(200, self.provider_body(ns))
-            return self.subscription_provider(req, ns, rest[1], rest[2:], fault)
-        raise ApiError(404, "NotFound", "The requested path does not exist.")
+        self._current_sub = None
+        if len(segs) >= 2 and segs[0].lower() == "subscriptions":
+            self.check_subscription(segs[1])
+        m = self.table.match(req.method, req.path)
+        if m is None:
+            raise self.no_route(req, segs)
+        return m
 
-    def types_dispatch_global(self, req, segs, fault):
+    def check_subscription(self, sub_id: str):
+        if sub_id.lower() not in self.subscriptions():
+            raise ApiError(404, "SubscriptionNotFound", "The subscription '%s' could not be found." % sub_id)
+        self._current_sub = sub_id.lower()
+
+    def no_route(self, req, segs) -> ApiError:
+        if self.table.methods_for(req.path):
+            return ApiError(405, "MethodNotAllowed", "The requested resource does not support http method '%s'."
+                            % req.method)
         low = [s.lower() for s in segs]
-        if low[1] == "microsoft.authorization":
-            return self.types["authorization"].handle(req, "", segs[2:], fault)
-        raise ApiError(404, "NotFound", "The requested path does not exist.")
+        if "providers" in low:
+            i = len(low) - 1 - low[::-1].index("providers")
+            if i + 2 < len(segs):
+                return ApiError(400, "InvalidResourceType", "The resource type '%s' could not be found in the "
+                                "namespace '%s' for api version '%s'." % ("/".join(segs[i + 2::2]), segs[i + 1],
+                                                                         req.api_version))
+        return ApiError(404, "NotFound", "The requested path does not exist.")
+
+    def prepare(self, req, match):
+        """What ARM checks before anything else: the body is JSON, the api-version is served for the type."""
+        body_loc = None
+        if req.method in ("PUT", "PATCH"):
+            body = req.json()
+            if not isinstance(body, dict):
+                raise bad_request("InvalidRequestContent", "The request content was invalid and could not be "
+                                  "deserialized.")
+            body_loc = body.get("location")
+        rtype = match.rtype
+        if not rtype:
+            return
+        if rtype.lower().startswith("microsoft.resources/"):
+            self.check_resources_version(req)
+        else:
+            self.check_version(req, rtype.lower(), rtype.split("/", 1)[1], body_loc)
+
+    def cascade_delete(self, res):
+        h = self.handlers.get(res.get("type", "").lower())
+        if h is not None:
+            try:
+                h.on_delete(res)
+            except ApiError:
+                pass
+
+    def registered_types(self) -> dict:
+        """{resource type: api-versions} of every type some route serves (for the providers API)."""
+        served = {r.rtype.lower() for r in self.table.routes if r.rtype}
+        return {t: v for t, v in self.sim_schema().served_types().items() if t.lower() in served}
 
     def cloud_metadata(self) -> dict:
         """ARM's cloud metadata document (what `az cloud register --endpoint-resource-manager` reads)."""
@@ -332,111 +309,6 @@ class Arm:
                              "acrLoginServer": "azurecr.azsim.local", "sqlServerHostname": "database.azsim.local",
                              "mhsmDns": "managedhsm.azsim.local"},
                 "batch": base, "sqlManagement": base, "media": base, "vmImageAliasDoc": base}
-
-    def subscription_body(self) -> dict:
-        return {"id": "/subscriptions/" + self.sub, "authorizationSource": "RoleBased", "managedByTenants": [],
-                "subscriptionId": self.sub, "tenantId": self.sim.tenant_id, "displayName": "azsim subscription",
-                "state": "Enabled", "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
-                                                             "quotaId": "PayAsYouGo_2014-09-01",
-                                                             "spendingLimit": "Off"}}
-
-    def provider_body(self, ns: str) -> dict:
-        from .catalog import LOCATIONS
-        display = PROVIDER_DISPLAY.get(ns.lower(), ns)
-        types = []
-        for key, versions in KNOWN_VERSIONS.items():
-            pns, _sep, t = key.partition("/")
-            if pns == ns.lower():
-                types.append({"resourceType": t, "locations": list(LOCATIONS.values()),
-                              "apiVersions": sorted(versions, reverse=True)})
-        return {"id": "/subscriptions/%s/providers/%s" % (self.sub, display), "namespace": display,
-                "registrationState": "Registered", "registrationPolicy": "RegistrationRequired",
-                "resourceTypes": types}
-
-    def generic_view(self, r: dict) -> dict:
-        out = {k: r[k] for k in ("id", "name", "type", "location", "tags", "sku", "kind", "identity", "zones",
-                                 "managedBy") if k in r}
-        return out
-
-    # ---------------------------------------------------------- resource groups
-    def groups_dispatch(self, req, rest, fault):
-        self.check_resources_version(req) if len(rest) <= 1 else None
-        if not rest:
-            if req.method != "GET":
-                raise ApiError(405, "MethodNotAllowed", "The requested resource does not support http method '%s'."
-                               % req.method)
-            return Response(200, {"value": list(self.groups.values())})
-        rg = rest[0]
-        if len(rest) == 1:
-            return self.group_crud(req, rg, fault)
-        low = [s.lower() for s in rest]
-        if low[1] == "resources" and len(rest) == 2:
-            self.check_resources_version(req)
-            self.require_group(rg)
-            prefix = self.rg_id(rg).lower() + "/"
-            return Response(200, {"value": [self.generic_view(r) for k, r in self.resources.items()
-                                            if k.startswith(prefix)]})
-        if low[1] != "providers" or len(rest) < 4:
-            raise ApiError(404, "NotFound", "The requested path does not exist.")
-        ns = rest[2]
-        return self.types.get("__resource__").handle(req, rg, ns, rest[3:], fault)
-
-    def group_crud(self, req, rg, fault):
-        if not re.match(r"^[-\w\._\(\)]{1,90}$", rg) or rg.endswith("."):
-            raise bad_request("InvalidResourceGroupName" if req.method == "PUT" else "ResourceGroupNotFound",
-                              "The resource group name '%s' is invalid." % rg)
-        existing = self.get_group(rg)
-        if req.method in ("GET", "HEAD"):
-            if existing is None:
-                if req.method == "HEAD":
-                    return Response(404)
-                self.require_group(rg)
-            return Response(204 if req.method == "HEAD" else 200, None if req.method == "HEAD" else existing)
-        if req.method == "PUT":
-            body = req.json()
-            self.validate_body(req, body)
-            loc = body.get("location")
-            if not loc:
-                raise bad_request("LocationRequired", "The location property is required for this definition.")
-            if existing is not None and existing["location"] != loc.lower().replace(" ", ""):
-                raise ApiError(409, "InvalidResourceGroupLocation", "Invalid resource group location '%s'. The "
-                               "Resource group already exists in location '%s'." % (loc, existing["location"]))
-            g = {"id": self.rg_id(existing["name"] if existing else rg), "name": existing["name"] if existing else rg,
-                 "type": "Microsoft.Resources/resourceGroups", "location": loc.lower().replace(" ", ""),
-                 "properties": {"provisioningState": "Succeeded"}}
-            if body.get("tags") is not None:
-                g["tags"] = body["tags"]
-            if body.get("managedBy"):
-                g["managedBy"] = body["managedBy"]
-            self.groups[rg.lower()] = g
-            self.sim.mark_dirty()
-            return Response(200 if existing else 201, g)
-        if req.method == "PATCH":
-            self.require_group(rg)
-            body = req.json()
-            self.validate_body(req, body)
-            if "tags" in body:
-                existing["tags"] = body["tags"]
-            return Response(200, existing)
-        if req.method == "DELETE":
-            if existing is None:
-                self.require_group(rg)
-            existing["properties"]["provisioningState"] = "Deleting"
-
-            def finalize():
-                prefix = self.rg_id(rg).lower() + "/"
-                for rid in [k for k in self.resources if k.startswith(prefix)]:
-                    res = self.resources.get(rid)
-                    if res is not None:
-                        self.types["__resource__"].cascade_delete(res)
-                    self.resources.pop(rid, None)
-                self.groups.pop(rg.lower(), None)
-
-            op = self.new_op("Microsoft.Resources", existing["location"], "delete", self.rg_id(rg), finalize,
-                             req.api_version, fault)
-            op.rg_style = True
-            return Response(202, None, self.lro_headers(op, async_op=False))
-        raise ApiError(405, "MethodNotAllowed", "The requested resource does not support http method '%s'." % req.method)
 
     # ------------------------------------------------------------- operations
     def operation_status(self, req, oid: str) -> Response:
@@ -466,10 +338,7 @@ class Arm:
             return Response(200, res)
         return Response(200 if op.kind == "action" else 204, None)
 
-    def subscription_provider(self, req, ns_low, ns, rest, fault):
-        low = [s.lower() for s in rest]
-        if len(low) == 4 and low[0] == "locations" and low[2] in ("operations", "operationresults", "asyncoperations"):
-            if low[2] == "operationresults":
-                return self.operation_result(req, rest[3])
-            return self.operation_status(req, rest[3])
-        return self.types["__resource__"].subscription_level(req, ns_low, ns, rest, fault)
+    def operation_poll(self, req, oid: str, kind: str) -> Response:
+        if kind.lower() == "operationresults":
+            return self.operation_result(req, oid)
+        return self.operation_status(req, oid)

@@ -13,6 +13,10 @@ DISK_SECURITY_TYPE = {"DiskWithVMGuestState": "ConfidentialVM_DiskEncryptedWithP
                       "NonPersistedTPM": "ConfidentialVM_NonPersistedTPM"}
 
 
+def region_offers_cvm(location: str) -> bool:
+    return any(i["tee"] and location in i["locations"] for i in catalog.SIZES.values())
+
+
 def check(arm, res, props, size, existing):
     sec = props.get("securityProfile") or {}
     stype = sec.get("securityType")
@@ -30,8 +34,9 @@ def check(arm, res, props, size, existing):
             raise bad_request("BadRequest", "The VM size '%s' is not supported for creation of VMs and Virtual "
                               "Machine Scale Set with '%s' security type." % (size["name"], stype or "<NULL>"))
         if enc or des_id:
-            raise bad_request("InvalidParameter", "'managedDisk.securityProfile' can only be set for VMs with "
-                              "security type 'ConfidentialVM'.", target="managedDisk.securityProfile")
+            # (public record: issue 11 quotes Azure's answer)
+            raise bad_request("BadRequest", "The parameter 'managedDisk.securityProfile' can only be set for "
+                              "Confidential VMs.")
         return
 
     # ---- ConfidentialVM
@@ -48,7 +53,7 @@ def check(arm, res, props, size, existing):
         raise bad_request("BadRequest", "Secure Boot must be enabled when "
                           "'managedDisk.securityProfile.securityEncryptionType' is 'DiskWithVMGuestState'.",
                           target="securityProfile.uefiSettings.secureBootEnabled")
-    if not any(i["tee"] and location in i["locations"] for i in catalog.SIZES.values()):
+    if not region_offers_cvm(location):
         # (public record)
         raise bad_request("BadRequest", "Creation of VMs and Virtual Machine Scale Sets with ConfidentialVM security "
                           "type is not supported in this region.")

@@ -11,10 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
 from . import catalog, jwt
-from .maa import collection_module
+from .oracle import skr_policy
 from .core import ApiError, Response, det_uuid
-
-release_policy = collection_module("_keyvault.release_policy")
+from .routing import RouteTable
 
 KV_VERSIONS = {"7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "7.3-preview", "7.4-preview.1", "7.5-preview.1",
                "7.6-preview.2", "2025-07-01"}
@@ -46,6 +45,7 @@ class KeyVaultDataPlane:
         self.vaults: dict[str, dict] = {}
         self._signing_key = None
         self._material = None
+        self.table = self.build_routes()
 
     # ------------------------------------------------------------- registry
     def reset(self):
@@ -136,7 +136,42 @@ class KeyVaultDataPlane:
         return perms
 
     # ------------------------------------------------------------- dispatch
-    def handle(self, req, vault) -> Response:
+    def build_routes(self) -> RouteTable:
+        """Key Vault keys data plane (spec: specification/keyvault/data-plane/Microsoft.KeyVault/stable/2025-07-01/
+        keys.json), each route with the key operation it performs (the access-policy permission name)."""
+        t = RouteTable("keyvault")
+        k = "/keys/{key-name}"
+        t.add("GET", "/keys", self._list, key_op="list")
+        t.add("POST", k + "/create", lambda req, m, c: self.create(req, c.vault, c.arm_vault, m["key-name"]),
+              key_op="create")
+        t.add("POST", k + "/rotate", lambda req, m, c: self.rotate(req, c.vault, c.arm_vault, m["key-name"]),
+              key_op="rotate")
+        t.add("GET", k + "/rotationpolicy",
+              lambda req, m, c: Response(200, self._rotation_policy(c.vault, m["key-name"])), key_op="getrotationpolicy")
+        t.add("PUT", k + "/rotationpolicy", lambda req, m, c: self.set_rotation_policy(req, c.vault, m["key-name"]),
+              key_op="setrotationpolicy")
+        t.add("GET", k + "/versions", self._list_versions, key_op="list")
+        t.add("POST", k + "/{key-version}/release",
+              lambda req, m, c: self.release(req, c.vault, c.arm_vault, m["key-name"], m["key-version"]),
+              key_op="release")
+        t.add("POST", k + "/release", lambda req, m, c: self.release(req, c.vault, c.arm_vault, m["key-name"], None),
+              key_op="release")
+        t.add("DELETE", k, lambda req, m, c: self.delete(c.vault, c.arm_vault, m["key-name"]), key_op="delete")
+        for tmpl in (k, k + "/{key-version}"):
+            t.add("GET", tmpl, lambda req, m, c: Response(200, self._bundle(
+                c.vault, self._key(c.vault, m["key-name"]), m.get("key-version"))), key_op="get")
+            t.add("PATCH", tmpl, lambda req, m, c: self.update(req, c.vault, c.arm_vault, m["key-name"],
+                                                               m.get("key-version")), key_op="update")
+        t.add("GET", "/deletedkeys", lambda req, m, c: Response(200, {"value": [
+            self._deleted_item(c.vault, d) for d in c.vault["deleted"].values()], "nextLink": None}), key_op="list")
+        t.add("GET", "/deletedkeys/{key-name}", lambda req, m, c: Response(200, self._deleted_bundle(
+            c.vault, self._deleted(c.vault, m["key-name"]))), key_op="get")
+        t.add("DELETE", "/deletedkeys/{key-name}", self._purge, key_op="purge")
+        t.add("POST", "/deletedkeys/{key-name}/recover", self._recover, key_op="recover")
+        return t
+
+    def authenticate(self, req) -> dict:
+        """Bearer token for this vault's resource, or 401 with the challenge the Key Vault SDKs follow."""
         resource = "https://" + self.sim.connection_info()["cloud_environment"]["keyvault_dns_suffix"]
         challenge = 'Bearer authorization="%s/%s", resource="%s"' % (self.sim.base_url, self.sim.tenant_id, resource)
         auth = req.headers.get("authorization", "")
@@ -154,6 +189,10 @@ class KeyVaultDataPlane:
         if str(claims.get("aud", "")).rstrip("/") != resource:
             raise _kv_error(401, "Unauthorized", "AKV10022: Invalid audience. Expected %s, found: %s."
                             % (resource, claims.get("aud")), headers={"WWW-Authenticate": challenge})
+        return claims
+
+    def prepare(self, req, vault) -> dict:
+        """The vault exists, the api-version is one Key Vault serves, the body fits the spec: the ARM vault."""
         if vault is None or vault.get("name") is None:
             raise _kv_error(404, "VaultNotFound", "The vault was not found.")
         v = req.api_version
@@ -177,14 +216,59 @@ class KeyVaultDataPlane:
         arm_vault = self.arm_vault(vault)
         if arm_vault is None:
             raise _kv_error(404, "VaultNotFound", "The vault was not found.")
-        caller = claims.get("oid", "")
-        material = self._pregenerate(req, vault)
+        return arm_vault
+
+    def route(self, req):
+        # an empty version segment ('keys/k//release', what the SDKs send without a version) means the latest
+        m = self.table.match(req.method, re.sub("/{2,}", "/", req.path))
+        if m is None:
+            raise _kv_error(404, "NotFound", "The requested resource was not found: %s %s" % (req.method, req.path))
+        return m
+
+    def authorize(self, call):
+        """Key permission check of a routed data-plane call (see dispatch.authorize)."""
+        self._need(call.arm_vault, call.key_name, call.principal, call.claims, call.key_op)
+
+    def run(self, req, match, call) -> Response:
+        material = self._pregenerate(req, call.vault)
         with self.sim.lock:
             self._material = material
             try:
-                return self._route(req, vault, arm_vault, caller, claims)
+                return match.route.handler(req, match, call)
             finally:
                 self._material = None
+
+    def _list(self, req, m, c):
+        return Response(200, {"value": [self._item(c.vault, k) for k in c.vault["keys"].values()], "nextLink": None})
+
+    def _list_versions(self, req, m, c):
+        k = self._key(c.vault, m["key-name"])
+        return Response(200, {"value": [self._item(c.vault, k, ver) for ver in k["order"]], "nextLink": None})
+
+    def _deleted(self, vault, name):
+        d = vault["deleted"].get(name.lower())
+        if d is None:
+            raise self._deleted_not_found(name)
+        return d
+
+    def _purge(self, req, m, c):
+        name = m["key-name"]
+        self._deleted(c.vault, name)
+        if c.arm_vault["properties"].get("enablePurgeProtection"):
+            raise _kv_error(403, "Forbidden", "Operation \"purge\" is not allowed because purge protection "
+                            "is enabled for this vault. Key Vault service will automatically purge it after "
+                            "the retention period has passed.", inner="PurgeProtectionEnabled")
+        del c.vault["deleted"][name.lower()]
+        self.sim.mark_dirty()
+        return Response(204)
+
+    def _recover(self, req, m, c):
+        name = m["key-name"]
+        d = self._deleted(c.vault, name)
+        del c.vault["deleted"][name.lower()]
+        c.vault["keys"][name.lower()] = d["key"]
+        self.sim.mark_dirty()
+        return Response(200, self._bundle(c.vault, d["key"]))
 
     def _pregenerate(self, req, vault):
         """Generate key material for create/rotate BEFORE taking the simulator lock (RSA-3072 takes a while)."""
@@ -220,81 +304,6 @@ class KeyVaultDataPlane:
                             "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"
                             % (claims.get("appid"), caller, self.sim.tenant_id, perm, arm_vault["name"],
                                arm_vault["location"]), inner="AccessDenied")
-
-    def _route(self, req, vault, arm_vault, caller, claims) -> Response:
-        segs = [s for s in req.path.split("/") if s]
-        low = [s.lower() for s in segs]
-        m = req.method
-
-        def need(name, perm):
-            self._need(arm_vault, name, caller, claims, perm)
-        if low == ["keys"] and m == "GET":
-            need("", "list")
-            return Response(200, {"value": [self._item(vault, k) for k in vault["keys"].values()], "nextLink": None})
-        if len(low) >= 2 and low[0] == "keys":
-            name = segs[1]
-            if len(low) == 3 and low[2] == "create" and m == "POST":
-                need(name, "create")
-                return self.create(req, vault, arm_vault, name)
-            if len(low) == 3 and low[2] == "rotate" and m == "POST":
-                need(name, "rotate")
-                return self.rotate(req, vault, arm_vault, name)
-            if len(low) == 3 and low[2] == "rotationpolicy":
-                if m == "GET":
-                    need(name, "getrotationpolicy")
-                    return Response(200, self._rotation_policy(vault, name))
-                if m == "PUT":
-                    need(name, "setrotationpolicy")
-                    return self.set_rotation_policy(req, vault, name)
-            if len(low) == 3 and low[2] == "versions" and m == "GET":
-                need(name, "list")
-                k = self._key(vault, name)
-                return Response(200, {"value": [self._item(vault, k, ver) for ver in k["order"]], "nextLink": None})
-            if len(low) == 4 and low[3] == "release" and m == "POST":
-                need(name, "release")
-                return self.release(req, vault, arm_vault, name, segs[2])
-            if len(low) == 2 and m == "DELETE":
-                need(name, "delete")
-                return self.delete(vault, arm_vault, name)
-            if len(low) in (2, 3) and m == "GET":
-                need(name, "get")
-                ver = segs[2] if len(segs) == 3 else None
-                return Response(200, self._bundle(vault, self._key(vault, name), ver))
-            if len(low) in (2, 3) and m == "PATCH":
-                need(name, "update")
-                return self.update(req, vault, arm_vault, name, segs[2] if len(segs) == 3 else None)
-        if low and low[0] == "deletedkeys":
-            if len(low) == 1 and m == "GET":
-                need("", "list")
-                return Response(200, {"value": [self._deleted_item(vault, k) for k in vault["deleted"].values()],
-                                      "nextLink": None})
-            name = segs[1]
-            d = vault["deleted"].get(name.lower())
-            if len(low) == 2 and m == "GET":
-                need(name, "get")
-                if d is None:
-                    raise self._deleted_not_found(name)
-                return Response(200, self._deleted_bundle(vault, d))
-            if len(low) == 2 and m == "DELETE":
-                need(name, "purge")
-                if d is None:
-                    raise self._deleted_not_found(name)
-                if arm_vault["properties"].get("enablePurgeProtection"):
-                    raise _kv_error(403, "Forbidden", "Operation \"purge\" is not allowed because purge protection "
-                                    "is enabled for this vault. Key Vault service will automatically purge it after "
-                                    "the retention period has passed.", inner="PurgeProtectionEnabled")
-                del vault["deleted"][name.lower()]
-                self.sim.mark_dirty()
-                return Response(204)
-            if len(low) == 3 and low[2] == "recover" and m == "POST":
-                need(name, "recover")
-                if d is None:
-                    raise self._deleted_not_found(name)
-                del vault["deleted"][name.lower()]
-                vault["keys"][name.lower()] = d["key"]
-                self.sim.mark_dirty()
-                return Response(200, self._bundle(vault, d["key"]))
-        raise _kv_error(404, "NotFound", "The requested resource was not found: %s %s" % (m, req.path))
 
     # ---------------------------------------------------------------- keys
     def _not_found(self, name, version=None):
@@ -365,8 +374,10 @@ class KeyVaultDataPlane:
         except Exception:  # noqa: BLE001 - any decoding problem
             raise _kv_error(400, "BadParameter", "AKV.SKR.1004: Exportable keys must have release policy. The release "
                             "policy data could not be decoded as base64url-encoded JSON.")
-        if not isinstance(doc, dict) or not doc.get("version") or not isinstance(doc.get("anyOf"), list):
-            raise _kv_error(400, "BadParameter", "Invalid release policy: a policy needs 'version' and 'anyOf'.")
+        try:
+            skr_policy.validate(doc)
+        except skr_policy.PolicyError as exc:
+            raise _kv_error(400, "BadParameter", "Invalid release policy: %s." % exc)
         return doc
 
     def _new_material(self, kty, size, crv):
@@ -537,7 +548,10 @@ class KeyVaultDataPlane:
 
     # ------------------------------------------------------------- release
     def release(self, req, vault, arm_vault, name, ver):
+        """Release a key version (the latest when the URL names none: keys.json's ``key-version`` "Adding the
+        version parameter retrieves a specific version of a key"; the Azure SDK's recorded release test omits it)."""
         k = self._key(vault, name)
+        ver = ver or k["order"][-1]
         b = k["versions"].get(ver)
         if b is None:
             raise self._not_found(name, ver)
@@ -621,7 +635,5 @@ def _transfer_key(claims):
 def evaluate_policy(policy: dict, claims: dict) -> bool:
     """Key release: the token issuer must be one of the policy's authorities, whose conditions hold.
 
-    The collection's own evaluator (plugins/module_utils/_keyvault/release_policy.py) decides, so the simulator and
-    attestation_verify's release-policy check can never disagree."""
-    released, dummy = release_policy.evaluate(policy, claims, authority=str(claims.get("iss", "")))
-    return released
+    The simulator's own evaluator of Key Vault's published grammar decides (azsim/oracle/skr_policy.py)."""
+    return skr_policy.evaluate(policy, claims)

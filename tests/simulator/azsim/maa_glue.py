@@ -45,8 +45,12 @@ class Attestation:
 
     def add_trust_root(self, req) -> Response:
         pem = req.body
-        if b"BEGIN CERTIFICATE" not in pem:
-            raise ApiError(400, "InvalidCertificate", "POST a PEM certificate.")
+        try:
+            from .oracle.encoding import pem_certificates
+            from .oracle.errors import EvidenceError
+            pem_certificates(pem, "trust root", max_certs=4)
+        except EvidenceError as exc:
+            raise ApiError(400, "InvalidCertificate", "POST PEM certificates (%s)." % exc)
         self.extra_roots.append(pem)
         for svc in self.services.values():
             svc.add_trust_root(pem)
@@ -72,7 +76,9 @@ class Attestation:
         raise ApiError(404, "NotFound", "No such attestation endpoint: %s %s" % (req.method, rest))
 
     def verify_token(self, token: str):
-        """Claims of an attestation token issued by one of our providers (signature + expiry), else None."""
+        """Claims of an attestation token issued by one of our providers (RS256 signature by the provider key,
+        ``iss`` one of our providers, ``nbf`` <= now < ``exp``), else None. Key Vault evaluates a release policy only
+        against a token it verified this way."""
         try:
             _h, claims = jwt.decode_unverified(token)
         except jwt.JwtError:
@@ -86,6 +92,8 @@ class Attestation:
             claims = jwt.verify(token, key.public_key())
         except jwt.JwtError:
             return None
-        if claims.get("exp") and claims["exp"] < time.time():
+        now = time.time()
+        exp, nbf = claims.get("exp"), claims.get("nbf", 0)
+        if not isinstance(exp, (int, float)) or not isinstance(nbf, (int, float)) or not nbf - 60 <= now < exp:
             return None
         return claims

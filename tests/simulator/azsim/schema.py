@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "Issue", "Operation", "Specs", "ValidationError", "load", "api_versions", "api_versions_for_type",
-    "find_operation", "validate_body", "check_body", "to_arm_error",
+    "find_operation", "served_versions", "served_types", "validate_body", "check_body", "to_arm_error",
 ]
 
 DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specdata", "azure_specs.json")
@@ -239,6 +239,15 @@ class Specs(object):
     def api_versions_for_type(self, resource_type):
         return set(self._types.get(resource_type.lower(), ()))
 
+    def served_versions(self, resource_type):
+        """api-versions the specs (offline copy and upstream index) define for a resource type, any case."""
+        if not hasattr(self, "_served"):
+            self._served = {t.lower(): set(v) for t, v in self.data.get("api_versions", {}).items()}
+        return set(self._served.get(resource_type.lower(), ()))
+
+    def served_types(self):
+        return {t: set(v) for t, v in self.data.get("api_versions", {}).items()}
+
     def resource_types(self):
         """{'Microsoft.Compute/virtualMachines': {'2024-07-01', '2026-04-01'}, ...} as generated."""
         return {t: set(v) for t, v in self.data.get("resource_types", {}).items()}
@@ -270,6 +279,16 @@ def api_versions(method, path, specs=None):
 def api_versions_for_type(resource_type, specs=None):
     """api-versions of every operation of a resource type ('Microsoft.Compute/virtualMachines')."""
     return (specs or load()).api_versions_for_type(resource_type)
+
+
+def served_versions(resource_type, specs=None):
+    """api-versions of a resource type in specdata's ``api_versions`` (../shared/specs + spec_index.json)."""
+    return (specs or load()).served_versions(resource_type)
+
+
+def served_types(specs=None):
+    """{resource type: api-versions} of specdata's ``api_versions``."""
+    return (specs or load()).served_types()
 
 
 def find_operation(method, path, api_version, specs=None):
@@ -350,13 +369,13 @@ class _Validator(object):
             return
         if t is None:
             if "e" in node:
-                self.enum(node, val, path)
+                return self.enum(node, val, path)
             return  # any value
         if t == "string":
             if not isinstance(val, str):
                 self.type_error(path, val, "string")
                 return
-            self.string(node, val, path)
+            return self.string(node, val, path)
         elif t == "integer":
             if not isinstance(val, int) or isinstance(val, bool):
                 if not self.strict and isinstance(val, float) and val.is_integer():
@@ -387,7 +406,9 @@ class _Validator(object):
             items = node.get("i")
             if items:
                 for idx, item in enumerate(val):
-                    self.value(items, item, "%s[%d]" % (path, idx))
+                    canon = self.value(items, item, "%s[%d]" % (path, idx))
+                    if isinstance(canon, str) and canon != item:
+                        val[idx] = canon
         # 'file' and unknown types: nothing to check
 
     def type_error(self, path, val, expected):
@@ -425,7 +446,9 @@ class _Validator(object):
             if pnode is not None:
                 if key in ro or item is None:
                     continue  # read-only: accepted and ignored; null: "not specified"
-                self.value(pnode, item, _child(path, key))
+                canon = self.value(pnode, item, _child(path, key))
+                if isinstance(canon, str) and canon != item and key in val:
+                    val[key] = canon
             elif ap is not None:
                 if ap is True:
                     continue
@@ -453,20 +476,24 @@ class _Validator(object):
                          INVALID_PARAMETER, "required")
 
     def enum(self, node, val, path):
+        """Enum values bind case-insensitively (Json.NET's StringEnumConverter); the canonical spelling is returned
+        so the caller stores it. An unknown value is Json.NET's conversion error, which ARM answers as BadRequest."""
         values = node["e"]
         if val in values:
-            return
-        if not self.strict:
-            if "x" in node:
-                return
-            if isinstance(val, str) and any(isinstance(v, str) and v.lower() == val.lower() for v in values):
-                return
-        self.add(path, "The value '%s' of parameter '%s' is not valid. Allowed values: %s." % (
-            val, path, ", ".join(str(v) for v in values)), INVALID_PARAMETER, "enum")
+            return val
+        if isinstance(val, str):
+            for v in values:
+                if isinstance(v, str) and v.lower() == val.lower():
+                    return v
+        if not self.strict and "x" in node:
+            return val
+        self.add(path, "Error converting value %s to type '%s'. Path '%s'." % (
+            json.dumps(val), node.get("nm") or "enum", path), "BadRequest", "enum")
+        return val
 
     def string(self, node, val, path):
         if "e" in node:
-            self.enum(node, val, path)
+            val = self.enum(node, val, path)
         fmt = node.get("f")
         if fmt:
             bad = False
@@ -496,6 +523,7 @@ class _Validator(object):
             if rx and not rx.search(val):
                 self.add(path, "The value '%s' of parameter '%s' does not match the pattern '%s'." % (
                     val[:80], path, node["pt"]), kind="format")
+        return val
 
     def number(self, node, val, path):
         if "e" in node:

@@ -137,7 +137,18 @@ def parse_args(argv):
     p.add_argument("--provisioning-delay", type=float, default=0.0,
                    help="seconds a long-running operation stays InProgress (default 0)")
     p.add_argument("--location", default="eastus", help="default location (default eastus)")
-    return p.parse_args(argv)
+    p.add_argument("--rbac-delay", type=float, default=3.0, metavar="SECONDS",
+                   help="seconds before a new role assignment or access policy takes effect (default 3; 403 meanwhile)")
+    p.add_argument("--throttle-scale", type=float, default=1.0, metavar="S",
+                   help="divide ARM's token buckets and Compute's rate windows by S (default 1 = Azure's limits)")
+    p.add_argument("--env-file", default=None, metavar="PATH",
+                   help="also write PATH: export lines for the collection (and a cloud file beside it)")
+    args = p.parse_args(argv)
+    if args.rbac_delay < 0:
+        p.error("--rbac-delay must be >= 0 seconds (got %s)" % args.rbac_delay)
+    if args.throttle_scale < 1:
+        p.error("--throttle-scale must be >= 1: it divides Azure's limits (got %s)" % args.throttle_scale)
+    return args
 
 
 def main(argv=None) -> int:
@@ -153,7 +164,8 @@ def main(argv=None) -> int:
     with open(ca_path, "wb") as f:
         f.write(ca.pem)
     sim = Simulator(state_dir=state_dir, location=args.location, provisioning_delay=args.provisioning_delay,
-                    state_file=args.state_file, ca_bundle=ca_path)
+                    state_file=args.state_file, ca_bundle=ca_path, rbac_delay=args.rbac_delay,
+                    throttle_scale=args.throttle_scale)
     listeners = Listeners(sim, ca, state_dir, args.port)
     port = listeners.ensure("127.0.0.1")
     sim.attach(port=port, ensure_listener=listeners.ensure)
@@ -165,6 +177,9 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if args.env_file:
+        from .envfile import write_env_file
+        write_env_file(args.env_file, sim.connection_info())
     sys.stdout.write(json.dumps(sim.connection_info()) + "\n")
     sys.stdout.flush()
     try:

@@ -51,6 +51,11 @@ class FakeArm(object):
     def list(self, path, api_version, params=None):
         self.log.append(("LIST", path, params))
         prefix = self._key(path) + "/"
+        if "/resourcegroups/" not in prefix and prefix.endswith("/virtualmachines/"):
+            # subscription-wide list of a resource type: every resource group
+            kind = "/providers/" + prefix.split("/providers/", 1)[1]
+            return [copy.deepcopy(v) for k, v in sorted(self.store.items())
+                    if "/resourcegroups/" in k and kind in k and "/" not in k.split(kind, 1)[1]]
         return [copy.deepcopy(v) for k, v in sorted(self.store.items())
                 if k.startswith(prefix) and "/" not in k[len(prefix):]]
 
@@ -75,6 +80,8 @@ class FakeArm(object):
             props["instanceView"] = {"statuses": [{"code": "ProvisioningState/succeeded"},
                                                   {"code": "PowerState/running"}]}
             props["vmId"] = "00000000-0000-0000-0000-000000000001"
+            if "SystemAssigned" in (res.get("identity") or {}).get("type", ""):
+                res["identity"]["principalId"] = "33333333-3333-3333-3333-333333333333"
         if "/diskencryptionsets/" in path.lower():
             res["identity"]["principalId"] = "11111111-1111-1111-1111-111111111111"
             res["identity"]["tenantId"] = "22222222-2222-2222-2222-222222222222"
@@ -89,6 +96,8 @@ class FakeArm(object):
         res = self.store[self._key(path)]
         disks = (body.get("properties") or {}).get("storageProfile", {}).get("dataDisks")
         _merge(res, body)
+        if "SystemAssigned" in (res.get("identity") or {}).get("type", ""):
+            res["identity"].setdefault("principalId", "33333333-3333-3333-3333-333333333333")
         if disks is not None:
             rg = path.split("/providers/")[0]
             for disk in res["properties"]["storageProfile"]["dataDisks"]:
@@ -106,6 +115,7 @@ class FakeArm(object):
 
     def delete(self, path, api_version, wait=True, timeout=1800):
         self.log.append(("DELETE", path, None))
+        self._maybe_fail("DELETE", path)
         existed = self.store.pop(self._key(path), None)
         return lro.LroResult(True, "Succeeded" if existed else "NotFound", None, None, path, None)
 

@@ -26,6 +26,19 @@ class FakeKv(object):
         return self.status, {}, self.bundle
 
 
+import pytest  # noqa: E402 pylint: disable=wrong-import-position
+
+
+def vault(arm, purge_protection=True):
+    arm.store[VAULT.lower()] = {"id": VAULT, "name": "kv1", "location": "eastus", "properties": {
+        "enableSoftDelete": True, "enablePurgeProtection": purge_protection, "accessPolicies": []}}
+
+
+@pytest.fixture(autouse=True)
+def _vault(run):
+    vault(run.arm)
+
+
 def args(**over):
     out = dict(resource_group="rg", name="des1", location="eastus", key_url=KEY_URL, source_vault="kv1")
     out.update(over)
@@ -91,7 +104,8 @@ def test_encryption_type_change_is_refused(run):
 def test_grant_adds_access_policy_for_des_identity(run):
     run.kv = FakeKv(GOOD_KEY)
     run.arm.store[VAULT.lower()] = {"id": VAULT, "name": "kv1", "properties": {
-        "tenantId": "22222222-2222-2222-2222-222222222222", "accessPolicies": []}}
+        "tenantId": "22222222-2222-2222-2222-222222222222", "accessPolicies": [],
+        "enablePurgeProtection": True}}
     result = run(des_module, args(grant_key_permissions=True))
     assert result["changed"] and result["grant"]["mode"] == "access_policy", result
     puts = [w for w in run.arm.writes() if w[1].endswith("/accessPolicies/add")]
@@ -114,3 +128,49 @@ def test_absent(run):
     assert result["changed"] and [w[0] for w in run.arm.writes()] == ["DELETE"]
     again = run(des_module, {"resource_group": "rg", "name": "des1", "state": "absent"})
     assert again["changed"] is False
+
+
+def test_vault_without_purge_protection_is_refused_before_anything_is_written(run):
+    run.kv = FakeKv(GOOD_KEY)
+    vault(run.arm, purge_protection=False)
+    result = run(des_module, args())
+    assert result["failed"] and "source_vault: key vault kv1 has no purge protection" in result["msg"], result
+    assert "enable_purge_protection: true" in result["msg"]
+    assert run.arm.writes() == [] and run.kv.calls == []
+
+
+NEW_KEY = "https://kv1.vault.azure.net/keys/cvm-key/fedcba9876543210fedcba9876543210"
+
+
+def _vm_on_des(arm, name, power):
+    rid = RG + "/providers/Microsoft.Compute/virtualMachines/" + name
+    des_id = RG + "/providers/Microsoft.Compute/diskEncryptionSets/des1"
+    arm.store[rid.lower()] = {"id": rid, "name": name, "location": "eastus", "properties": {
+        "storageProfile": {"osDisk": {"managedDisk": {"securityProfile": {
+            "securityEncryptionType": "DiskWithVMGuestState", "diskEncryptionSet": {"id": des_id}}}}},
+        "instanceView": {"statuses": [{"code": "ProvisioningState/succeeded"}, {"code": "PowerState/" + power}]}}}
+
+
+def test_key_change_of_a_confidential_set_fails_naming_the_vms_that_run(run):
+    run.kv = FakeKv(GOOD_KEY)
+    run(des_module, args())
+    _vm_on_des(run.arm, "cvm-a", "running")
+    _vm_on_des(run.arm, "cvm-b", "deallocated")
+    result = run(des_module, args(key_url=NEW_KEY))
+    assert result["failed"] and "cvm-a" in result["msg"] and "cvm-b" not in result["msg"], result
+    assert "deallocate_for_key_change: true" in result["msg"] and run.arm.writes() == []
+
+
+def test_deallocate_for_key_change_deallocates_changes_key_and_starts_what_ran(run):
+    run.kv = FakeKv(GOOD_KEY)
+    run(des_module, args())
+    _vm_on_des(run.arm, "cvm-a", "running")
+    _vm_on_des(run.arm, "cvm-b", "stopped")
+    _vm_on_des(run.arm, "cvm-c", "deallocated")
+    result = run(des_module, args(key_url=NEW_KEY, deallocate_for_key_change=True))
+    assert result["changed"] and not result.get("failed"), result
+    steps = [(w[0], w[1].rsplit("/", 1)[-1]) for w in run.arm.writes()]
+    assert steps == [("POST", "deallocate"), ("POST", "deallocate"), ("PUT", "des1"), ("POST", "start")]
+    assert [w[1].split("/")[-2] for w in run.arm.writes() if w[0] == "POST"] == ["cvm-a", "cvm-b", "cvm-a"]
+    assert result["actions"] == ["deallocate VM cvm-a (key change)", "deallocate VM cvm-b (key change)",
+                                 "update key_url", "start VM cvm-a (key change)"]

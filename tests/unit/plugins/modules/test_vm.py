@@ -6,6 +6,8 @@ __metaclass__ = type
 
 import base64
 
+import pytest
+
 from ansible_collections.confidential.azure.plugins.modules import vm, vm_info
 
 from ansible_collections.confidential.azure.tests.unit.plugins.modules.cvm_harness import SUB, run  # noqa: F401 pylint: disable=unused-import
@@ -17,6 +19,35 @@ DES = RG + "/providers/Microsoft.Compute/diskEncryptionSets/des1"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH7n0b5Zx2mYk8Jk9x0Q3lB8fWcH2yA1pR4sT6uV7wX9 me@host"
 VM_PATH = RG.lower() + "/providers/microsoft.compute/virtualmachines/cvm1"
 NIC_PATH = RG.lower() + "/providers/microsoft.network/networkinterfaces/cvm1-nic"
+
+
+VAULT = RG + "/providers/Microsoft.KeyVault/vaults/cvm-keys"
+SKUS = "/subscriptions/%s/providers/Microsoft.Compute/skus" % SUB
+
+
+def sku(name, location="eastus", zones=("1", "2", "3"), restrictions=()):
+    return {"resourceType": "virtualMachines", "name": name, "locations": [location],
+            "locationInfo": [{"location": location, "zones": list(zones)}], "restrictions": list(restrictions)}
+
+
+def seed(arm, purge_protection=True, des_type="ConfidentialVmEncryptedWithCustomerKey", des_location="eastus",
+         vnet_location="eastus"):
+    """What a VM needs to exist already: VNet with its subnet, a confidential DES on a vault, the resource SKUs."""
+    vnet = SUBNET.split("/subnets/")[0]
+    arm.store[vnet.lower()] = {"id": vnet, "name": "vnet", "location": vnet_location,
+                               "properties": {"subnets": [{"name": "default", "id": SUBNET}]}}
+    arm.store[DES.lower()] = {"id": DES, "name": "des1", "location": des_location, "properties": {
+        "encryptionType": des_type, "provisioningState": "Succeeded",
+        "activeKey": {"keyUrl": "https://cvm-keys.vault.azure.net/keys/cmk/" + "a" * 32, "sourceVault": {"id": VAULT}}}}
+    arm.store[VAULT.lower()] = {"id": VAULT, "name": "cvm-keys", "location": "eastus",
+                                "properties": {"enableSoftDelete": True, "enablePurgeProtection": purge_protection}}
+    for name in ("Standard_DC2as_v5", "Standard_DC4as_v5", "Standard_DC2es_v5", "Standard_DC2ads_v5"):
+        arm.store[(SKUS + "/" + name).lower()] = sku(name)
+
+
+@pytest.fixture(autouse=True)
+def _seeded(run):
+    seed(run.arm)
 
 
 def args(**over):
@@ -164,13 +195,17 @@ def test_wait_false_returns_operation_for_a_fleet(run):
     assert result["vm"]["provisioning_state"] == "Creating"
 
 
-def test_azure_error_fails_cleanly_with_code(run):
+def test_refused_vm_create_removes_the_nic_it_created(run):
     run.arm.fail_next[("PUT", "virtualMachines")] = api_error(409, "OperationNotAllowed", "quota exceeded")
-    result = run(vm, args())
+    result = run(vm, args(public_ip=True))
     assert result["failed"] and result["azure_error"]["code"] == "OperationNotAllowed"
-    assert result["changed"] is True  # the NIC was created before the VM PUT failed
+    assert result["changed"] is False and "left_behind" not in result, result
+    deleted = [w[1].rsplit("/", 1)[-1] for w in run.arm.writes() if w[0] == "DELETE"]
+    assert deleted == ["cvm1-nic", "cvm1-pip"]
+    assert NIC_PATH not in run.arm.store
     rerun = run(vm, args())
-    assert rerun["changed"] and [w[1].rsplit("/", 2)[-2] for w in run.arm.writes()] == ["virtualMachines"]
+    assert rerun["changed"] and [w[1].rsplit("/", 2)[-2] for w in run.arm.writes()] == [
+        "networkInterfaces", "virtualMachines"]
 
 
 def test_invalid_input_makes_no_request(run):
@@ -198,8 +233,8 @@ def test_vm_info_returns_same_shape_as_vm(run):
 
 def test_refused_create_reports_no_change_when_nothing_was_written(run):
     nic = RG + "/providers/Microsoft.Network/networkInterfaces/cvm1-nic"
-    run.arm.store[nic.lower()] = {"id": nic, "name": "cvm1-nic", "properties": {"ipConfigurations": [
-        {"properties": {"subnet": {"id": SUBNET}}}]}}
+    run.arm.store[nic.lower()] = {"id": nic, "name": "cvm1-nic", "location": "eastus", "properties": {
+        "ipConfigurations": [{"properties": {"subnet": {"id": SUBNET}}}]}}
     run.arm.fail_next[("PUT", "virtualMachines")] = api_error(400, "InvalidParameter", "bad")
     result = run(vm, args())
     assert result["failed"] and result["changed"] is False
@@ -217,3 +252,112 @@ def test_public_ip_created_with_nic_and_removed_with_vm(run):
     assert again["changed"] is False and len(run.arm.gets()) == 3
     run(vm, {"resource_group": "rg", "name": "cvm1", "state": "absent"})
     assert [w[1].rsplit("/", 1)[-1] for w in run.arm.writes() if w[0] == "DELETE"][-1] == "cvm1-pip"
+
+
+def writes_of(run):
+    return [(w[0], w[1].rsplit("/", 2)[-2]) for w in run.arm.writes()]
+
+
+@pytest.mark.parametrize("setup, over, param", [
+    (lambda arm: arm.store.pop((SKUS + "/Standard_DC2as_v5").lower()), {}, "size: Standard_DC2as_v5 is not offered"),
+    (lambda arm: arm.store.__setitem__((SKUS + "/Standard_DC2as_v5").lower(), sku(
+        "Standard_DC2as_v5", restrictions=[{"type": "Location", "reasonCode": "NotAvailableForSubscription",
+                                            "restrictionInfo": {"locations": ["eastus"]}}])), {}, "restricted"),
+    (lambda arm: arm.store.__setitem__((SKUS + "/Standard_DC2as_v5").lower(), sku(
+        "Standard_DC2as_v5", restrictions=[{"type": "Zone", "reasonCode": "NotAvailableForSubscription",
+                                            "restrictionInfo": {"locations": ["eastus"], "zones": ["3"]}}])),
+     {"zone": "3"}, "zone: Standard_DC2as_v5 is not available in zone 3"),
+    (lambda arm: arm.store.pop(DES.lower()), {}, "disk_encryption_set: " + DES + " does not exist"),
+    (lambda arm: seed(arm, des_type="EncryptionAtRestWithCustomerKey"), {}, "has encryptionType"),
+    (lambda arm: seed(arm, des_location="westus"), {}, "des1 is in westus"),
+    (lambda arm: seed(arm, purge_protection=False), {}, "has no purge protection"),
+    (lambda arm: seed(arm, vnet_location="westus"), {}, "subnet_id: virtual network vnet is in westus"),
+])
+def test_preflight_refuses_before_any_write(run, setup, over, param):
+    """Each of these used to be found by Azure only after the NIC was written (and left it orphaned)."""
+    setup(run.arm)
+    result = run(vm, args(**over))
+    assert result["failed"] and param in result["msg"], result
+    assert run.arm.writes() == [] and result["changed"] is False
+    if "size" in param or "zone" in param:
+        assert "sku_info" in result["msg"]
+
+
+def test_nic_in_another_region_is_never_reused(run):
+    nic = RG + "/providers/Microsoft.Network/networkInterfaces/cvm1-nic"
+    run.arm.store[nic.lower()] = {"id": nic, "name": "cvm1-nic", "location": "westus", "properties": {
+        "ipConfigurations": [{"properties": {"subnet": {"id": SUBNET}}}]}}
+    result = run(vm, args())
+    assert result["failed"] and "nic_name: NIC cvm1-nic exists in westus" in result["msg"]
+    assert run.arm.writes() == []
+
+
+def test_absent_removes_own_nic_and_public_ip_when_vm_was_never_created(run):
+    run.arm.fail_next[("PUT", "virtualMachines")] = api_error(500, "InternalError", "boom")
+    run.arm.fail_next[("DELETE", "networkInterfaces")] = api_error(500, "InternalError", "still boom")
+    result = run(vm, args(public_ip=True))
+    assert result["failed"] and result["left_behind"][0]["id"].endswith("cvm1-nic"), result
+    assert NIC_PATH in run.arm.store
+    gone = run(vm, {"resource_group": "rg", "name": "cvm1", "state": "absent"})
+    assert gone["changed"], gone
+    assert [w[1].rsplit("/", 1)[-1] for w in run.arm.writes() if w[0] == "DELETE"] == ["cvm1-nic", "cvm1-pip"]
+    assert run(vm, {"resource_group": "rg", "name": "cvm1", "state": "absent"})["changed"] is False
+
+
+def test_absent_without_vm_keeps_a_nic_the_module_did_not_create(run):
+    nic = RG + "/providers/Microsoft.Network/networkInterfaces/cvm1-nic"
+    run.arm.store[nic.lower()] = {"id": nic, "name": "cvm1-nic", "location": "eastus", "properties": {}}
+    result = run(vm, {"resource_group": "rg", "name": "cvm1", "state": "absent"})
+    assert result["changed"] is False and nic.lower() in run.arm.store
+
+
+def test_wait_false_does_not_wait_for_the_nic(run):
+    result = run(vm, args(wait=False))
+    assert result["changed"] and result["operation"]["done"] is False
+    assert run.arm.store[NIC_PATH]["properties"]["provisioningState"] == "Creating"  # PUT without waiting
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("os_disk_type", "StandardSSD_LRS", "cannot change os_disk_type on an existing VM"),
+    ("tee", "TDX", "cannot change tee on an existing VM"),
+    ("location", "westeurope", "cannot change location on an existing VM"),
+    ("security_encryption_type", "VMGuestStateOnly", "cannot change security_encryption_type"),
+    ("admin_username", "other", "cannot change admin_username"),
+])
+def test_options_without_size_and_image_are_compared_not_ignored(run, option, value, message):
+    run(vm, args())
+    result = run(vm, {"resource_group": "rg", "name": "cvm1", option: value})
+    assert result["failed"] and message in result["msg"] and "allow_recreate" in result["msg"], result
+    assert run.arm.writes() == []
+
+
+def test_secure_boot_without_size_and_image_is_applied_while_deallocated(run):
+    run(vm, args(security_encryption_type="VMGuestStateOnly", disk_encryption_set=None))
+    refused = run(vm, {"resource_group": "rg", "name": "cvm1", "secure_boot": False})
+    assert refused["failed"] and "secure_boot can only change while the VM is deallocated" in refused["msg"]
+    done = run(vm, {"resource_group": "rg", "name": "cvm1", "secure_boot": False, "power_state": "deallocated"})
+    assert done["changed"] and done["vm"]["confidential"]["secure_boot"] is False, done
+    same = run(vm, {"resource_group": "rg", "name": "cvm1", "secure_boot": False, "os_disk_type": "Premium_LRS",
+                    "tee": "SNP", "location": "East US"})
+    assert same["changed"] is False and run.arm.writes() == [], same
+
+
+def test_every_vm_option_is_in_the_managed_properties_table():
+    from ansible_collections.confidential.azure.plugins.module_utils._cvm import vm_properties
+    assert set(vm.argument_spec()) == set(vm_properties.VM_OPTIONS)
+
+
+def test_system_assigned_identity_returns_principal_id_and_user_assigned_is_added_in_place(run):
+    uai = RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/disk-reader"
+    result = run(vm, args(identity={"type": "SystemAssigned"}))
+    put = [w for w in run.arm.writes() if "virtualMachines" in w[1]][0][2]
+    assert put["identity"] == {"type": "SystemAssigned"}
+    assert result["vm"]["identity"]["type"] == "SystemAssigned"
+    assert result["vm"]["identity"]["principal_id"] == "33333333-3333-3333-3333-333333333333"
+    both = run(vm, args(identity={"type": "SystemAssigned, UserAssigned", "user_assigned_identities": {"id": [uai]}}))
+    assert both["changed"] and [w[0] for w in run.arm.writes()] == ["PATCH"], both
+    assert run.arm.writes()[0][2] == {"identity": {"type": "SystemAssigned, UserAssigned",
+                                                   "userAssignedIdentities": {uai.lower(): {}}}}
+    again = run(vm, {"resource_group": "rg", "name": "cvm1", "identity": {
+        "type": "SystemAssigned, UserAssigned", "user_assigned_identities": {"id": [uai]}}})
+    assert again["changed"] is False and run.arm.writes() == []

@@ -29,7 +29,7 @@ def profile(tmp_path):
     ({}, ENV, True, True, ('environment variables', 'e-client', 'e-sub')),
     ({}, {}, True, True, ('profile default', 'f-client', 'f-sub')),
     ({}, {}, False, True, ('Azure CLI', None, None)),
-    ({'subscription_id': 'p-sub'}, ENV, True, True, ('environment variables', 'e-client', 'e-sub')),
+    ({'subscription_id': 'p-sub'}, ENV, True, True, ('environment variables', 'e-client', 'p-sub')),
 ])
 def test_credential_precedence(params, env, has_profile, cli, expected, profile, tmp_path):
     path = profile if has_profile else str(tmp_path / 'absent')

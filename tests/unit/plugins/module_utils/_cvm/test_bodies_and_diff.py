@@ -133,9 +133,19 @@ def test_diff_output_has_only_changed_properties():
 
 
 def test_build_patch_only_carries_changes():
-    desired = body(size="Standard_DC4as_v5", tags={"x": "y"})
-    patch = vm_body.build_patch({"size": {}, "tags": {}}, desired, as_current(body()))
+    changes = {"size": {"after": "Standard_DC4as_v5"}, "tags": {"after": {"x": "y"}}}
+    patch = vm_body.build_patch(changes, as_current(body()), {"name": "cvm1"})
     assert patch == {"tags": {"x": "y"}, "properties": {"hardwareProfile": {"vmSize": "Standard_DC4as_v5"}}}
+
+
+def test_build_patch_carries_os_disk_caching_boot_diagnostics_and_identity():
+    changes = {"os_disk_caching": {"after": "ReadOnly"}, "boot_diagnostics": {"after": True},
+               "identity": {"before": {"type": "UserAssigned", "user_assigned_identities": ["/x/a", "/x/b"]},
+                            "after": {"type": "UserAssigned", "user_assigned_identities": ["/x/a"]}}}
+    patch = vm_body.build_patch(changes, as_current(body()), {"name": "cvm1"})
+    assert patch == {"identity": {"type": "UserAssigned", "userAssignedIdentities": {"/x/a": {}, "/x/b": None}},
+                     "properties": {"diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
+                                    "storageProfile": {"osDisk": {"caching": "ReadOnly"}}}}
 
 
 def test_summary_from_get_answer():

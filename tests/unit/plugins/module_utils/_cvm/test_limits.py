@@ -179,3 +179,59 @@ def test_vnet_validation():
                                   {"name": "b", "address_prefix": "10.0.1.0/25"}])
     assert "overlaps" in limits.validate_vnet(overlap)[0]
     assert limits.validate_vnet(dict(good, address_prefixes=["10.0.0.1/16"]))[0].startswith("address_prefixes")
+
+
+def _rsa_line(bits):
+    import base64
+    import struct
+
+    def field(data):
+        return struct.pack(">I", len(data)) + data
+    modulus = b"\x00" + (b"\xc3" + b"\x11" * (bits // 8 - 1))
+    blob = field(b"ssh-rsa") + field(b"\x01\x00\x01") + field(modulus)
+    return "ssh-rsa " + base64.b64encode(blob).decode() + " me@host"
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87"
+     "uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg= me@host", "ecdsa-sha2-nistp256 keys are not supported by Azure"),
+    ("ssh-dss AAAAB3NzaC1kc3MAAACBAP1 me@host", "ssh-dss keys are not supported"),
+    (_rsa_line(1024), "the RSA key has 1024 bits; Azure needs at least 2048"),
+    ("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIH7n0b5Zx2mYk8Jk9x0Q3lB8fWcH2yA1pR4sT6uV7wX9 x", "does not hold a ssh-rsa key"),
+    ("ssh-ed25519 AAAAB3NzaC1yc2E=", "does not hold a ssh-ed25519 key"),
+])
+def test_ssh_keys_azure_refuses_are_refused_before_any_request(line, problem):
+    errors = limits.validate_vm(vm(ssh_public_keys=[line]))
+    assert len(errors) == 1 and errors[0].startswith("ssh_public_keys[0]: ") and problem in errors[0], errors
+    assert "ed25519" in errors[0]
+
+
+def test_rsa_2048_and_ed25519_keys_are_accepted():
+    assert limits.validate_vm(vm(ssh_public_keys=[_rsa_line(2048), _rsa_line(4096), KEY])) == []
+
+
+@pytest.mark.parametrize("image", [
+    {"publisher": "MicrosoftWindowsServer", "offer": "windows-cvm", "sku": "2022-datacenter-cvm"},
+    {"publisher": "MicrosoftWindowsServer", "offer": "windows-cvm", "sku": "2019-datacenter-cvm"},
+    {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter-azure-edition"},
+    {"publisher": "MicrosoftWindowsDesktop", "offer": "windows-11", "sku": "win11-22h2-ent"},
+    {"publisher": "MicrosoftWindowsDesktop", "offer": "windows-11", "sku": "win11-22h2-avd"},
+])
+@pytest.mark.parametrize("size", ["Standard_DC2as_v5", "Standard_DC2es_v5"])
+def test_windows_rows_of_the_os_table_are_accepted_on_both_tees(image, size):
+    assert limits.validate_vm(vm(image=image, size=size, name="win1", ssh_public_keys=[],
+                                 admin_password="Sup3r-Secret-pw!")) == []
+
+
+def test_windows_cvm_reference_with_offer_and_sku_swapped_is_refused_with_the_fix():
+    image = {"publisher": "MicrosoftWindowsServer", "offer": "2022-datacenter-cvm", "sku": "windows-cvm"}
+    errors = limits.validate_vm(vm(image=image, name="win1", ssh_public_keys=[], admin_password="Sup3r-Secret-pw!"))
+    assert errors == ["image: offer and sku are swapped; Windows Server CVM images are offer: windows-cvm, "
+                      "sku: 2022-datacenter-cvm"]
+
+
+def test_identity_user_assigned_ids_must_be_identity_resource_ids():
+    bad = {"type": "UserAssigned", "user_assigned_identities": {"id": ["not-an-id"], "append": True}}
+    only(limits.validate_vm(vm(identity=bad)), "identity.user_assigned_identities.id[0]")
+    wrong = {"type": "SystemAssigned", "user_assigned_identities": {"id": [SUBNET], "append": True}}
+    assert len(limits.validate_vm(vm(identity=wrong))) == 2

@@ -6,14 +6,17 @@ __metaclass__ = type
 
 import copy
 import itertools
+import json
 
-from ansible_collections.confidential.azure.plugins.module_utils._azure import lro
+from ansible_collections.confidential.azure.plugins.module_utils._azure import errors, lro, rest
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
+from ansible_collections.confidential.azure.plugins.module_utils._azure.principal import Principal
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 TENANT = "00000000-0000-0000-0000-0000000000bb"
 ORCH = "00000000-0000-0000-0000-0000000000cc"
+AUTOMATION = "00000000-0000-0000-0000-0000000000ee"  # the principal running Ansible (oid of its token)
 VAULT_ID = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1" % SUB
 VAULT_URL = "https://kv1.vault.azure.net/"
 _counter = itertools.count(1)
@@ -43,6 +46,14 @@ class FakeKv(object):
     @staticmethod
     def _err(status, code, message):
         return status, {}, {"error": {"code": code, "message": message}}
+
+    def send(self, method, path, api_version=None, body=None, params=None):
+        status, headers, data = self.request(method, path, api_version, body, params)
+        return rest.Response(status, headers, json.dumps(data) if data is not None else "")
+
+    @staticmethod
+    def error_for(response, method, url):
+        return errors.from_response(response.status, response.text, response.headers, method, url)
 
     def request(self, method, path, api_version=None, body=None, params=None):
         self.log.append((method, "kv:" + path, copy.deepcopy(body)))
@@ -248,6 +259,13 @@ class Settings(object):
 
 class Session(object):
     settings = Settings()
+
+    def __init__(self, object_id=AUTOMATION, principal_type="ServicePrincipal"):
+        self.object_id = object_id
+        self.principal_type = principal_type
+
+    def principal(self):
+        return Principal(self.object_id, TENANT, self.principal_type)
 
 
 class FakeModule(object):

@@ -11,7 +11,7 @@ from ansible_collections.confidential.azure.plugins.module_utils._azure.errors i
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import backends, grants
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
-    FakeModule, Failed, ORCH, SUB, TENANT, VAULT_ID, VAULT_URL)
+    AUTOMATION, FakeModule, Failed, ORCH, SUB, TENANT, VAULT_ID, VAULT_URL)
 
 EUS = "https://sharedeus.eus.attest.azure.net"
 
@@ -261,7 +261,7 @@ def vault_params(**over):
     p = dict(name="kv2", resource_group="rg", location="eastus", state="present", sku=None, tenant_id=None,
              enable_purge_protection=None, soft_delete_retention_days=None, enable_rbac_authorization=None,
              enabled_for_disk_encryption=None, network_default_action=None, access_policies=None, tags=None,
-             wait=True, wait_timeout=600)
+             wait=True, wait_timeout=600, grant_automation_principal=True, allow_unfit_for_confidential_disks=False)
     p.update(over)
     return p
 
@@ -291,7 +291,8 @@ def test_vault_rerun_one_get_no_write_and_keeps_unmanaged_settings():
     n.arm, n.log = m.arm, m.log
     result, log = vault_run(n)
     assert result["changed"] is False
-    assert [(e[0]) for e in log] == ["GET"]
+    # the vault, and on an RBAC vault the automation principal's role assignments
+    assert [(e[0]) for e in log] == ["GET", "LIST"]
 
 
 def test_vault_update_patches_only_the_change_and_diffs_it():
@@ -320,7 +321,7 @@ def test_vault_access_policy_added_without_dropping_others():
     puts = [e for e in log if e[0] == "PUT"]
     assert len(puts) == 1 and puts[0][1] == rid + "/accessPolicies/add"
     ids = sorted(p["object_id"] for p in result["vault"]["access_policies"])
-    assert ids == sorted([ORCH, oid])
+    assert ids == sorted([AUTOMATION, ORCH, oid])
 
 
 def test_vault_location_change_is_refused():
@@ -377,3 +378,118 @@ def test_warns_about_purge_protection_and_vault_region():
     quiet = FakeModule(key_params())
     run(quiet)
     assert quiet.warnings == []
+
+
+# ------------------------------------------------------------------------------------------ automation self-grant
+
+AUTOMATION_KEYS = ["create", "delete", "get", "getrotationpolicy", "import", "list", "recover", "rotate",
+                   "setrotationpolicy", "update"]
+VAULT2 = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv2" % SUB
+
+
+def test_new_access_policy_vault_carries_the_automation_principals_access_policy():
+    # Azure gives the creator of a vault no data-plane rights: without this entry the key task gets 403.
+    m = FakeModule(vault_params())
+    result, log = vault_run(m)
+    puts = [e for e in log if e[0] == "PUT"]
+    assert len(puts) == 1  # in the create body, no second request
+    policies = puts[0][2]["properties"]["accessPolicies"]
+    assert policies == [{"tenantId": TENANT, "objectId": AUTOMATION, "permissions": {"keys": AUTOMATION_KEYS}}]
+    grant = result["automation_grant"]
+    assert (grant["mode"], grant["principal_id"], grant["before"], grant["missing"]) == (
+        "access_policy", AUTOMATION, [], AUTOMATION_KEYS)
+
+
+def test_automation_grant_merges_with_its_own_access_policies_entry():
+    m = FakeModule(vault_params(access_policies=[{"object_id": AUTOMATION, "tenant_id": None, "keys": ["release"],
+                                                  "secrets": ["get"], "certificates": []}]))
+    vault_run(m)
+    entries = m.arm.store[VAULT2.lower()]["properties"]["accessPolicies"]
+    assert len(entries) == 1 and entries[0]["permissions"]["keys"] == sorted(AUTOMATION_KEYS + ["release"])
+    assert entries[0]["permissions"]["secrets"] == ["get"]
+
+
+def test_existing_vault_without_the_grant_gets_it_shown_in_check_mode_and_diff():
+    m = FakeModule(vault_params(grant_automation_principal=False))
+    vault_run(m)
+    check = rerun_vault(m, check_mode=True, grant_automation_principal=True)
+    result, log = vault_run(check)
+    assert result["changed"] and writes(log) == []
+    assert result["diff"]["before"]["automation_grant"] == [] and result["diff"]["after"]["automation_grant"] == \
+        AUTOMATION_KEYS
+    real = rerun_vault(m, grant_automation_principal=True)
+    result, log = vault_run(real)
+    puts = [e for e in log if e[0] == "PUT"]
+    assert [p[1] for p in puts] == [VAULT2 + "/accessPolicies/add"]
+    again, log = vault_run(rerun_vault(m, grant_automation_principal=True))
+    assert again["changed"] is False and [e[0] for e in log] == ["GET"]
+
+
+def test_grant_automation_principal_false_grants_nothing():
+    m = FakeModule(vault_params(grant_automation_principal=False))
+    result, log = vault_run(m)
+    assert "automation_grant" not in result
+    assert [e for e in log if e[0] == "PUT"][0][2]["properties"]["accessPolicies"] == []
+
+
+def test_new_rbac_vault_gets_crypto_officer_at_vault_scope_once():
+    m = FakeModule(vault_params(enable_rbac_authorization=True))
+    result, log = vault_run(m)
+    role_puts = [e for e in log if e[0] == "PUT" and "/roleAssignments/" in e[1]]
+    assert len(role_puts) == 1
+    path, body = role_puts[0][1], role_puts[0][2]
+    assert path.startswith(VAULT2 + "/providers/Microsoft.Authorization/roleAssignments/")
+    assert body["properties"]["roleDefinitionId"].endswith(grants.ROLE_CRYPTO_OFFICER)
+    assert body["properties"]["principalId"] == AUTOMATION
+    assert result["automation_grant"]["after"] == ["Key Vault Crypto Officer"]
+    again, log = vault_run(rerun_vault(m))
+    assert again["changed"] is False and writes(log) == []
+
+
+def test_new_rbac_vault_in_check_mode_shows_the_role_and_writes_nothing():
+    m = FakeModule(vault_params(enable_rbac_authorization=True), check_mode=True)
+    result, log = vault_run(m)
+    assert writes(log) == []
+    assert result["diff"]["after"]["automation_grant"] == ["Key Vault Crypto Officer"]
+
+
+def test_user_principal_gets_a_user_role_assignment():
+    m = FakeModule(vault_params(enable_rbac_authorization=True))
+    m.session = type(m.session)(AUTOMATION, "User")
+    vault_run(m)
+    body = [e for e in m.log if e[0] == "PUT" and "/roleAssignments/" in e[1]][0][2]
+    assert body["properties"]["principalType"] == "User"
+
+
+@pytest.mark.parametrize("over, fragment", [
+    ({"enable_purge_protection": False}, "enable_purge_protection: false"),
+    ({"sku": "standard"}, "sku: standard"),
+])
+def test_vault_a_confidential_des_cannot_use_is_refused_before_any_request(over, fragment):
+    m = FakeModule(vault_params(**over), with_vault=False)
+    with pytest.raises(Failed) as exc:
+        vault_run(m)
+    assert fragment in exc.value.msg and "allow_unfit_for_confidential_disks: true" in exc.value.msg
+    assert list(m.log) == []
+
+
+def test_allow_unfit_for_confidential_disks_creates_it_without_purge_protection():
+    m = FakeModule(vault_params(enable_purge_protection=False, allow_unfit_for_confidential_disks=True))
+    vault_run(m)
+    body = [e for e in m.log if e[0] == "PUT"][0][2]
+    assert "enablePurgeProtection" not in body["properties"]
+
+
+def test_existing_vault_without_purge_protection_is_named_in_a_warning():
+    m = FakeModule(vault_params())
+    vault_run(m)
+    m.arm.store[VAULT2.lower()]["properties"]["enablePurgeProtection"] = False
+    n = rerun_vault(m)
+    vault_run(n)
+    assert any("purge protection off" in w and "enable_purge_protection: true" in w for w in n.warnings)
+
+
+def rerun_vault(m, check_mode=False, **over):
+    n = FakeModule(dict(m.params, **over), check_mode=check_mode, diff_mode=True, with_vault=False)
+    n.arm, n.log = m.arm, m.log
+    return n

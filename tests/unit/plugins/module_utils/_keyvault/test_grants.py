@@ -58,6 +58,9 @@ def test_access_policy_plan_adds_only_missing():
     (["encrypt"], [grants.ROLE_CRYPTO_USER]),
     (["create"], [grants.ROLE_CRYPTO_OFFICER]),
     (["get", "release", "wrapKey", "unwrapKey"], [grants.ROLE_RELEASE_USER, grants.ROLE_ENCRYPTION_USER]),
+    # the automation principal's self-grant: one broad role, not a narrow one next to it
+    (["get", "list", "create", "update", "delete", "getrotationpolicy"], [grants.ROLE_CRYPTO_OFFICER]),
+    (["get", "create"], [grants.ROLE_CRYPTO_OFFICER]),
 ])
 def test_roles_to_grant_picks_narrowest_roles(wanted, roles):
     assert grants.roles_to_grant(wanted, set()) == roles
