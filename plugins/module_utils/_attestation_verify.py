@@ -7,6 +7,7 @@ from __future__ import (absolute_import, division, print_function)
 
 __metaclass__ = type
 
+import datetime
 import json
 import traceback
 
@@ -20,7 +21,7 @@ from ._attestation import policy as att_policy
 from ._attestation.errors import AttestationError
 from ._attestation.maa import attest_path, certs_url
 from ._attestation.trust import TrustStore
-from ._attestation.verify import verify_evidence
+from ._attestation.verify import parse_nonce, verify_evidence
 
 
 class MaaHttpError(AttestationError):
@@ -95,6 +96,24 @@ def _maa_endpoint(module, maa):
     return endpoint.rstrip("/"), ca_bundle
 
 
+def _verification_time(module, value):
+    """verification_time (ISO 8601 with a time zone, or epoch seconds) -> epoch seconds; None = now."""
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        module.fail_json(msg="verification_time must be epoch seconds or an ISO 8601 time with a time zone "
+                             "(for example 2025-12-02T08:00:00Z), got %r" % value)
+    return when.timestamp()
+
+
 def run(module):
     """Verify module.params['evidence'] and exit (or fail) the module with the verdict."""
 
@@ -124,11 +143,12 @@ def run(module):
     except AttestationError as exc:
         module.fail_json(msg="invalid policy: %s" % exc)
     try:
-        bytes.fromhex(p["nonce"])
-    except ValueError:
-        module.fail_json(msg="nonce must be a hex string")
-    if not p["nonce"]:
-        module.fail_json(msg="nonce must not be empty")
+        parse_nonce(p["nonce"])
+    except AttestationError as exc:
+        module.fail_json(msg="invalid nonce: %s; pass the fresh random nonce the controller generated (for example "
+                             "lookup('ansible.builtin.password', '/dev/null', chars=['0123456789abcdef'], length=64)), "
+                             "never a value returned by the guest" % exc)
+    now = _verification_time(module, p["verification_time"])
     release_policy = p["release_policy"]
     if isinstance(release_policy, str):
         try:
@@ -142,11 +162,21 @@ def run(module):
 
     options = dict(
         require_nonce_binding=p["require_nonce_binding"],
+        insecure_skip_provenance=p["insecure_skip_provenance"],
+        policy_strict=p["policy_strict"],
         expected_tee=p["expected_tee"],
         policy=user_policy,
         default_policy=p["default_policy"],
         release_policy=release_policy,
     )
+    if now is not None:
+        options["now"] = now
+    for name in ("required_pcrs", "crls", "tdx_collateral", "tdx_min_tee_tcb_svn", "tdx_accepted_tcb_statuses"):
+        if p[name]:
+            options[name] = p[name]
+    guest_policy = dict((k, v) for k, v in (p["snp_guest_policy"] or {}).items() if v is not None)
+    if guest_policy:
+        options["snp_guest_policy"] = guest_policy
     if p["snp_minimum"]:
         minimum = dict((k, v) for k, v in p["snp_minimum"].items() if v is not None)
         if minimum:
@@ -170,6 +200,8 @@ def run(module):
     out["failed_checks"] = failed
     out["tee"] = res.tee
     out["nonce_bound"] = res.nonce_bound
+    if res.insecure_skip_provenance:
+        module.warn("insecure_skip_provenance is true: nothing proves this evidence comes from an Azure confidential VM")
     out["changed"] = False
     if out["verdict"] != "pass" and p["fail_on_fail"]:
         reason = ", ".join(failed) or "a mandatory check did not run"

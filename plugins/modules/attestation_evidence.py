@@ -30,8 +30,8 @@ author:
 options:
   nonce:
     description:
-      - Fresh nonce from the controller, hex encoded, 1 to 64 bytes (32 bytes recommended; the TPM limits the
-        quote's qualifying data to the size of its largest digest).
+      - Fresh random nonce drawn by the controller, hex digits only (no C(0x) prefix, no whitespace), 16 to 64
+        bytes (32 bytes recommended; the TPM limits the quote's qualifying data to the size of its largest digest).
       - Written zero padded to 64 bytes to NV C(0x01400002) and used as the quote's qualifying data.
     type: str
     required: true
@@ -152,7 +152,10 @@ evidence:
           description: Quoted PCR values, index (as string) to lower-case hex SHA-256.
           type: dict
     ak_cert:
-      description: Base64 DER of the AK certificate (padding removed).
+      description:
+        - Base64 DER of the AK certificate (padding removed). The controller chains it to Microsoft's Azure Virtual
+          TPM roots as proof that the evidence comes from an Azure confidential VM; without it the controller needs
+          a verified MAA token instead.
       type: str
       returned: when NV C(0x01C101D0) exists
     vcek:
@@ -189,12 +192,9 @@ report_data_index_defined:
   type: bool
 """
 
-import base64
 import json
 import os
-import re
 import shutil
-import struct
 import tempfile
 import time
 
@@ -202,12 +202,20 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import open_url
 
+# The same parsers the controller's verifier uses (standard library only, Python 3.8+).
+from ansible_collections.confidential.azure.plugins.module_utils._attestation.der import der_cut as _der_cut
+from ansible_collections.confidential.azure.plugins.module_utils._attestation.errors import ParseError
+from ansible_collections.confidential.azure.plugins.module_utils._attestation.hcl import summary as hcl_summary
+from ansible_collections.confidential.azure.plugins.module_utils._attestation.limits import MAX_AK_CERT_BLOB
+from ansible_collections.confidential.azure.plugins.module_utils._attestation.util import b64decode, b64std as b64
+
 HCL_REPORT_INDEX = 0x01400001
 REPORT_DATA_INDEX = 0x01400002
 AK_CERT_INDEX = 0x01C101D0
 REPORT_DATA_SIZE = 64
+NONCE_MIN_BYTES = 16
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 TPM_TOOLS = ("tpm2_getcap", "tpm2_nvdefine", "tpm2_nvwrite", "tpm2_nvread", "tpm2_quote", "tpm2_flushcontext")
-REPORT_TYPES = {2: "sevsnp", 4: "tdx"}
 
 
 class EvidenceError(Exception):
@@ -215,15 +223,15 @@ class EvidenceError(Exception):
 
 
 def parse_nonce(value):
-    """Hex nonce -> bytes (1..64). Raises EvidenceError."""
-    text = (value or "").strip()
-    if text.lower().startswith("0x"):
-        text = text[2:]
-    if not text or len(text) % 2 or not re.match(r"^[0-9a-fA-F]+$", text):
-        raise EvidenceError("nonce must be a non-empty, even-length hex string")
+    """The controller's hex nonce -> bytes (16..64, hex digits only, as attestation_verify requires)."""
+    text = value if isinstance(value, str) else ""
+    if not text or len(text) % 2 or len(text) > 2 * REPORT_DATA_SIZE or not set(text) <= HEX_DIGITS:
+        raise EvidenceError("nonce must be an even-length hex string (digits and a-f only: no 0x prefix, no "
+                            "whitespace) of %d to %d bytes, drawn by the controller"
+                            % (NONCE_MIN_BYTES, REPORT_DATA_SIZE))
     raw = bytes(bytearray.fromhex(text))
-    if len(raw) > REPORT_DATA_SIZE:
-        raise EvidenceError("nonce must be at most %d bytes (got %d)" % (REPORT_DATA_SIZE, len(raw)))
+    if len(raw) < NONCE_MIN_BYTES:
+        raise EvidenceError("nonce must be at least %d bytes (got %d)" % (NONCE_MIN_BYTES, len(raw)))
     return raw
 
 
@@ -232,44 +240,11 @@ def report_data_bytes(nonce):
 
 
 def der_cut(blob):
-    """Cut a zero-padded DER blob at the length of its outer SEQUENCE. Raises EvidenceError."""
-    if len(blob) < 2 or bytearray(blob)[0] != 0x30:
-        raise EvidenceError("not a DER SEQUENCE")
-    first = bytearray(blob)[1]
-    if first < 0x80:
-        total = 2 + first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or len(blob) < 2 + count:
-            raise EvidenceError("unsupported DER length encoding")
-        length = 0
-        for byte in bytearray(blob[2:2 + count]):
-            length = (length << 8) | byte
-        total = 2 + count + length
-    if total > len(blob):
-        raise EvidenceError("DER length %d exceeds the %d bytes read" % (total, len(blob)))
-    return blob[:total]
-
-
-def hcl_summary(report):
-    """Minimal look into an HCL report: report type, TDREPORT bytes, runtime claims (dict or None).
-
-    Only what the guest needs to choose which IMDS evidence to fetch; all checks happen on the controller.
-    """
-    info = {"report_type": "unknown", "hw_report": b"", "claims": None}
-    if len(report) < 0x4D4 or report[:4] != b"HCLA":
-        return info
-    report_type, claim_size = struct.unpack_from("<I", report, 0x4C8)[0], struct.unpack_from("<I", report, 0x4D0)[0]
-    info["report_type"] = REPORT_TYPES.get(report_type, "unknown")
-    info["hw_report"] = report[0x20:0x20 + (1024 if report_type == 4 else 1184)]
-    if 0 < claim_size <= len(report) - 0x4D4:
-        try:
-            claims = json.loads(report[0x4D4:0x4D4 + claim_size].decode("utf-8"))
-            if isinstance(claims, dict):
-                info["claims"] = claims
-        except ValueError:
-            pass
-    return info
+    """The AK certificate DER cut at its exact length (the NV blob is zero padded). Raises EvidenceError."""
+    try:
+        return _der_cut(blob, "AK certificate", MAX_AK_CERT_BLOB)
+    except ParseError as exc:
+        raise EvidenceError(str(exc))
 
 
 def parse_handles(text):
@@ -291,19 +266,16 @@ def split_pcrs(indices, blob):
     return dict((str(idx), blob[32 * n:32 * (n + 1)].hex()) for n, idx in enumerate(indices))
 
 
-def b64(data):
-    return base64.b64encode(data).decode("ascii")
-
-
 def b64url_nopad(data):
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+    return b64(data).replace("+", "-").replace("/", "_").rstrip("=")
 
 
 def b64_any_to_std(text):
     """base64 or base64url (padding optional) -> standard base64."""
-    text = text.strip().replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
-    return b64(base64.b64decode(text))
+    try:
+        return b64(b64decode(text, "IMDS TD quote"))
+    except ParseError as exc:
+        raise ValueError(str(exc))
 
 
 class Tpm(object):
@@ -419,6 +391,9 @@ def collect(module, tpm, imds, params, nonce, workdir):
             evidence["ak_cert"] = b64(der_cut(raw))
         except EvidenceError as exc:
             warnings.append("NV 0x%08X does not hold a DER certificate (%s); ak_cert left out" % (AK_CERT_INDEX, exc))
+    else:
+        warnings.append("no AK certificate (NV 0x%08X): the controller needs a verified MAA token (maa.use) to accept "
+                        "this evidence" % AK_CERT_INDEX)
 
     msg, sig, pcr_path = (os.path.join(workdir, n) for n in ("quote.msg", "quote.sig", "pcrs.bin"))
     selection = "sha256:" + ",".join(str(i) for i in sorted(set(params["pcrs"])))

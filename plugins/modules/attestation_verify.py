@@ -20,6 +20,12 @@ description:
     ARK pinned by fingerprint, chip_id == hwID, reported TCB == VCEK SPLs, DEBUG off, VMPL 0; for Intel TDX the
     TD quote signature, QE report signature by the PCK, QE report data binding, PCK chain to the pinned Intel
     SGX root, REPORTDATA/MRTD binding to the HCL report, TD DEBUG off."
+  - "Provenance is required by default: a C(pass) needs proof that the evidence comes from an Azure confidential
+    VM - the AK certificate chained to Microsoft's Azure Virtual TPM root CAs with the certificate's key equal to
+    the key that signed the TPM quote and to C(HCLAkPub) in the runtime claims, or a verified MAA token
+    (O(maa.use)) with C(x-ms-compliance-status=azure-compliant-cvm) that carries and agrees on the TEE claims
+    checked locally. Without either the check C(provenance) fails (a genuine report from any other SEV-SNP or TDX
+    platform would otherwise pass). O(insecure_skip_provenance) turns this off and is recorded in the result."
   - Optionally sends the evidence to Microsoft Azure Attestation (platform endpoints C(/attest/SevSnpVm),
     C(/attest/TdxVm)) and verifies the returned token (RS256 only, key from the endpoint's JWKS by C(kid), issuer,
     C(exp)/C(nbf), nonce) and that its claims agree with the local verification.
@@ -58,7 +64,9 @@ options:
             or as a TPMT_SIGNATURE) and C(pcrs) (quoted SHA-256 PCR values, index to hex digest).
         type: dict
       ak_cert:
-        description: Base64 DER (zero padding tolerated) or PEM of the AK certificate (NV C(0x01C101D0)).
+        description:
+          - Base64 DER (zero padding tolerated) or PEM of the AK certificate (NV C(0x01C101D0)).
+          - One of the two provenance signals; without it O(maa.use=true) is needed for a C(pass).
         type: str
       vcek:
         description:
@@ -79,16 +87,37 @@ options:
         description: Azure region of the VM (informational).
         type: str
   nonce:
-    description: The hex nonce the controller gave to M(confidential.azure.attestation_evidence).
+    description:
+      - The hex nonce the controller drew and gave to M(confidential.azure.attestation_evidence) - 16 to 64 random
+        bytes (32 recommended), hex digits only (no C(0x) prefix, no whitespace).
+      - Take it from the controller's own variable, never from what the guest returned.
     type: str
     required: true
   require_nonce_binding:
     description:
-      - Require the HCL C(user-data) to start with O(nonce). When C(false), an all-zero (or absent) C(user-data)
-        passes only through the TPM quote nonce and the check reports C(hardware report not bound to this nonce).
+      - Require the HCL C(user-data) to start with O(nonce) (the hardware report is then fresh, not only the TPM
+        quote).
+      - When C(false), an all-zero (or absent) C(user-data) passes only through the TPM quote nonce and the check
+        reports C(hardware report not bound to this nonce); the hardware report may then be an old one of the same
+        VM. Set C(false) only for TPMs that cannot regenerate the report (older HCLs, software TPMs in tests).
       - A non-zero C(user-data) that does not start with the nonce always fails.
     type: bool
+    default: true
+  insecure_skip_provenance:
+    description:
+      - Accept evidence without provenance (no chained AK certificate and no verified MAA token); the check
+        C(provenance) is then C(skip) with the word INSECURE, the result has RV(insecure_skip_provenance=true) and
+        the module warns.
+      - A pass then proves only that the evidence is internally consistent and fresh, not that it comes from an
+        Azure confidential VM. For tests and for diagnosis only.
+    type: bool
     default: false
+  verification_time:
+    description:
+      - Time at which certificates and the MAA token must be valid, as epoch seconds or ISO 8601 with a time zone.
+        Default - now.
+      - Only for re-checking archived evidence; a past time accepts certificates that have expired since.
+    type: str
   expected_tee:
     description: Expected TEE (from the VM size family); a different TEE fails the check C(tee.expected).
     type: str
@@ -109,7 +138,9 @@ options:
         elements: str
         default: []
       extra_vtpm_roots:
-        description: Extra Azure vTPM roots as PEM.
+        description:
+          - Extra roots (PEM) for the AK certificate chain, trusted like Microsoft's pinned Azure Virtual TPM roots
+            (for example the test CA of a software TPM). Every root here can vouch for provenance.
         type: list
         elements: str
         default: []
@@ -140,13 +171,83 @@ options:
       guest_svn:
         description: Minimum guest SVN.
         type: int
+  snp_guest_policy:
+    description:
+      - Overrides of the shipped SEV-SNP guest POLICY rules (check C(snp.guest_policy)). Defaults - DEBUG,
+        MIGRATE_MA and CXL not allowed, SMT allowed, reserved bits clear, bit 17 set. DEBUG is never accepted.
+    type: dict
+    suboptions:
+      allow_migrate_ma:
+        description: Accept a migration agent (MIGRATE_MA, bit 18).
+        type: bool
+      allow_smt:
+        description: Accept SMT (bit 16).
+        type: bool
+      allow_cxl:
+        description: Accept CXL memory (bit 21).
+        type: bool
+      require_single_socket:
+        description: Require SINGLE_SOCKET (bit 20).
+        type: bool
+      require_mem_aes_256_xts:
+        description: Require AES-256-XTS memory encryption (bit 22).
+        type: bool
+      require_rapl_disabled:
+        description: Require RAPL disabled (bit 23).
+        type: bool
+      require_ciphertext_hiding:
+        description: Require ciphertext hiding (bit 24).
+        type: bool
+      require_page_swap_disabled:
+        description: Require page swap disabled (bit 25).
+        type: bool
+      min_abi_major:
+        description: Minimum firmware ABI major version.
+        type: int
+      min_abi_minor:
+        description: Minimum firmware ABI minor version (compared when the major equals O(snp_guest_policy.min_abi_major)).
+        type: int
+  required_pcrs:
+    description:
+      - PCR indices the TPM quote must cover in addition to 0-7 (check C(tpm.pcr_selection)), for example the PCRs a
+        policy of yours relies on.
+    type: list
+    elements: int
+    default: []
+  crls:
+    description:
+      - Certificate revocation lists (PEM, DER as base64, or hex) applied to the VCEK, PCK and AK certificate chains,
+        for example AMD KDS's CRL for the ARK and Intel PCS's PCK CRL, fetched on the controller.
+      - Without CRLs revocation is not checked and the checks C(snp.revocation), C(tdx.revocation) and
+        C(ak_cert.revocation) say so (C(skip), offline mode).
+    type: list
+    elements: str
+    default: []
+  tdx_collateral:
+    description:
+      - Intel PCS collateral for the TD quote's platform (keys C(tcb_info), C(tcb_info_signature),
+        C(tcb_info_issuer_chain), C(qe_identity), C(qe_identity_signature), C(qe_identity_issuer_chain), optional
+        C(root_ca_crl), C(pck_crl), C(pck_crl_issuer_chain)); the TCB status is then evaluated (C(tdx.tcb_status)).
+    type: dict
+  tdx_min_tee_tcb_svn:
+    description:
+      - Minimum TEE_TCB_SVN (32 hex digits) compared component-wise when no O(tdx_collateral) is given; an all-zero
+        TEE_TCB_SVN always fails.
+    type: str
+  tdx_accepted_tcb_statuses:
+    description: Intel TCB statuses accepted with O(tdx_collateral).
+    type: list
+    elements: str
+    default: [UpToDate, SWHardeningNeeded]
   maa:
     description: Microsoft Azure Attestation settings.
     type: dict
     default: {}
     suboptions:
       use:
-        description: Send the evidence to MAA and verify the token.
+        description:
+          - Send the evidence to MAA and verify the token (an outbound HTTPS call per verification).
+          - The verified token is a provenance signal; without it the evidence needs a chained AK certificate.
         type: bool
         default: false
       endpoint:
@@ -211,12 +312,22 @@ options:
     description: Apply the shipped default assertions.
     type: bool
     default: true
+  policy_strict:
+    description:
+      - A policy assertion whose query reads a claim the evidence does not carry fails, whatever the query makes of
+        the missing value (so C(!= `true`), negation or a comparison with null never pass on an absent claim).
+      - C(false) restores plain JMESPath (missing claims read as null); avoid it for security decisions.
+    type: bool
+    default: true
   release_policy:
     description:
-      - A Key Vault secure key release policy (dict or JSON) to evaluate locally. With MAA it is evaluated against
-        the verified MAA token's claims and issuer (what Key Vault would see); without MAA against RV(claims)
-        (which carry no compliance status, so a typical CVM policy does not release). A policy that would not
-        release the key fails the check C(release_policy).
+      - A Key Vault secure key release policy (dict or JSON, Key Vault's grammar - C(equals), C(notEquals),
+        C(less), C(lessOrEquals), C(greater), C(greaterOrEquals), C(exists), C(allOf)/C(anyOf)) to evaluate
+        locally, only for evidence whose mandatory checks passed.
+      - With MAA it is evaluated against the verified MAA token's claims and issuer (what Key Vault would see).
+        Without MAA against RV(claims); a condition on a claim they do not carry (C(x-ms-compliance-status) and
+        every other claim only MAA issues) makes the answer C(unknown), never C(release).
+      - Any answer other than C(release) fails the check C(release_policy).
     type: raw
   fail_on_fail:
     description:
@@ -225,6 +336,8 @@ options:
     type: bool
     default: true
 notes:
+  - The threat model (what a pass proves, what it does not, which option weakens what) is in the collection's
+    docs/user/attestation.md.
   - TDX TCB status needs Intel collateral and is not evaluated locally (check C(tdx.tcb_status) is C(skip)); use MAA.
 seealso:
   - module: confidential.azure.attestation_evidence
@@ -241,7 +354,6 @@ EXAMPLES = r"""
   confidential.azure.attestation_verify:
     evidence: "{{ collected.evidence }}"
     nonce: "{{ attestation_nonce }}"
-    require_nonce_binding: true
     expected_tee: snp
     policy:
       - name: launch-measurement
@@ -288,6 +400,19 @@ nonce_bound:
   description: Whether the hardware report's HCL C(user-data) carries the nonce.
   returned: always
   type: bool
+provenance:
+  description:
+    - The signals that proved the evidence comes from an Azure confidential VM - C(ak_cert) (AK certificate chained
+      to an Azure Virtual TPM root, its key the quote's signer and C(HCLAkPub)) and/or C(maa) (verified MAA token).
+      Empty when neither did.
+  returned: always
+  type: list
+  elements: str
+  sample: [ak_cert]
+insecure_skip_provenance:
+  description: Whether O(insecure_skip_provenance) was set (a pass then does not prove Azure provenance).
+  returned: always
+  type: bool
 claims:
   description:
     - Normalized claims, with MAA's claim names where they exist (C(x-ms-attestation-type), C(x-ms-sevsnpvm-*),
@@ -302,12 +427,15 @@ maa_token_claims:
   type: dict
 release_policy_result:
   description: Local evaluation of O(release_policy).
-  returned: when O(release_policy) is given and could be evaluated
+  returned: when O(release_policy) is given and the evidence passed every mandatory check
   type: dict
   contains:
     released:
-      description: Whether Key Vault would release the key for these claims.
+      description: Whether Key Vault would release the key for these claims (C(decision=release)).
       type: bool
+    decision:
+      description: C(release), C(no_release) or C(unknown) (the answer depends on claims only MAA issues).
+      type: str
     reasons:
       description: Why.
       type: list
@@ -335,7 +463,9 @@ def main():
             location=dict(type="str"),
         )),
         nonce=dict(type="str", required=True),
-        require_nonce_binding=dict(type="bool", default=False),
+        require_nonce_binding=dict(type="bool", default=True),
+        insecure_skip_provenance=dict(type="bool", default=False),
+        verification_time=dict(type="str"),
         expected_tee=dict(type="str", choices=["snp", "tdx"]),
         trust=dict(type="dict", default={}, options=dict(
             extra_amd_roots=dict(type="list", elements="str", default=[]),
@@ -366,6 +496,19 @@ def main():
             description=dict(type="str"),
         )),
         default_policy=dict(type="bool", default=True),
+        policy_strict=dict(type="bool", default=True),
+        snp_guest_policy=dict(type="dict", options=dict(
+            allow_migrate_ma=dict(type="bool"), allow_smt=dict(type="bool"),
+            allow_cxl=dict(type="bool"), require_single_socket=dict(type="bool"),
+            require_mem_aes_256_xts=dict(type="bool"), require_rapl_disabled=dict(type="bool"),
+            require_ciphertext_hiding=dict(type="bool"), require_page_swap_disabled=dict(type="bool"),
+            min_abi_major=dict(type="int"), min_abi_minor=dict(type="int"),
+        )),
+        required_pcrs=dict(type="list", elements="int", default=[]),
+        crls=dict(type="list", elements="str", default=[]),
+        tdx_collateral=dict(type="dict"),
+        tdx_min_tee_tcb_svn=dict(type="str"),
+        tdx_accepted_tcb_statuses=dict(type="list", elements="str", default=["UpToDate", "SWHardeningNeeded"]),
         release_policy=dict(type="raw"),
         fail_on_fail=dict(type="bool", default=True),
     )

@@ -6,8 +6,11 @@
 1. starts the local Azure simulator (tests/simulator/run) and points the collection at it the way a user points
    it at a custom cloud (AZURE_* variables + AZURE_CLOUD_ENVIRONMENT = a JSON file with the endpoints);
 2. when qemu/swtpm are available, boots ONE test guest (tests/guest harness) whose swtpm is provisioned like an
-   Azure SEV-SNP vTPM with a TEST HCL report signed by a TEST AMD chain made here (tests/tools/hcl_testchain.py),
-   plus a small IMDS stand-in on the host for the VCEK chain; says so plainly when the guest cannot run;
+   Azure SEV-SNP vTPM with a TEST HCL report signed by a TEST AMD chain made here (tests/tools/hcl_testchain.py)
+   and an AK certificate from a TEST vTPM CA made here (tests/functional/attestation/ak_testca.py), plus a small
+   IMDS stand-in on the host for the VCEK chain; says so plainly when the guest cannot run. The attestation gate
+   runs with its default provenance requirement: it trusts the two TEST roots explicitly (trust.extra_amd_roots,
+   trust.extra_vtpm_roots), never through the pinned vendor anchors;
 3. runs playbooks/rollout.yml: resource group, Premium vault, CMK with the default CVM release policy,
    confidential disk encryption set, network, two confidential VMs started in parallel (one AMD SEV-SNP size,
    one Intel TDX size), then per VM temp disk encryption and the attestation gate. Both simulated VMs are mapped
@@ -136,7 +139,11 @@ def predicted_vm_id(subscription_id: str, rg: str, name: str) -> str:
 class DemoGuest:
     def __init__(self, workdir: Path, vm_id: str, location: str):
         import hcl_testchain  # noqa: E402
+        sys.path.insert(0, str(REPO / "tests" / "functional" / "attestation"))
+        import ak_testca  # noqa: E402  (TEST vTPM CA for the swtpm's AK certificate)
         self.hcl_testchain = hcl_testchain
+        self.ak_testca = ak_testca
+        self.vtpm_ca = None
         self.vm_id = vm_id
         self.location = location
         self.chain = None
@@ -163,12 +170,14 @@ class DemoGuest:
         with swtpm_tcti(ctx) as tcti:
             # the HCL report cannot follow a fresh nonce in swtpm: it is bound at provisioning time (no nonce);
             # the TPM quote still carries the rollout's nonce (see require_nonce_binding in the rollout vars)
-            self.material = self.hcl_testchain.provision(tcti, chain=self.chain, vm_unique_id=self.vm_id)
+            self.material = self.ak_testca.provision(tcti, self.vtpm_ca, chain=self.chain, vm_unique_id=self.vm_id)
 
     def up(self) -> dict:
         from harness import Guest
         say("making a TEST AMD chain (ARK/ASK/VCEK, RSA-4096: a few seconds)")
         self.chain = self.hcl_testchain.make_test_chain()
+        say("making a TEST vTPM CA (root + intermediate) for the swtpm's AK certificate")
+        self.vtpm_ca = self.ak_testca.make_ca()
         self.guest = Guest(name="demo-%d" % os.getpid(), temp_disk_size="256M", tpm_setup=self._provision)
         t0 = time.monotonic()
         info = self.guest.up(register_teardown=True)
@@ -295,10 +304,13 @@ def main(argv=None) -> int:
                         "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
                         "ansible_python_interpreter": "/usr/bin/python3"}
                 connections = {SNP_VM: conn, TDX_VM: conn}
-                trust = {"extra_amd_roots": [guest.material["ark_pem"]]}
+                trust = guest.ak_testca.trust(guest.vtpm_ca, guest.material)
                 say("both simulated VMs are mapped to this one guest (rollout_connections)")
                 say("TRUST: the attestation gate trusts a TEST AMD root made by this demo (rollout_attestation_trust"
                     ".extra_amd_roots), in addition to the pinned real AMD roots. Never do this in production.")
+                say("PROVENANCE: on (the default). The swtpm's AK certificate is issued by a TEST vTPM CA made by this "
+                    "demo (%s), which the gate trusts explicitly through rollout_attestation_trust.extra_vtpm_roots - "
+                    "never through Microsoft's pinned Azure vTPM roots." % guest.ak_testca.ROOT_CN)
                 say("NONCE: swtpm cannot re-sign the HCL report for a fresh nonce, so the demo sets "
                     "rollout_attestation_require_nonce_binding: false; the TPM quote still must carry the nonce.")
         if not ok:

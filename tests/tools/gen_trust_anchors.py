@@ -5,7 +5,10 @@
 Writes plugins/module_utils/_attestation/anchors.py: PEM + SHA-256 (of the DER) of
   * AMD ARK Milan / Genoa / Turin (self-signed, RSA-PSS) and their ASKs,
   * Intel SGX Root CA (taken from the PCK chain embedded in a real Azure TD quote),
-  * Azure Virtual TPM Root Certificate Authority 2023 (+ known intermediate "Global Virtual TPM CA - 03").
+  * Azure Virtual TPM Root Certificate Authority 2023 (+ known intermediate "Global Virtual TPM CA - 03"),
+  * Intel's TDX quoting-enclave identity (MRSIGNER, ISVPRODID, MISCSELECT/ATTRIBUTES and masks, minimum ISVSVN =
+    the lowest UpToDate level), from Intel PCS QE identity collateral (id TD_QE) whose ECDSA signature is checked
+    here with Intel's TCB signing certificate chained to the Intel SGX Root CA.
 Every root is checked for a valid self-signature and against the fingerprint published in
 ../shared/reference/attestation.md (where one is published); every ASK/intermediate must verify under its root.
 
@@ -17,13 +20,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import struct
 import sys
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(REPO, "plugins", "module_utils", "_attestation", "anchors.py")
@@ -148,7 +154,37 @@ def generate(shared):
         sys.exit("unexpected vTPM root %s" % cn(vroot))
     out["AZURE_VTPM_ROOTS"][cn(vroot)] = entry(vroot, rel_root)
     out["AZURE_VTPM_INTERMEDIATES"][cn(vint)] = entry(vint, rel_int)
+    out["INTEL_TDX_QE_IDENTITY"] = qe_identity(vec, root)
     return out
+
+
+def qe_identity(vec, intel_root):
+    """Intel's TDX QE identity from PCS collateral, its signature checked up to the pinned Intel root."""
+    rel = "flashbots-attested-tls-proxy/attestation/test-assets/azure-collateral.json"
+    with open(os.path.join(vec, rel), encoding="utf-8") as f:
+        col = json.load(f)
+    chain = x509.load_pem_x509_certificates(col["qe_identity_issuer_chain"].encode())
+    if fp(chain[-1]) != fp(intel_root):
+        sys.exit("QE identity issuer chain does not end at the Intel SGX Root CA")
+    check_sig(chain[0], chain[-1])
+    sig = bytes.fromhex(col["qe_identity_signature"])
+    chain[0].public_key().verify(encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")),
+                                 col["qe_identity"].encode(), ec.ECDSA(hashes.SHA256()))
+    ident = json.loads(col["qe_identity"])
+    if ident["id"] != "TD_QE":
+        sys.exit("not a TDX QE identity")
+    up_to_date = [lv["tcb"]["isvsvn"] for lv in ident["tcbLevels"] if lv["tcbStatus"] == "UpToDate"]
+    return {
+        "source": "Intel PCS TDX QE identity (id TD_QE v%d, tcbEvaluationDataNumber %d, issued %s, signed by %s), "
+                  "copy in %s" % (ident["version"], ident["tcbEvaluationDataNumber"], ident["issueDate"], cn(chain[0]), rel),
+        "mrsigner": ident["mrsigner"].lower(),
+        "isvprodid": ident["isvprodid"],
+        "min_isvsvn": min(up_to_date),
+        "miscselect": ident["miscselect"],
+        "miscselectMask": ident["miscselectMask"],
+        "attributes": ident["attributes"],
+        "attributesMask": ident["attributesMask"],
+    }
 
 
 def render(data):
@@ -177,6 +213,22 @@ def render(data):
             lines.append("    },")
         lines.append("}")
         lines.append("")
+    lines.append("INTEL_TDX_QE_IDENTITY = {")
+    for key, value in data["INTEL_TDX_QE_IDENTITY"].items():
+        if isinstance(value, str) and len(value) > 100:
+            words, parts = value.split(" "), [""]
+            for word in words:
+                if len(parts[-1]) + len(word) > 90:
+                    parts.append("")
+                parts[-1] += word + " "
+            parts[-1] = parts[-1][:-1]
+            lines.append("    %r: (" % key)
+            lines.extend("        %r" % part for part in parts)
+            lines.append("    ),")
+        else:
+            lines.append("    %r: %r," % (key, value))
+    lines.append("}")
+    lines.append("")
     return "\n".join(lines)
 
 

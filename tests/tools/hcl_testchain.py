@@ -54,6 +54,8 @@ AZURE_SNP_POLICY = 0x3001F
 DEBUG_POLICY_BIT = 1 << 19
 
 DEFAULT_TCB = {"bootloader": 3, "tee": 0, "snp": 8, "microcode": 115}
+# CPUID family/model/stepping a v3 report carries; the verifier requires it to match the ARK's product
+CPUID = {"Milan": (0x19, 0x01, 0x01), "Genoa": (0x19, 0x11, 0x01), "Turin": (0x1A, 0x02, 0x00)}
 
 
 def _pss():
@@ -129,7 +131,7 @@ def tcb_u64(tcb):
 
 
 def build_snp_report(vcek_key, report_data, chip_id, tcb, policy=AZURE_SNP_POLICY, vmpl=0, version=3,
-                     measurement=None):
+                     measurement=None, product="Milan"):
     """A signed SEV-SNP ATTESTATION_REPORT (1184 bytes)."""
     if len(report_data) != 64:
         raise ValueError("report_data must be 64 bytes")
@@ -143,7 +145,7 @@ def build_snp_report(vcek_key, report_data, chip_id, tcb, policy=AZURE_SNP_POLIC
     rep[0x90:0xC0] = measurement if measurement is not None else hashlib.sha384(b"test launch").digest()
     rep[0x140:0x160] = os.urandom(32)                                # report_id
     struct.pack_into("<Q", rep, 0x180, tcb_value)                    # reported_tcb
-    rep[0x188:0x18B] = bytes([0x19, 0x01, 0x01])                     # cpuid family/model/stepping (Milan)
+    rep[0x188:0x18B] = bytes(CPUID[product])                         # cpuid family/model/stepping
     rep[0x1A0:0x1E0] = chip_id
     struct.pack_into("<Q", rep, 0x1E0, tcb_value)                    # committed_tcb
     struct.pack_into("<Q", rep, 0x1F0, tcb_value)                    # launch_tcb
@@ -202,7 +204,8 @@ def build_material(ak_public_key, nonce_hex=None, chain=None, policy=AZURE_SNP_P
     user_data = nonce_user_data(nonce_hex) if nonce_hex else None
     claims = build_runtime_claims(ak_public_key, user_data=user_data, vm_unique_id=vm_unique_id)
     report_data = hashlib.sha256(claims).digest() + b"\x00" * 32
-    snp = build_snp_report(chain["vcek_key"], report_data, chain["chip_id"], chain["tcb"], policy=policy)
+    snp = build_snp_report(chain["vcek_key"], report_data, chain["chip_id"], chain["tcb"], policy=policy,
+                           product=chain.get("product", "Milan"))
     hcl = build_hcl_report(snp, claims)
     thim = {"vcekCert": pem(chain["vcek"]), "tcbm": "%016X" % tcb_u64(chain["tcb"]),
             "certificateChain": pem(chain["ask"]) + pem(chain["ark"]), "cacheControl": "86400"}

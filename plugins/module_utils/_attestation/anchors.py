@@ -387,3 +387,18 @@ AZURE_VTPM_INTERMEDIATES = {
         ),
     },
 }
+
+INTEL_TDX_QE_IDENTITY = {
+    'source': (
+        'Intel PCS TDX QE identity (id TD_QE v2, tcbEvaluationDataNumber 18, issued '
+        '2026-02-18T10:42:15Z, signed by Intel SGX TCB Signing), copy in '
+        'flashbots-attested-tls-proxy/attestation/test-assets/azure-collateral.json'
+    ),
+    'mrsigner': 'dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5',
+    'isvprodid': 2,
+    'min_isvsvn': 4,
+    'miscselect': '00000000',
+    'miscselectMask': 'FFFFFFFF',
+    'attributes': '11000000000000000000000000000000',
+    'attributesMask': 'FBFFFFFFFFFFFFFF0000000000000000',
+}

@@ -1,6 +1,20 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""X.509 helpers: tolerant loading, signature checks, chain building to pinned anchors."""
+"""X.509 helpers: bounded loading, signature checks, chain building to pinned anchors with validity dates.
+
+Public API:
+
+* ``load_der(der, what) -> Certificate``: DER cut at its exact length, only zero padding may follow.
+* ``load_pem_chain(text, what, max_certs=MAX_CERTS_PER_INPUT) -> [Certificate]``: linear PEM scan (der.split_pem).
+* ``load_any(value, what, max_certs=...) -> [Certificate]``: PEM text, base64 DER, DER bytes or a Certificate.
+* ``build_chain(leaf, intermediates, anchors, check_time=True, now=None, max_depth=3, check=None) -> [leaf..anchor]``:
+  bounded path search (name match, then signature; CA intermediates only; at most MAX_SIGNATURE_CHECKS
+  signature checks); every certificate on the path valid at ``now`` (None = current time, datetime or epoch).
+* ``check_validity(cert, now=None, check=None)``, ``validity(cert) -> (start, end)``, ``to_datetime(now)``.
+* ``verify_signed_by(cert, issuer_key)``, ``verify_x509_signature(obj, tbs, issuer_key, what)`` (certificates, CRLs).
+* ``public_key_der(key)``, ``cert_public_key(cert, check=None)``, ``fingerprint(cert)``, ``is_ca(cert)``.
+All failures are ParseError (malformed input) or VerificationError (does not verify), never other types.
+"""
 
 from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
@@ -9,11 +23,13 @@ __metaclass__ = type
 
 import binascii
 import datetime
-import re
 import warnings
 
+from .der import der_cut, split_pem
 from .errors import ParseError, VerificationError
-from .util import b64decode, der_length
+from .limits import (MAX_AK_CERT_BLOB, MAX_ANCHORS, MAX_CERT_DER, MAX_CERTS_PER_INPUT, MAX_CHAIN_LENGTH, MAX_PEM_TEXT,
+                     MAX_SIGNATURE_CHECKS)
+from .util import b64decode
 
 # AMD's ARK/ASK/VCEK encode the RSA-PSS trailer field explicitly; cryptography < 43 refuses to parse them.
 CRYPTOGRAPHY_MIN_VERSION = (43, 0)
@@ -45,22 +61,17 @@ def cryptography_recent_enough():
     return cryptography_version() >= CRYPTOGRAPHY_MIN_VERSION
 
 
-_PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
-
-
 def _need_crypto():
     if not HAS_CRYPTOGRAPHY:
         raise ImportError("the cryptography Python package is required for attestation verification")
 
 
 def load_der(der, what="certificate"):
-    """Load one DER certificate; trailing zero padding (vTPM NV blobs) is cut off."""
+    """Load one DER certificate, cut at its exact DER length; only zero padding may follow (vTPM NV blobs)."""
     _need_crypto()
-    der = bytes(der)
-    try:
-        der = der[:der_length(der)]
-    except ParseError as exc:
-        raise ParseError("%s: %s" % (what, exc))
+    der = der_cut(der, what, max_size=max(MAX_CERT_DER, MAX_AK_CERT_BLOB))
+    if len(der) > MAX_CERT_DER:
+        raise ParseError("%s is too large (%d bytes, limit %d)" % (what, len(der), MAX_CERT_DER))
     try:
         with warnings.catch_warnings():
             # AMD VCEKs carry serial number 0; cryptography warns about it.
@@ -72,6 +83,7 @@ def load_der(der, what="certificate"):
             cert.issuer.rfc4514_string()
             cert.extensions  # pylint: disable=pointless-statement
             cert.signature_hash_algorithm  # pylint: disable=pointless-statement
+            validity(cert)
     except Exception as exc:  # pylint: disable=broad-except
         # cryptography signals malformed input with many types (ValueError, InvalidVersion, DuplicateExtension,
         # UnsupportedAlgorithm, ...): every one of them means "not a certificate we can verify".
@@ -79,32 +91,30 @@ def load_der(der, what="certificate"):
     return cert
 
 
-def load_pem_chain(text, what="certificate chain"):
-    """Load every certificate of a PEM string (padding inside a PEM body is tolerated)."""
-    if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("ascii", "replace")
-    if not isinstance(text, str):
-        raise ParseError("%s must be a PEM string" % what)
-    bodies = _PEM_RE.findall(text)
-    if not bodies:
-        raise ParseError("%s: no PEM certificate found" % what)
-    return [load_der(b64decode(body, what), what) for body in bodies]
+def load_pem_chain(text, what="certificate chain", max_certs=MAX_CERTS_PER_INPUT):
+    """Every certificate of a PEM string, at most ``max_certs`` (linear scan, zero padding tolerated)."""
+    bodies = split_pem(text, "CERTIFICATE", what, max_blocks=max_certs)
+    return [load_der(b64decode(body, what, max_size=MAX_PEM_TEXT), what) for body in bodies]
 
 
-def load_any(value, what="certificate"):
-    """PEM text (one or more certs), base64 DER, or raw DER bytes -> list of certificates."""
-    if isinstance(value, (bytes, bytearray)):
+def load_any(value, what="certificate", max_certs=MAX_CERTS_PER_INPUT):
+    """PEM text (one or more certs), base64 DER, or raw DER bytes -> list of certificates (bounded sizes)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
+        if len(raw) > MAX_PEM_TEXT:
+            raise ParseError("%s is too large (%d bytes, limit %d)" % (what, len(raw), MAX_PEM_TEXT))
         if b"-----BEGIN" in raw:
-            return load_pem_chain(raw.decode("ascii", "replace"), what)
+            return load_pem_chain(raw.decode("ascii", "replace"), what, max_certs)
         return [load_der(raw, what)]
     if isinstance(value, str):
+        if len(value) > MAX_PEM_TEXT:
+            raise ParseError("%s is too large (%d characters, limit %d)" % (what, len(value), MAX_PEM_TEXT))
         if "-----BEGIN" in value:
-            return load_pem_chain(value, what)
+            return load_pem_chain(value, what, max_certs)
         return [load_der(b64decode(value, what), what)]
     if HAS_CRYPTOGRAPHY and isinstance(value, x509.Certificate):
         return [value]
-    raise ParseError("%s: unsupported certificate encoding" % what)
+    raise ParseError("%s: unsupported certificate encoding (%s)" % (what, type(value).__name__))
 
 
 def fingerprint(cert):
@@ -132,30 +142,36 @@ def cert_public_key(cert, check=None):
 
 def verify_signed_by(cert, issuer_key):
     """Check ``cert``'s signature with ``issuer_key`` (RSA PKCS#1 v1.5 / RSA-PSS / ECDSA)."""
+    verify_x509_signature(cert, cert.tbs_certificate_bytes, issuer_key, "signature of '%s'" % cert.subject.rfc4514_string())
+
+
+def verify_x509_signature(obj, tbs, issuer_key, what):
+    """Signature of an X.509 certificate or CRL ``obj`` over ``tbs`` by ``issuer_key``; VerificationError if bad."""
     _need_crypto()
-    hash_alg = cert.signature_hash_algorithm
+    hash_alg = obj.signature_hash_algorithm
     if hash_alg is None:
-        raise VerificationError("unsupported certificate signature algorithm %s" % cert.signature_algorithm_oid.dotted_string)
+        raise VerificationError("%s: unsupported signature algorithm %s" % (what, obj.signature_algorithm_oid.dotted_string))
     try:
         if isinstance(issuer_key, rsa.RSAPublicKey):
-            params = getattr(cert, "signature_algorithm_parameters", None)
-            if cert.signature_algorithm_oid.dotted_string == "1.2.840.113549.1.1.10":
+            if obj.signature_algorithm_oid.dotted_string == "1.2.840.113549.1.1.10":
+                params = getattr(obj, "signature_algorithm_parameters", None)
                 if not isinstance(params, padding.PSS):
                     params = padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
-                issuer_key.verify(cert.signature, cert.tbs_certificate_bytes, params, hash_alg)
+                issuer_key.verify(obj.signature, tbs, params, hash_alg)
             else:
-                issuer_key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), hash_alg)
+                issuer_key.verify(obj.signature, tbs, padding.PKCS1v15(), hash_alg)
         elif isinstance(issuer_key, ec.EllipticCurvePublicKey):
-            issuer_key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hash_alg))
+            issuer_key.verify(obj.signature, tbs, ec.ECDSA(hash_alg))
         else:
-            raise VerificationError("unsupported issuer key type")
+            raise VerificationError("%s: unsupported issuer key type" % what)
     except InvalidSignature:
-        raise VerificationError("signature of '%s' does not verify with the key of its issuer" % cert.subject.rfc4514_string())
+        raise VerificationError("%s does not verify with the key of its issuer" % what)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise VerificationError("signature of '%s' cannot be checked: %s" % (cert.subject.rfc4514_string(), exc))
+        raise VerificationError("%s cannot be checked: %s" % (what, exc))
 
 
-def _validity(cert):
+def validity(cert):
+    """(not_before, not_after) as aware UTC datetimes."""
     start = getattr(cert, "not_valid_before_utc", None)
     end = getattr(cert, "not_valid_after_utc", None)
     if start is None:  # cryptography < 42
@@ -164,64 +180,168 @@ def _validity(cert):
     return start, end
 
 
-def check_validity(cert, now=None):
+def to_datetime(now=None):
+    """``now`` (None = the current time, an aware/naive-UTC datetime, or epoch seconds) -> aware UTC datetime."""
     if now is None:
-        now = datetime.datetime.now(datetime.timezone.utc)
-    elif isinstance(now, (int, float)):
-        now = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
-    start, end = _validity(cert)
+        return datetime.datetime.now(datetime.timezone.utc)
+    if isinstance(now, datetime.datetime):
+        return now if now.tzinfo is not None else now.replace(tzinfo=datetime.timezone.utc)
+    if isinstance(now, (int, float)) and not isinstance(now, bool):
+        try:
+            return datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            pass
+    raise ParseError("now must be a datetime or epoch seconds, not %r" % (now,))
+
+
+def check_validity(cert, now=None, check=None):
+    """Raise VerificationError when ``now`` is outside the certificate's notBefore..notAfter."""
+    now = to_datetime(now)
+    start, end = validity(cert)
     if now < start or now > end:
-        raise VerificationError("certificate '%s' is not valid at %s (valid %s .. %s)" % (
-            cert.subject.rfc4514_string(), now.isoformat(), start.isoformat(), end.isoformat()))
+        raise VerificationError("certificate '%s' is %s at %s (valid %s .. %s)" % (
+            cert.subject.rfc4514_string(), "expired" if now > end else "not yet valid", now.isoformat(),
+            start.isoformat(), end.isoformat()), check=check)
 
 
-def build_chain(leaf, intermediates, anchors, check_time=False, now=None, max_depth=6):
-    """Find a path leaf -> ... -> one of ``anchors`` (certificates trusted by pinning).
+def is_ca(cert):
+    """True when the certificate carries basicConstraints cA=TRUE."""
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
 
-    Every link is a cryptographic signature check; names are only used to prune.
-    Returns the list [leaf, ..., anchor]. Raises VerificationError when no path exists.
+
+def _der(cert):
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+class _PathSearch(object):
+    """Depth-first search leaf -> intermediates -> anchor with hard limits.
+
+    Names must chain (issuer == subject) before a signature is checked; a key already on the path, a
+    self-issued intermediate or a repeated certificate is never a candidate; every signature check spends
+    from one budget, and a (child, issuer) pair is checked at most once. So the work is bounded by
+    MAX_SIGNATURE_CHECKS whatever the input (61 self-issued certificates with one name and key fail fast).
     """
-    _need_crypto()
-    anchors = list(anchors)
-    if not anchors:
-        raise VerificationError("no trust anchor configured")
-    pool = [c for c in intermediates if not any(c == a for a in anchors)]
-    last_error = [None]
 
-    def walk(cert, path, depth, by_name):
-        # Names only prune the search (by_name pass first); every link is a signature check.
-        if check_time:
-            check_validity(cert, now)
-        for anchor in anchors:
-            if (anchor.subject == cert.issuer) != by_name:
-                continue
+    def __init__(self, anchors, pool, max_depth, check):
+        self.anchors = anchors
+        self.pool = pool
+        self.max_depth = max_depth
+        self.check = check
+        self.budget = MAX_SIGNATURE_CHECKS
+        self.tried = {}
+        self.last_error = None
+
+    def signed_by(self, cert, issuer):
+        key = (id(cert), id(issuer))
+        if key not in self.tried:
+            if self.budget <= 0:
+                raise VerificationError("certificate path search exceeded %d signature checks" % MAX_SIGNATURE_CHECKS,
+                                        check=self.check)
+            self.budget -= 1
             try:
-                verify_signed_by(cert, cert_public_key(anchor))
+                verify_signed_by(cert, cert_public_key(issuer, check=self.check))
+                self.tried[key] = True
+            except VerificationError as exc:
+                self.last_error = exc
+                self.tried[key] = False
+        return self.tried[key]
+
+    def walk(self, cert, path, keys):
+        for anchor in self.anchors:
+            if anchor.subject == cert.issuer and self.signed_by(cert, anchor):
                 return path + [anchor]
-            except VerificationError as exc:
-                last_error[0] = exc
-        if depth >= max_depth:
+        if len(path) > self.max_depth:
             return None
-        for inter in pool:
-            if (inter.subject == cert.issuer) != by_name:
+        for inter, key_der in self.pool:
+            if inter.subject != cert.issuer or key_der in keys:
                 continue
-            if any(inter == p for p in path):
+            if not self.signed_by(cert, inter):
                 continue
-            try:
-                verify_signed_by(cert, cert_public_key(inter))
-            except VerificationError as exc:
-                last_error[0] = exc
-                continue
-            found = walk(inter, path + [inter], depth + 1, True) or walk(inter, path + [inter], depth + 1, False)
+            found = self.walk(inter, path + [inter], keys | {key_der})
             if found:
                 return found
         return None
 
-    chain = walk(leaf, [leaf], 0, True) or walk(leaf, [leaf], 0, False)
+
+def build_chain(leaf, intermediates, anchors, check_time=True, now=None, max_depth=MAX_CHAIN_LENGTH - 2, check=None):
+    """Find a path leaf -> ... -> one of ``anchors`` (certificates trusted by pinning or explicit configuration).
+
+    Every link is a signature check after a name match; intermediates must be CA certificates. With
+    ``check_time`` (default) every certificate on the path, the anchor included, must be valid at ``now``
+    (None = current time; datetime or epoch seconds). ``max_depth``: intermediates allowed between leaf and
+    anchor. At most MAX_CERTS_PER_INPUT intermediates and MAX_ANCHORS anchors are accepted. Returns
+    [leaf, ..., anchor]; raises VerificationError (``check``) when no valid path exists.
+    """
+    _need_crypto()
+    anchors = list(anchors)
+    intermediates = list(intermediates)
+    if not anchors:
+        raise VerificationError("no trust anchor configured", check=check)
+    if len(anchors) > MAX_ANCHORS:
+        raise VerificationError("too many trust anchors (%d, limit %d)" % (len(anchors), MAX_ANCHORS), check=check)
+    if len(intermediates) > MAX_CERTS_PER_INPUT:
+        raise VerificationError("too many intermediate certificates (%d, limit %d)" % (
+            len(intermediates), MAX_CERTS_PER_INPUT), check=check)
+    seen = set(_der(a) for a in anchors)
+    seen.add(_der(leaf))
+    pool = []
+    for cert in intermediates:
+        der = _der(cert)
+        # duplicates, copies of an anchor and self-issued certificates are never useful links
+        if der in seen or cert.subject == cert.issuer or not is_ca(cert):
+            continue
+        seen.add(der)
+        try:
+            pool.append((cert, public_key_der(cert_public_key(cert))))
+        except VerificationError:
+            continue  # an intermediate with an unusable key cannot sign anything
+    if is_ca(leaf) and not any(_der(leaf) == _der(a) for a in anchors):
+        raise VerificationError("'%s' is a CA certificate, not an end-entity certificate" % leaf.subject.rfc4514_string(),
+                                check=check)
+    search = _PathSearch(anchors, pool, max_depth, check)
+    chain = search.walk(leaf, [leaf], set([public_key_der(cert_public_key(leaf, check=check))]))
     if chain is None:
         raise VerificationError("'%s' does not chain to a trusted root%s" % (
-            leaf.subject.rfc4514_string(), (" (%s)" % last_error[0]) if last_error[0] else ""))
+            leaf.subject.rfc4514_string(), (" (%s)" % search.last_error) if search.last_error else ""), check=check)
+    check_path_constraints(chain, check=check)
+    if check_time:
+        for cert in chain:
+            check_validity(cert, now, check=check)
     return chain
+
+
+# Critical extensions this verifier understands (RFC 5280 4.2: a certificate with any other critical extension
+# must be rejected). Real AMD, Intel and Azure vTPM certificates mark only keyUsage and basicConstraints critical.
+_KNOWN_CRITICAL = frozenset(["2.5.29.15", "2.5.29.19", "2.5.29.37", "2.5.29.17", "2.5.29.32"])
+
+
+def check_path_constraints(chain, check=None):
+    """RFC 5280 essentials on [leaf, ..., anchor]: no unknown critical extension, issuers may sign certificates
+    (keyUsage keyCertSign when present) and pathLenConstraint holds."""
+    for cert in chain:
+        for ext in cert.extensions:
+            if ext.critical and ext.oid.dotted_string not in _KNOWN_CRITICAL:
+                raise VerificationError("'%s' has an unsupported critical extension %s" % (
+                    cert.subject.rfc4514_string(), ext.oid.dotted_string), check=check)
+    for depth, issuer in enumerate(chain[1:]):
+        try:
+            usage = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
+            if not usage.key_cert_sign:
+                raise VerificationError("'%s' may not sign certificates (keyUsage)" % issuer.subject.rfc4514_string(),
+                                        check=check)
+        except x509.ExtensionNotFound:
+            pass
+        try:
+            limit = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+        except x509.ExtensionNotFound:
+            limit = None
+        # ``depth`` = intermediates between ``issuer`` and the leaf
+        if limit is not None and depth > limit:
+            raise VerificationError("'%s' allows %d intermediate certificate(s) below it, the path has %d" % (
+                issuer.subject.rfc4514_string(), limit, depth), check=check)
 
 
 def is_self_signed(cert):

@@ -1,6 +1,13 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Azure HCL (paravisor) attestation report: NV index 0x01400001 of the vTPM."""
+"""Azure HCL (paravisor) attestation report: NV index 0x01400001 of the vTPM.
+
+Stdlib only and Python 3.8 compatible: the guest module attestation_evidence uses it too.
+
+* ``parse(data) -> HclReport`` (strict, at most limits.MAX_HCL_REPORT bytes; ParseError check hcl.parse).
+* ``summary(data) -> {"report_type": "sevsnp"|"tdx"|"unknown", "hw_report": bytes, "claims": dict|None}``: tolerant
+  look for the guest, which only decides what else to fetch (all checks happen on the controller).
+"""
 
 from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
@@ -11,6 +18,7 @@ import hashlib
 import json
 
 from .errors import ParseError, VerificationError
+from .limits import MAX_HCL_REPORT
 from .util import require, u32le
 
 HCL_SIGNATURE = 0x414C4348  # "HCLA"
@@ -86,7 +94,11 @@ class HclReport(object):
         return True
 
     def key(self, kid):
-        for k in self.claims.get("keys") or []:
+        """The JWK with ``kid`` from the runtime claims' ``keys`` list; None when absent or malformed."""
+        keys = self.claims.get("keys")
+        if not isinstance(keys, list):
+            return None
+        for k in keys:
             if isinstance(k, dict) and k.get("kid") == kid:
                 return k
         return None
@@ -119,6 +131,8 @@ def parse(data):
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParseError("HCL report must be bytes", check="hcl.parse")
     data = bytes(data)
+    if len(data) > MAX_HCL_REPORT:
+        raise ParseError("HCL report is too large (%d bytes, limit %d)" % (len(data), MAX_HCL_REPORT), check="hcl.parse")
     if len(data) < CLAIMS_OFFSET:
         raise ParseError("HCL report too short (%d bytes)" % len(data), check="hcl.parse")
     if u32le(data, 0) != HCL_SIGNATURE:
@@ -152,3 +166,26 @@ def parse(data):
         raise
     except Exception as exc:  # defensive: parsers raise only clean errors
         raise ParseError("HCL report: %s" % exc, check="hcl.parse")
+
+
+SUMMARY_TYPES = {REPORT_TYPE_SNP: "sevsnp", REPORT_TYPE_TDX: "tdx"}
+
+
+def summary(data):
+    """Report type, hardware report bytes and runtime claims (or None), never raising on odd input."""
+    info = {"report_type": "unknown", "hw_report": b"", "claims": None}
+    if not isinstance(data, (bytes, bytearray)) or len(data) < CLAIMS_OFFSET or bytes(data[:4]) != b"HCLA":
+        return info
+    data = bytes(data[:MAX_HCL_REPORT])
+    report_type, claim_size = u32le(data, IGVM_OFFSET + 8), u32le(data, IGVM_OFFSET + 16)
+    info["report_type"] = SUMMARY_TYPES.get(report_type, "unknown")
+    info["hw_report"] = data[HW_REPORT_OFFSET:HW_REPORT_OFFSET + (TDX_TDREPORT_SIZE if report_type == REPORT_TYPE_TDX
+                                                                  else HW_REPORT_SIZE)]
+    if 0 < claim_size <= len(data) - CLAIMS_OFFSET:
+        try:
+            claims = json.loads(data[CLAIMS_OFFSET:CLAIMS_OFFSET + claim_size].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            claims = None
+        if isinstance(claims, dict):
+            info["claims"] = claims
+    return info

@@ -81,10 +81,42 @@ def validate(assertions):
                 raise PolicyError("policy[%d] (%s): invalid JMESPath: %s" % (i, a["name"], exc))
 
 
-def evaluate(assertions, claims):
+class _Watched(dict):
+    """A claims dict that records every member a JMESPath query asks for and does not find.
+
+    jmespath reads object members with ``.get()``; a miss here is a claim the rule reads that the evidence lacks.
+    """
+
+    def __init__(self, data, path, misses):
+        super(_Watched, self).__init__((k, _watch(v, _join(path, k), misses)) for k, v in data.items())
+        self._path = path
+        self._misses = misses
+
+    def get(self, key, default=None):
+        if key not in self:
+            self._misses.append(_join(self._path, key))
+            return default
+        return dict.__getitem__(self, key)
+
+
+def _join(path, key):
+    return "%s.%s" % (path, key) if path else str(key)
+
+
+def _watch(value, path, misses):
+    if isinstance(value, dict):
+        return _Watched(value, path, misses)
+    if isinstance(value, list):
+        return [_watch(v, "%s[%d]" % (path, i), misses) for i, v in enumerate(value)]
+    return value
+
+
+def evaluate(assertions, claims, strict=True):
     """Evaluate assertions -> list of {name, result: pass|fail, reason, value}.
 
     An assertion passes when its query result equals ``expect`` (if given) or is truthy.
+    ``strict`` (the default): a rule whose query reads a claim the evidence does not carry fails, whatever the
+    query makes of the null (so ``!= `true` ``, ``!x`` or ``expect: null`` never pass on an absent claim).
     Evaluation errors fail the assertion (fail closed); they never raise.
     """
     if not HAS_JMESPATH:
@@ -93,12 +125,18 @@ def evaluate(assertions, claims):
     out = []
     for a in assertions:
         name = a["name"]
+        misses = []
+        data = _watch(claims, "", misses) if strict else claims
         try:
-            value = jmespath.search(a["query"], claims)
+            value = jmespath.search(a["query"], data)
         except Exception as exc:  # fail closed on any evaluation error
             out.append({"name": name, "result": "fail", "reason": "query error: %s" % exc, "value": None})
             continue
-        if "expect" in a:
+        if misses:
+            ok = False
+            reason = "%s reads claims the evidence does not carry: %s (strict policy: a missing claim fails the " \
+                     "rule)" % (a["query"], ", ".join(sorted(set(misses))))
+        elif "expect" in a:
             ok = _equal(value, a["expect"])
             reason = "%s == %r" % (a["query"], a["expect"]) if ok else "%s is %r, expected %r" % (
                 a["query"], value, a["expect"])
@@ -107,8 +145,17 @@ def evaluate(assertions, claims):
             reason = "%s is %r" % (a["query"], value) if ok else "%s is %r (not truthy)" % (a["query"], value)
         if a.get("description"):
             reason = "%s: %s" % (a["description"], reason)
-        out.append({"name": name, "result": "pass" if ok else "fail", "reason": reason, "value": value})
+        out.append({"name": name, "result": "pass" if ok else "fail", "reason": reason,
+                    "value": _plain(value)})
     return out
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return dict((k, _plain(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _equal(value, expect):

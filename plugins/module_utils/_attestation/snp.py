@@ -1,6 +1,20 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""AMD SEV-SNP ATTESTATION_REPORT parsing and verification (VCEK <- ASK <- pinned ARK)."""
+"""AMD SEV-SNP ATTESTATION_REPORT parsing and verification (VCEK <- ASK <- pinned ARK).
+
+Public API used by the verdict layer:
+
+* ``parse(data) -> SnpReport``.
+* ``verify(report, vcek_pem, chain_pems=None, trusted_arks=None, policy_min=None, trusted_asks=(), allow_debug=False,
+  expected_vmpl=0, result=None, now=None, crls=None, guest_policy=None) -> SnpResult``: checks, in order,
+  snp.vcek_chain (VCEK <- ASK <- pinned ARK, every certificate valid at ``now``), snp.revocation (AMD KDS CRL
+  for the ARK's ASKs when ``crls`` are given; recorded as "skip ... revocation not checked" otherwise),
+  snp.product (ARK product == VCEK product name == report CPUID family/model for report v3+), snp.signature,
+  snp.chip_id, snp.reported_tcb, snp.debug, snp.guest_policy (against DEFAULT_GUEST_POLICY updated with
+  ``guest_policy``), snp.vmpl, snp.tcb_minimum. Raises VerificationError (``check`` set) at the first failure;
+  ``SnpResult.revocation`` holds the crl.check_revocation dict.
+* ``check_guest_policy(policy, overrides=None) -> str`` (raises VerificationError check snp.guest_policy).
+"""
 
 from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
@@ -8,7 +22,9 @@ from __future__ import annotations
 __metaclass__ = type
 
 from .certs import HAS_CRYPTOGRAPHY, build_chain, cert_public_key, load_any, named_certs
+from .crl import check_revocation
 from .errors import AttestationError, ParseError, VerificationError
+from .limits import MAX_CERTS_PER_INPUT, MAX_SNP_REPORT
 from .util import der_header, der_integer, hexstr, u32le, u64le
 
 if HAS_CRYPTOGRAPHY:
@@ -25,6 +41,34 @@ POLICY_DEBUG = 1 << 19
 POLICY_SMT = 1 << 16
 POLICY_MIGRATE_MA = 1 << 18
 POLICY_SINGLE_SOCKET = 1 << 20
+POLICY_RESERVED_ONE = 1 << 17  # "must be one" in the SNP ABI
+POLICY_CXL_ALLOW = 1 << 21
+POLICY_MEM_AES_256_XTS = 1 << 22
+POLICY_RAPL_DIS = 1 << 23
+POLICY_CIPHERTEXT_HIDING = 1 << 24
+POLICY_PAGE_SWAP_DISABLE = 1 << 25
+POLICY_KNOWN_BITS = (1 << 26) - 1  # bits 63:26 are reserved, must be zero
+# Default guest policy (AMD SEV-SNP ABI spec, guest policy structure; Azure CVMs run with 0x3001F: ABI 0.31,
+# SMT allowed, bit 17 set). "allow_*" = the bit may be set; "require_*" = the bit must be set.
+DEFAULT_GUEST_POLICY = {
+    "allow_debug": False,                # bit 19: the hypervisor could read and write guest memory
+    "allow_migrate_ma": False,           # bit 18: a migration agent could export the guest's memory
+    "allow_smt": True,                   # bit 16: Azure hosts run SNP guests with SMT
+    "allow_cxl": False,                  # bit 21: guest memory on CXL devices
+    "require_single_socket": False,      # bit 20
+    "require_mem_aes_256_xts": False,    # bit 22
+    "require_rapl_disabled": False,      # bit 23
+    "require_ciphertext_hiding": False,  # bit 24
+    "require_page_swap_disabled": False,  # bit 25
+    "min_abi_major": 0,                  # bits 15:8
+    "min_abi_minor": 0,                  # bits 7:0 (compared only when the major equals min_abi_major)
+}
+_POLICY_BITS = {
+    "allow_debug": POLICY_DEBUG, "allow_migrate_ma": POLICY_MIGRATE_MA, "allow_smt": POLICY_SMT,
+    "allow_cxl": POLICY_CXL_ALLOW, "require_single_socket": POLICY_SINGLE_SOCKET,
+    "require_mem_aes_256_xts": POLICY_MEM_AES_256_XTS, "require_rapl_disabled": POLICY_RAPL_DIS,
+    "require_ciphertext_hiding": POLICY_CIPHERTEXT_HIDING, "require_page_swap_disabled": POLICY_PAGE_SWAP_DISABLE,
+}
 AMD_OID = "1.3.6.1.4.1.3704.1."
 TCB_FIELDS = ("bootloader", "tee", "snp", "microcode", "fmc")
 # byte positions inside a TCB_VERSION u64
@@ -45,6 +89,37 @@ def _product_from_cpuid(family, model):
     if family == 0x1A and model <= 0x11:
         return "Turin"
     return None
+
+
+def check_guest_policy(policy, overrides=None):
+    """Check the report's guest POLICY against DEFAULT_GUEST_POLICY updated with ``overrides``; returns a summary."""
+    rules = dict(DEFAULT_GUEST_POLICY)
+    for key, value in (overrides or {}).items():
+        if key not in rules:
+            raise ParseError("guest_policy: unknown key '%s' (known: %s)" % (key, ", ".join(sorted(rules))),
+                             check="snp.guest_policy")
+        if isinstance(rules[key], bool) != isinstance(value, bool) or not isinstance(value, int):
+            kind = "a boolean" if isinstance(rules[key], bool) else "an integer"
+            raise ParseError("guest_policy.%s must be %s" % (key, kind), check="snp.guest_policy")
+        rules[key] = value
+    bad = []
+    if policy & ~POLICY_KNOWN_BITS:
+        bad.append("reserved bits 0x%x set" % (policy & ~POLICY_KNOWN_BITS))
+    if not policy & POLICY_RESERVED_ONE:
+        bad.append("bit 17 (must be one) is clear")
+    for key, bit in sorted(_POLICY_BITS.items()):
+        if key.startswith("allow_") and not rules[key] and policy & bit:
+            bad.append("%s is set (bit %d) but %s is false" % (key[6:].upper(), bit.bit_length() - 1, key))
+        if key.startswith("require_") and rules[key] and not policy & bit:
+            bad.append("%s is clear (bit %d) but %s is true" % (key[8:].upper(), bit.bit_length() - 1, key))
+    major, minor = (policy >> 8) & 0xFF, policy & 0xFF
+    if (major, minor if major == rules["min_abi_major"] else 0xFF) < (rules["min_abi_major"], rules["min_abi_minor"]):
+        bad.append("ABI %d.%d is below the minimum %d.%d" % (major, minor, rules["min_abi_major"], rules["min_abi_minor"]))
+    if bad:
+        raise VerificationError("guest policy 0x%x rejected: %s" % (policy, "; ".join(bad)), check="snp.guest_policy")
+    return "guest policy 0x%x: MIGRATE_MA %s, DEBUG %s, SMT %s, ABI %d.%d" % (
+        policy, "set" if policy & POLICY_MIGRATE_MA else "clear", "set" if policy & POLICY_DEBUG else "clear",
+        "allowed" if policy & POLICY_SMT else "disallowed", major, minor)
 
 
 def decode_tcb(value, product):
@@ -110,6 +185,8 @@ def parse(data):
     """Parse a 1184-byte SNP report (versions 2, 3, 5)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParseError("SNP report must be bytes", check="snp.parse")
+    if len(data) > MAX_SNP_REPORT:
+        raise ParseError("SNP report is too large (%d bytes, limit %d)" % (len(data), MAX_SNP_REPORT), check="snp.parse")
     data = bytes(data)
     if len(data) < REPORT_SIZE:
         raise ParseError("SNP report too short (%d bytes, need %d)" % (len(data), REPORT_SIZE), check="snp.parse")
@@ -172,15 +249,18 @@ class VcekInfo(object):
 def _vcek_and_chain(vcek_pem, chain_pems):
     certs = load_any(vcek_pem, "vcek") if vcek_pem is not None else []
     extra = []
-    for i, item in enumerate(chain_pems or []):
+    chain_pems = chain_pems or []
+    if len(chain_pems) > MAX_CERTS_PER_INPUT:
+        raise ParseError("too many VCEK chain entries", check="snp.vcek_chain")
+    for i, item in enumerate(chain_pems):
         extra.extend(load_any(item, "vcek chain[%d]" % i))
     if not certs:
         raise ParseError("no VCEK certificate given", check="snp.vcek_chain")
     return certs[0], certs[1:] + extra
 
 
-def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=()):
-    """VCEK <- ASK <- ARK where the ARK is one of ``trusted_arks`` [(name, cert)].
+def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=(), now=None):
+    """VCEK <- ASK <- ARK where the ARK is one of ``trusted_arks`` [(name, cert)], all valid at ``now``.
 
     The ARK that a chain presents is never trusted by itself: only pinned/configured ARKs
     anchor the chain. Returns (ark_name, chain).
@@ -196,12 +276,12 @@ def verify_chain(vcek, intermediates, trusted_arks, trusted_asks=()):
     anchors = [c for dummy, c in named]
     try:
         # exactly VCEK <- ASK <- ARK: one intermediate, no longer paths
-        chain = build_chain(vcek, asks, anchors, max_depth=1)
+        chain = build_chain(vcek, asks, anchors, max_depth=1, now=now)
     except VerificationError as exc:
         raise VerificationError("VCEK does not chain to a trusted AMD root: %s" % exc, check="snp.vcek_chain")
     if len(chain) != 3:
         raise VerificationError("VCEK must be signed by an ASK, not directly by the ARK", check="snp.vcek_chain")
-    ark_name = [n for n, c in named if c == chain[-1]][0]
+    ark_name = [n for n, c in named if c is chain[-1]][0]
     return ark_name, chain
 
 
@@ -223,10 +303,35 @@ def verify_signature(report, vcek):
 
 
 def _product_of_ark(name, cert):
-    for product in TCB_LAYOUT:
-        if product.lower() in (name or "").lower() or product.lower() in cert.subject.rfc4514_string().lower():
-            return product
+    """Product of an ARK: the pinned table key ('Milan'...) or the 'ARK-<product>' common name."""
+    if name in TCB_LAYOUT:
+        return name
+    for attr in cert.subject:
+        if attr.oid.dotted_string == "2.5.4.3" and isinstance(attr.value, str) and attr.value.startswith("ARK-"):
+            product = attr.value[4:]
+            if product in TCB_LAYOUT:
+                return product
     return None
+
+
+def check_product(report, info, ark_name, ark):
+    """ARK product == VCEK product name == the report's CPUID family/model (v3+). Returns (product, reason)."""
+    product = _product_of_ark(ark_name, ark)
+    if product is None:
+        raise VerificationError("cannot tell the product of the AMD root '%s' (expected ARK-Milan/Genoa/Turin)" %
+                                ark.subject.rfc4514_string(), check="snp.product")
+    if info.product != product:
+        raise VerificationError("VCEK product name %r does not match the ARK product %s" % (info.product_name, product),
+                                check="snp.product")
+    if report.cpuid_fam_id is None:
+        return product, "ARK %s == VCEK product %s (report v%d carries no CPUID)" % (
+            product, info.product_name, report.version)
+    cpu = report.product_hint
+    if cpu != product:
+        raise VerificationError("report CPUID family 0x%x model 0x%x is %s, not the ARK product %s" % (
+            report.cpuid_fam_id, report.cpuid_mod_id, cpu or "an unknown product", product), check="snp.product")
+    return product, "ARK %s == VCEK product %s == CPUID family 0x%x model 0x%x" % (
+        product, info.product_name, report.cpuid_fam_id, report.cpuid_mod_id)
 
 
 class SnpResult(object):
@@ -236,13 +341,15 @@ class SnpResult(object):
         self.ark = None
         self.vcek_info = None
         self.tcb = None
+        self.revocation = None
+        self.chain = None
 
     def add(self, name, result, reason):
         self.checks.append((name, result, reason))
 
 
 def verify(report, vcek_pem, chain_pems=None, trusted_arks=None, policy_min=None, trusted_asks=(),
-           allow_debug=False, expected_vmpl=0, result=None):
+           allow_debug=False, expected_vmpl=0, result=None, now=None, crls=None, guest_policy=None):
     """Verify an SNP report. Raises VerificationError (with ``check``) at the first failure.
 
     ``trusted_arks``: [(name, cert)] (use TrustStore.amd_arks) or PEM strings; ``policy_min``: dict with optional
@@ -256,17 +363,21 @@ def verify(report, vcek_pem, chain_pems=None, trusted_arks=None, policy_min=None
         raise VerificationError("report is signed by a VLEK; only VCEK-signed reports are supported",
                                 check="snp.vcek_chain")
     vcek, inter = _vcek_and_chain(vcek_pem, chain_pems)
-    ark_name, chain = verify_chain(vcek, inter, trusted_arks or [], trusted_asks)
+    ark_name, chain = verify_chain(vcek, inter, trusted_arks or [], trusted_asks, now=now)
     res.ark = ark_name
-    res.add("snp.vcek_chain", "pass", "VCEK <- %s <- %s (pinned)" % (
+    res.chain = chain
+    res.add("snp.vcek_chain", "pass", "VCEK <- %s <- %s (pinned), all valid now" % (
         chain[1].subject.rfc4514_string(), ark_name))
+    res.revocation = check_revocation(chain, crls, now=now, leaf_has_crl=False, check="snp.revocation")
+    res.add("snp.revocation", "pass" if res.revocation["checked"] else "skip", res.revocation["reason"])
     try:
         info = VcekInfo(vcek)
     except AttestationError as exc:
         raise VerificationError("VCEK extensions unreadable: %s" % exc, check="snp.vcek_chain")
     res.vcek_info = info
-    product = _product_of_ark(ark_name, chain[-1]) or info.product or report.product_hint
+    product, reason = check_product(report, info, ark_name, chain[-1])
     res.product = product
+    res.add("snp.product", "pass", reason)
 
     verify_signature(report, vcek)
     res.add("snp.signature", "pass", "ECDSA P-384 signature by the VCEK verifies")
@@ -292,7 +403,11 @@ def verify(report, vcek_pem, chain_pems=None, trusted_arks=None, policy_min=None
 
     if report.debug and not allow_debug:
         raise VerificationError("guest policy has DEBUG set (0x%x)" % report.policy, check="snp.debug")
-    res.add("snp.debug", "pass", "DEBUG off (policy 0x%x)" % report.policy)
+    res.add("snp.debug", "pass", "DEBUG %s (policy 0x%x)" % ("allowed" if report.debug else "off", report.policy))
+    overrides = dict(guest_policy or {})
+    if allow_debug:
+        overrides.setdefault("allow_debug", True)
+    res.add("snp.guest_policy", "pass", check_guest_policy(report.policy, overrides))
 
     if expected_vmpl is not None and report.vmpl != expected_vmpl:
         raise VerificationError("report VMPL is %d, expected %d" % (report.vmpl, expected_vmpl), check="snp.vmpl")
@@ -309,8 +424,10 @@ def verify(report, vcek_pem, chain_pems=None, trusted_arks=None, policy_min=None
                     continue
             else:
                 raise VerificationError("unknown SNP minimum '%s'" % field, check="snp.tcb_minimum")
-            if have < int(minimum):
-                low.append("%s %d < %d" % (field, have, int(minimum)))
+            if isinstance(minimum, bool) or not isinstance(minimum, int):
+                raise ParseError("SNP minimum '%s' must be an integer" % field, check="snp.tcb_minimum")
+            if have < minimum:
+                low.append("%s %d < %d" % (field, have, minimum))
         if low:
             raise VerificationError("TCB below the required minimum: %s" % ", ".join(low), check="snp.tcb_minimum")
         res.add("snp.tcb_minimum", "pass", "TCB >= required minimum")

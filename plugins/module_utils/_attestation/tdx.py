@@ -1,6 +1,21 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Intel TDX: TD quote v4/v5 (ECDSA-P256, PCK chain to the Intel SGX root) and TDREPORT parsing."""
+"""Intel TDX: TD quote v4/v5 (ECDSA-P256, PCK chain to the Intel SGX root) and TDREPORT parsing.
+
+Public API used by the verdict layer:
+
+* ``parse_quote(data) -> TdQuote`` (at most limits.MAX_TD_QUOTE bytes), ``parse_tdreport(data) -> TdReport``.
+* ``verify(quote, trusted_roots, expected_report_data=None, td_report=None, allow_debug=False, result=None,
+  now=None, collateral=None, crls=None, qe_identity=None, min_tee_tcb_svn=None,
+  accepted_tcb_statuses=DEFAULT_ACCEPTED_STATUSES) -> TdxResult``. Checks, in order: tdx.quote_signature,
+  tdx.pck_chain (every certificate valid at ``now``), tdx.collateral (when ``collateral`` is given: Intel-signed TCB
+  info and QE identity, current at ``now``), tdx.revocation (``crls``, else the collateral's root CA / PCK CRLs;
+  "skip ... revocation not checked" without any), tdx.qe_report_signature, tdx.qe_report_binding, tdx.qe_identity
+  (pinned Intel TDX QE identity: MRSIGNER, ISVPRODID, minimum ISVSVN; plus the collateral QE identity's status),
+  tdx.report_data_binding, tdx.debug, tdx.tcb_status (Intel TCB level matching with collateral; without it,
+  TEE_TCB_SVN must not be all zero and must be >= ``min_tee_tcb_svn`` component-wise). ``TdxResult`` carries
+  ``tcb_status`` (None without collateral), ``revocation`` and ``pck_chain``.
+"""
 
 from __future__ import (absolute_import, division, print_function)
 from __future__ import annotations
@@ -9,8 +24,12 @@ __metaclass__ = type
 
 import hashlib
 
-from .certs import HAS_CRYPTOGRAPHY, build_chain, cert_public_key, load_pem_chain, named_certs
-from .errors import ParseError, VerificationError
+from . import anchors
+from . import tdx_collateral as coll
+from .certs import HAS_CRYPTOGRAPHY, build_chain, cert_public_key, load_pem_chain, named_certs, to_datetime
+from .crl import check_revocation
+from .errors import AttestationError, ParseError, VerificationError
+from .limits import MAX_TD_QUOTE
 from .util import hexstr, require, u16le, u32le
 
 if HAS_CRYPTOGRAPHY:
@@ -28,6 +47,8 @@ QE_REPORT_SIZE = 384
 CERT_TYPE_PCK_CHAIN = 5
 CERT_TYPE_QE_REPORT = 6
 TD_ATTR_DEBUG = 1
+PCK_CHAIN_MAX_CERTS = 4
+DEFAULT_ACCEPTED_STATUSES = coll.DEFAULT_ACCEPTED_STATUSES
 
 # TD report body field offsets (TD 1.0 body; TD 1.5 appends tee_tcb_svn2 + mrservicetd)
 _BODY_FIELDS = (
@@ -113,6 +134,8 @@ def parse_quote(data):
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParseError("TD quote must be bytes", check="tdx.parse")
     data = bytes(data)
+    if len(data) > MAX_TD_QUOTE:
+        raise ParseError("TD quote is too large (%d bytes, limit %d)" % (len(data), MAX_TD_QUOTE), check="tdx.parse")
     if len(data) < HEADER_SIZE + TD10_BODY_SIZE + 4:
         raise ParseError("TD quote too short (%d bytes)" % len(data), check="tdx.parse")
     try:
@@ -168,21 +191,72 @@ class TdxResult(object):
     def __init__(self):
         self.checks = []
         self.pck_chain = None
+        self.revocation = None
+        self.tcb_status = None
+        self.qe_status = None
 
     def add(self, name, result, reason):
         self.checks.append((name, result, reason))
 
 
-def verify(quote, trusted_roots, expected_report_data=None, td_report=None, allow_debug=False, result=None):
-    """Verify a TD quote's DCAP crypto; raises VerificationError (with ``check``) on the first failure.
+def _min_svn(value):
+    if value is None:
+        return bytes(16)
+    if isinstance(value, str):
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raw = b""
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 256
+                                                  for v in value):
+        raw = bytes(value)
+    elif isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+    else:
+        raw = b""
+    if len(raw) != 16:
+        raise ParseError("min_tee_tcb_svn must be 16 bytes (32 hex digits or 16 integers)", check="tdx.tcb_status")
+    return raw
 
-    ``trusted_roots``: [(name, cert)] Intel SGX roots (TrustStore.intel_roots) or PEM strings. ``expected_report_data``: 64 bytes the
-    TD's REPORTDATA must equal (HCL: SHA-256(claims) + zeros). ``td_report``: the HCL TDREPORT whose
-    MRTD/REPORTDATA must match the quote. TCB status (collateral) is NOT evaluated here.
+
+def _check_tee_tcb_svn(quote, minimum):
+    svn = bytes(quote.fields["tee_tcb_svn"])
+    if not any(svn):
+        raise VerificationError("TEE_TCB_SVN is all zero: no TDX module TCB is reported", check="tdx.tcb_status")
+    low = [i for i in range(16) if svn[i] < minimum[i]]
+    if low:
+        raise VerificationError("TEE_TCB_SVN %s is below the minimum %s at bytes %s" % (
+            svn.hex(), minimum.hex(), ",".join(str(i) for i in low)), check="tdx.tcb_status")
+    return "TEE_TCB_SVN %s >= minimum %s (no Intel TCB info supplied: TCB status not evaluated)" % (
+        svn.hex(), minimum.hex())
+
+
+def _collateral_step(fn, *args):
+    """Collateral is Intel-signed but still parsed defensively: malformed values are clean errors."""
+    try:
+        return fn(*args)
+    except AttestationError as exc:
+        if exc.check is None:
+            exc.check = "tdx.collateral"
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ParseError("Intel collateral malformed: %s: %s" % (type(exc).__name__, exc), check="tdx.collateral")
+
+
+def verify(quote, trusted_roots, expected_report_data=None, td_report=None, allow_debug=False, result=None,
+           now=None, collateral=None, crls=None, qe_identity=None, min_tee_tcb_svn=None,
+           accepted_tcb_statuses=DEFAULT_ACCEPTED_STATUSES):
+    """Verify a TD quote; raises VerificationError (with ``check``) on the first failure (see the module docstring).
+
+    ``trusted_roots``: [(name, cert)] Intel SGX roots (TrustStore.intel_roots) or PEM strings. ``expected_report_data``:
+    64 bytes the TD's REPORTDATA must equal (HCL: SHA-256(claims) + zeros). ``td_report``: the HCL TDREPORT whose
+    MRTD/REPORTDATA must match the quote. ``qe_identity``: overrides anchors.INTEL_TDX_QE_IDENTITY (tests only).
     """
     if isinstance(quote, (bytes, bytearray)):
         quote = parse_quote(quote)
     res = result if result is not None else TdxResult()
+    when = to_datetime(now)
+    minimum = _min_svn(min_tee_tcb_svn)
     key = _p256_key(quote.attestation_key)
     _p256_verify(key, quote.signature, quote.signed_bytes, "tdx.quote_signature",
                  "TD quote signature by the attestation key")
@@ -192,19 +266,25 @@ def verify(quote, trusted_roots, expected_report_data=None, td_report=None, allo
         raise VerificationError("quote carries no PCK certificate chain (type %d)" % quote.pck_cert_type,
                                 check="tdx.pck_chain")
     try:
-        pck_certs = load_pem_chain(bytes(quote.pck_cert_data).rstrip(b"\0").decode("ascii", "replace"), "PCK chain")
-    except ParseError as exc:
-        raise VerificationError(str(exc), check="tdx.pck_chain")
-    try:
+        pck_certs = load_pem_chain(bytes(quote.pck_cert_data).rstrip(b"\0"), "PCK chain", max_certs=PCK_CHAIN_MAX_CERTS)
         roots = [c for dummy, c in named_certs(trusted_roots, "trusted_roots")]
     except ParseError as exc:
         raise VerificationError(str(exc), check="tdx.pck_chain")
     try:
-        chain = build_chain(pck_certs[0], pck_certs[1:], roots, max_depth=3)
+        chain = build_chain(pck_certs[0], pck_certs[1:], roots, max_depth=1, now=when)
     except VerificationError as exc:
         raise VerificationError("PCK certificate does not chain to a trusted Intel root: %s" % exc, check="tdx.pck_chain")
     res.pck_chain = chain
-    res.add("tdx.pck_chain", "pass", "PCK -> %s -> Intel SGX Root CA (pinned)" % chain[1].subject.rfc4514_string())
+    res.add("tdx.pck_chain", "pass", "PCK -> %s -> Intel SGX Root CA (pinned), all valid now" %
+            chain[1].subject.rfc4514_string())
+
+    loaded = None
+    if collateral is not None:
+        loaded = _collateral_step(coll.load_collateral, collateral, trusted_roots, when)
+        res.add("tdx.collateral", "pass", "Intel TCB info and QE identity signed by Intel and current")
+    res.revocation = check_revocation(chain, crls if crls else (loaded.crls if loaded else None), now=when,
+                                      check="tdx.revocation")
+    res.add("tdx.revocation", "pass" if res.revocation["checked"] else "skip", res.revocation["reason"])
 
     pck_key = cert_public_key(pck_certs[0], check="tdx.qe_report_signature")
     if not isinstance(pck_key, ec.EllipticCurvePublicKey):
@@ -218,6 +298,15 @@ def verify(quote, trusted_roots, expected_report_data=None, td_report=None, allo
     if qrd[:32] != digest or any(qrd[32:]):
         raise VerificationError("QE report data does not bind the attestation key", check="tdx.qe_report_binding")
     res.add("tdx.qe_report_binding", "pass", "QE report data == SHA-256(attestation key || QE auth data)")
+
+    fields = coll.qe_report_fields(quote.qe_report)
+    reason = _collateral_step(coll.check_pinned_qe_identity, fields, qe_identity or anchors.INTEL_TDX_QE_IDENTITY)
+    if loaded is not None:
+        res.qe_status, qe_reason = _collateral_step(coll.evaluate_qe_identity, loaded.qe_identity, fields)
+        if res.qe_status not in accepted_tcb_statuses:
+            raise VerificationError("quoting enclave TCB is %s: %s" % (res.qe_status, qe_reason), check="tdx.qe_identity")
+        reason += "; " + qe_reason
+    res.add("tdx.qe_identity", "pass", reason)
 
     if td_report is not None:
         if bytes(td_report.mrtd) != bytes(quote.mrtd) or bytes(td_report.report_data) != bytes(quote.report_data):
@@ -233,6 +322,18 @@ def verify(quote, trusted_roots, expected_report_data=None, td_report=None, allo
     if quote.debug and not allow_debug:
         raise VerificationError("TD attributes have DEBUG set", check="tdx.debug")
     res.add("tdx.debug", "pass", "TD DEBUG attribute off")
+
+    if loaded is None:
+        res.add("tdx.tcb_status", "pass", _check_tee_tcb_svn(quote, minimum))
+        return res
+    pck = coll.pck_tcb(pck_certs[0])
+    status, reason = _collateral_step(coll.evaluate_tcb, loaded.tcb_info, pck, quote.fields["tee_tcb_svn"],
+                                      quote.fields["mrsignerseam"], quote.fields["seam_attributes"])
+    res.tcb_status = status
+    if status not in accepted_tcb_statuses:
+        raise VerificationError("TDX TCB status is %s (accepted: %s): %s" % (
+            status, ", ".join(accepted_tcb_statuses), reason), check="tdx.tcb_status")
+    res.add("tdx.tcb_status", "pass", "TCB %s: %s" % (status, reason))
     return res
 
 

@@ -9,16 +9,17 @@ __metaclass__ = type
 
 import base64
 import binascii
-import re
 import struct
 
+from .der import der_header as _der_header
 from .errors import ParseError
 
-_B64_JUNK = re.compile(r"\s+")
 
+def b64decode(data, what="value", max_size=None):
+    """Decode standard or URL-safe base64, padded or not, ignoring whitespace (linear, no regex).
 
-def b64decode(data, what="value"):
-    """Decode standard or URL-safe base64, padded or not, ignoring whitespace."""
+    ``max_size``: refuse text longer than this many characters before decoding it.
+    """
     if isinstance(data, (bytes, bytearray)):
         try:
             data = bytes(data).decode("ascii")
@@ -26,12 +27,19 @@ def b64decode(data, what="value"):
             raise ParseError("%s is not base64 text" % what)
     if not isinstance(data, str):
         raise ParseError("%s must be a base64 string" % what)
-    text = _B64_JUNK.sub("", data).replace("-", "+").replace("_", "/").rstrip("=")
+    if max_size is not None and len(data) > max_size:
+        raise ParseError("%s is too large (%d characters, limit %d)" % (what, len(data), max_size))
+    text = "".join(data.split()).replace("-", "+").replace("_", "/").rstrip("=")
     text += "=" * (-len(text) % 4)
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise ParseError("%s is not valid base64" % what)
+
+
+def b64std(data):
+    """Standard padded base64 text of bytes."""
+    return base64.b64encode(bytes(data)).decode("ascii")
 
 
 def b64url(data):
@@ -74,20 +82,8 @@ def u64le(buf, off, what="u64"):
 
 
 def der_header(buf):
-    """(tag, header length, content length) of the leading DER TLV in ``buf``."""
-    if len(buf) < 2:
-        raise ParseError("DER: truncated")
-    first = buf[1]
-    if first < 0x80:
-        hlen, clen = 2, first
-    else:
-        n = first & 0x7F
-        if n == 0 or n > 4 or len(buf) < 2 + n:
-            raise ParseError("DER: unsupported length encoding")
-        hlen, clen = 2 + n, int.from_bytes(bytes(buf[2:2 + n]), "big")
-    if hlen + clen > len(buf):
-        raise ParseError("DER: truncated (need %d bytes, have %d)" % (hlen + clen, len(buf)))
-    return buf[0], hlen, clen
+    """(tag, header length, content length) of the leading DER TLV in ``buf`` (see der.der_header)."""
+    return _der_header(buf)
 
 
 def der_length(buf):

@@ -13,23 +13,29 @@ from __future__ import annotations
 __metaclass__ = type
 
 import json
+import re
 
+from . import claims as claims_mod
 from . import hcl as hcl_mod
 from . import maa as maa_mod
 from . import policy as policy_mod
 from . import snp as snp_mod
 from . import tdx as tdx_mod
 from . import tpm as tpm_mod
-from .certs import build_chain, cert_public_key, load_any, public_key_der
+from .certs import load_any
 from .errors import AttestationError, ParseError, VerificationError
 from .trust import TrustStore
-from .util import b64decode, hexdecode
+from .util import b64decode
 
 NOT_BOUND = "hardware report not bound to this nonce"
+NONCE_MIN_BYTES = 16
+NONCE_MAX_BYTES = 64
+_HEX_RE = re.compile(r"[0-9a-fA-F]+")
+COMPLIANT_CVM = "azure-compliant-cvm"
 # checks that must have PASSED (not skipped) for a 'pass' verdict, per TEE
 MANDATORY = {
-    "common": ("evidence.decode", "hcl.parse", "hcl.claims_binding", "hcl.nonce_binding", "tpm.quote_signature",
-               "tpm.quote_nonce", "tpm.pcr_digest"),
+    "common": ("evidence.decode", "hcl.parse", "hcl.runtime_claims", "hcl.claims_binding", "hcl.nonce_binding",
+               "tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_selection", "tpm.pcr_digest"),
     "snp": ("snp.vcek_chain", "snp.signature", "snp.chip_id", "snp.reported_tcb", "snp.debug", "snp.vmpl"),
     "tdx": ("tdx.quote_signature", "tdx.pck_chain", "tdx.qe_report_signature", "tdx.qe_report_binding",
             "tdx.report_data_binding", "tdx.debug"),
@@ -46,6 +52,9 @@ class Result(object):
         self.release_policy_result = None
         self.tee = None
         self.nonce_bound = False
+        self.provenance = []          # signals that proved the evidence comes from Azure: "ak_cert", "maa"
+        self.insecure_skip_provenance = False
+        self.ak_anchor_source = None  # 'builtin' (pinned Microsoft root) or 'extra_root' (trust.extra_vtpm_roots)
 
     def add(self, name, result, reason):
         self.checks.append({"name": name, "result": result, "reason": reason})
@@ -56,24 +65,32 @@ class Result(object):
                 return c
         return None
 
+    def passed(self, name):
+        c = self.get(name)
+        return c is not None and c["result"] == "pass"
+
     def failed(self):
         return [c for c in self.checks if c["result"] == "fail"]
 
+    def mandatory(self):
+        names = list(MANDATORY["common"]) + list(MANDATORY.get(self.tee or "", ()))
+        if not self.insecure_skip_provenance:
+            names.append("provenance")
+        return names
+
+    def bound(self):
+        """Every mandatory evidence check passed: the claims are bound to verified hardware evidence."""
+        return self.tee is not None and all(self.passed(n) for n in self.mandatory() if n != "provenance")
+
     @property
     def verdict(self):
-        if self.failed():
+        if self.failed() or self.tee is None:
             return "fail"
-        required = list(MANDATORY["common"]) + list(MANDATORY.get(self.tee or "", ()))
-        if self.tee is None:
-            return "fail"
-        for name in required:
-            c = self.get(name)
-            if c is None or c["result"] != "pass":
-                return "fail"
-        return "pass"
+        return "pass" if all(self.passed(n) for n in self.mandatory()) else "fail"
 
     def to_dict(self):
-        out = {"verdict": self.verdict, "checks": list(self.checks), "claims": self.claims}
+        out = {"verdict": self.verdict, "checks": list(self.checks), "claims": self.claims,
+               "provenance": list(self.provenance), "insecure_skip_provenance": self.insecure_skip_provenance}
         if self.maa_token_claims is not None:
             out["maa_token_claims"] = self.maa_token_claims
         if self.release_policy_result is not None:
@@ -155,43 +172,53 @@ def _record(result, checks):
 
 
 def verify_evidence(evidence, nonce, trust=None, options=None):
-    """Verify ``evidence`` (the attestation_evidence dict) for ``nonce`` (hex string or bytes).
+    """Verify ``evidence`` (the attestation_evidence dict) for ``nonce`` (hex string or bytes, from the controller).
 
     ``trust``: dict (extra_amd_roots, extra_intel_roots, extra_vtpm_roots, ak_intermediates) or TrustStore.
-    ``options``: require_nonce_binding (bool), expected_tee ('snp'|'tdx'), policy (list of assertions),
-    default_policy (bool, default True), snp_minimum (dict), allow_debug (bool, tests only),
-    release_policy (dict/JSON), maa (dict: ``attest`` callable(kind, body) -> token string, ``jwks``
-    dict or callable() -> dict, ``issuer``, ``certs_url``), now (epoch seconds for token checks).
+    ``options``: require_nonce_binding (bool, default True), min_nonce_bytes (default 16; tests of old vectors
+    only), insecure_skip_provenance (bool, default False), expected_tee ('snp'|'tdx'), policy (list of
+    assertions), default_policy (bool, default True), policy_strict (bool, default True), snp_minimum (dict),
+    snp_guest_policy (dict, snp.check_guest_policy overrides), tdx_collateral (dict, Intel PCS collateral),
+    tdx_min_tee_tcb_svn (hex), tdx_accepted_tcb_statuses (list), tdx_qe_identity (tests only), required_pcrs (list of PCR indices on top of
+    0-7), crls (list of CRLs: PEM, DER, hex or base64), allow_debug (bool, tests only), release_policy
+    (dict/JSON), maa (dict: ``attest`` callable(kind, body) ->
+    token string, ``jwks`` dict or callable() -> dict, ``issuer``, ``certs_url``), now (epoch seconds:
+    the verification time for certificates and tokens; default the current time).
     """
     options = dict(options or {})
     result = Result()
+    result.insecure_skip_provenance = options.get("insecure_skip_provenance") is True
     r = _Runner(result)
 
     # --- inputs ---------------------------------------------------------------------------------
-    ok, nonce_bytes = r.run("evidence.decode", _nonce_bytes, nonce)
+    ok, nonce_bytes = r.run("nonce", parse_nonce, nonce, options.get("min_nonce_bytes", NONCE_MIN_BYTES))
     if not ok:
-        return _finish(result, r)
+        return result
     ok, ev = r.run("evidence.decode", decode_evidence, evidence)
     if not ok:
-        return _finish(result, r)
+        return result
     if isinstance(trust, TrustStore):
         store = trust
     else:
         ok, store = r.run("trust.anchors", TrustStore.from_dict, trust)
         if not ok:
-            return _finish(result, r)
+            return result
+    result.add("nonce", "pass", "%d-byte nonce from the controller" % len(nonce_bytes))
     result.add("evidence.decode", "pass", "evidence decoded")
 
     # --- HCL report -----------------------------------------------------------------------------
     ok, rep = r.run("hcl.parse", hcl_mod.parse, ev.hcl_report)
     if not ok:
-        return _finish(result, r)
+        return result
     result.tee = rep.tee
     result.add("hcl.parse", "pass", "HCL report v%d, %d bytes, %s hardware report" % (
         rep.version, len(rep.raw), rep.tee.upper()))
+    if not r.run("hcl.runtime_claims", claims_mod.check_runtime_claims, rep.claims_bytes)[0]:
+        return result  # nothing below may read claims of the wrong type
+    result.add("hcl.runtime_claims", "pass", "runtime claims are well-typed JSON")
     if r.run("hcl.claims_binding", rep.verify_claims_binding)[0]:
         result.add("hcl.claims_binding", "pass", "SHA-256(runtime claims) == report_data[0:32], rest zero")
-    r.run("hcl.nonce_binding", _nonce_binding, rep, nonce_bytes, options.get("require_nonce_binding", False), result)
+    r.run("hcl.nonce_binding", _nonce_binding, rep, nonce_bytes, options.get("require_nonce_binding", True), result)
     if ev.vm_id:
         r.run("hcl.vm_id", _vm_id_check, rep, ev.vm_id, result)
     expected_tee = options.get("expected_tee")
@@ -202,69 +229,77 @@ def verify_evidence(evidence, nonce, trust=None, options=None):
             result.add("tee.expected", "fail", "evidence is %s, expected %s" % (rep.tee.upper(), expected_tee.upper()))
 
     # --- TPM quote and AK -------------------------------------------------------------------------
-    ak = rep.ak_pub
-    attest = None
-    if ak is None:
-        result.add("tpm.ak_key", "fail", "HCL runtime claims carry no HCLAkPub key")
-        r.skip(("tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_digest"), "no AK key")
-    elif ev.tpm_quote is None:
-        result.add("tpm.quote", "fail", "no TPM quote in the evidence: the report cannot be tied to a fresh nonce")
-        r.skip(("tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_digest"), "no TPM quote")
-    else:
-        q = ev.tpm_quote
-        checks = []
-        ok, attest = r.run("tpm.quote_signature", tpm_mod.verify_quote, q["message"], q["signature"], ak,
-                           nonce_bytes, q["pcrs"], checks)
-        _record(result, checks)
-        if not ok:
-            r.skip(("tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_digest"), "an earlier quote check failed")
-
+    attest = _quote_checks(r, result, rep, ev, nonce_bytes, options.get("required_pcrs"))
     if ev.ak_cert:
-        r.run("ak_cert.chain", _ak_cert_checks, ev.ak_cert, ak, store, result)
+        r.run("ak_cert.chain", _ak_cert_checks, ev.ak_cert, rep.ak_pub, store, options, result)
     else:
         result.add("ak_cert.chain", "skip", "no AK certificate in the evidence")
 
     # --- hardware report ------------------------------------------------------------------------
-    hw_claims = {}
     if rep.tee == "snp":
         ok, srep = r.run("snp.parse", snp_mod.parse, rep.snp_report)
         if ok:
             hw_claims = _snp_checks(r, result, srep, ev, store, options)
         else:
+            hw_claims = {}
             r.skip(MANDATORY["snp"], "SNP report unreadable")
     else:
         hw_claims = _tdx_checks(r, result, rep, ev, store, options)
 
-    # --- claims ---------------------------------------------------------------------------------
-    claims = _claims(rep, hw_claims, attest)
-    result.claims = claims
+    result.claims = claims_mod.normalized(rep, hw_claims, attest)
 
-    # --- MAA --------------------------------------------------------------------------------------
+    # --- MAA and provenance -------------------------------------------------------------------------
     maa_opts = options.get("maa")
-    maa_used = bool(maa_opts)
-    if maa_used:
-        r.run("maa.token", _maa_checks, rep, ev, nonce, maa_opts, options.get("now"), result)
+    if maa_opts:
+        r.run("maa.token", _maa_checks, rep, ev, nonce_bytes.hex(), maa_opts, options.get("now"), result)
     else:
         result.add("maa.token", "skip", "MAA not used")
+    _provenance(result, bool(maa_opts), ev)
 
     # --- policy -----------------------------------------------------------------------------------
-    r.run("policy", _policy_checks, options, rep.tee, maa_used, expected_tee, result)
+    r.run("policy", _policy_checks, options, rep.tee, bool(maa_opts), expected_tee, result)
     if options.get("release_policy") is not None:
         r.run("release_policy", _release_policy, options["release_policy"], result,
-              (maa_opts or {}).get("issuer") if maa_used else None)
-    return _finish(result, r)
-
-
-def _finish(result, runner):
+              maa_opts.get("issuer") if maa_opts else None)
     return result
 
 
-def _nonce_bytes(nonce):
-    if nonce is None or nonce == "":
-        raise ParseError("a nonce is required", check="evidence.decode")
+def parse_nonce(nonce, min_bytes=NONCE_MIN_BYTES):
+    """The controller's nonce (hex text or bytes) -> bytes. Strict: no prefix, no whitespace, 16..64 bytes."""
     if isinstance(nonce, (bytes, bytearray)):
-        return bytes(nonce)
-    return hexdecode(nonce, "nonce")
+        raw = bytes(nonce)
+    elif isinstance(nonce, str):
+        if len(nonce) > 2 * NONCE_MAX_BYTES or not _HEX_RE.fullmatch(nonce) or len(nonce) % 2:
+            raise ParseError("nonce must be an even-length hex string of at most %d bytes (digits and a-f only: no "
+                             "0x prefix, no whitespace)" % NONCE_MAX_BYTES, check="nonce")
+        raw = bytes.fromhex(nonce)
+    else:
+        raise ParseError("a nonce (hex string) is required", check="nonce")
+    if len(raw) < min_bytes or len(raw) > NONCE_MAX_BYTES:
+        raise ParseError("nonce is %d bytes: it must be %d to %d random bytes drawn by the controller" % (
+            len(raw), min_bytes, NONCE_MAX_BYTES), check="nonce")
+    return raw
+
+
+def _quote_checks(r, result, rep, ev, nonce_bytes, required_pcrs):
+    ak = rep.ak_pub
+    names = ("tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_selection", "tpm.pcr_digest")
+    if ak is None:
+        result.add("tpm.ak_key", "fail", "HCL runtime claims carry no HCLAkPub key")
+        r.skip(names, "no AK key")
+        return None
+    if ev.tpm_quote is None:
+        result.add("tpm.quote", "fail", "no TPM quote in the evidence: the report cannot be tied to a fresh nonce")
+        r.skip(names, "no TPM quote")
+        return None
+    q = ev.tpm_quote
+    checks = []
+    ok, attest = r.run("tpm.quote_signature", tpm_mod.verify_quote, q["message"], q["signature"], ak,
+                       nonce_bytes, q["pcrs"], checks, required_pcrs=required_pcrs)
+    _record(result, checks)
+    if not ok:
+        r.skip(names, "an earlier quote check failed")
+    return attest
 
 
 def _nonce_binding(rep, nonce, required, result):
@@ -293,22 +328,23 @@ def _vm_id_check(rep, vm_id, result):
     result.add("hcl.vm_id", "pass", "vm_id == HCL vmUniqueId")
 
 
-def _ak_cert_checks(ak_cert, ak_jwk, store, result):
-    try:
-        cert = load_any(ak_cert, "ak_cert")[0]
-    except ParseError as exc:
-        raise VerificationError(str(exc), check="ak_cert.key_match")
-    if ak_jwk is None:
-        raise VerificationError("no HCLAkPub to compare the AK certificate with", check="ak_cert.key_match")
-    ak_key = tpm_mod.jwk_to_public_key(ak_jwk)
-    if public_key_der(cert_public_key(cert, check="ak_cert.key_match")) != public_key_der(ak_key):
-        raise VerificationError("AK certificate key is not HCLAkPub", check="ak_cert.key_match")
-    result.add("ak_cert.key_match", "pass", "AK certificate key == HCLAkPub")
-    try:
-        chain = build_chain(cert, [c for dummy, c in store.ak_intermediates], [c for dummy, c in store.vtpm_roots])
-    except VerificationError as exc:
-        raise VerificationError(str(exc), check="ak_cert.chain")
-    result.add("ak_cert.chain", "pass", " -> ".join(c.subject.rfc4514_string() for c in chain))
+def _ak_cert_checks(ak_cert, ak_jwk, store, options, result):
+    """The AK certificate chains to an Azure vTPM root (pinned, or one the caller named in trust.extra_vtpm_roots)
+    and certifies HCLAkPub, the key that signed the TPM quote."""
+    pinned = [(n, c) for n, c in store.vtpm_roots if not n.startswith("extra_vtpm_roots")]
+    extra = [(n, c) for n, c in store.vtpm_roots if n.startswith("extra_vtpm_roots")]
+    akc = tpm_mod.verify_ak_certificate(ak_cert, pinned, intermediates=store.ak_intermediates, extra_roots=extra,
+                                        now=options.get("now"), crls=options.get("crls"))
+    root = "pinned root %s" % akc.anchor if akc.anchor_source == "builtin" else \
+        "root %s that the caller trusts explicitly (trust.extra_vtpm_roots), NOT a pinned Microsoft root" % akc.anchor
+    result.add("ak_cert.chain", "pass", "%s (%s), every certificate valid" % (" -> ".join(akc.subjects), root))
+    rev = akc.revocation or {}
+    result.add("ak_cert.revocation", "pass" if rev.get("checked") else "skip", rev.get("reason", "not checked"))
+    if ak_jwk is None or not tpm_mod.ak_keys_equal(akc, ak_jwk):
+        raise VerificationError("the AK certificate's key is not HCLAkPub, the key in the runtime claims that signed "
+                                "the TPM quote", check="ak_cert.key_match")
+    result.add("ak_cert.key_match", "pass", "AK certificate key == HCLAkPub == the TPM quote's signing key")
+    result.ak_anchor_source = akc.anchor_source
 
 
 def _snp_checks(r, result, srep, ev, store, options):
@@ -323,7 +359,8 @@ def _snp_checks(r, result, srep, ev, store, options):
         pem, dummy = _vcek_certs(ev.vcek)
         return snp_mod.verify(srep, pem, trusted_arks=store.amd_arks, trusted_asks=store.amd_asks,
                               policy_min=options.get("snp_minimum"), allow_debug=bool(options.get("allow_debug")),
-                              result=sres)
+                              result=sres, now=options.get("now"), crls=options.get("crls"),
+                              guest_policy=options.get("snp_guest_policy"))
     ok, dummy = r.run("snp.vcek_chain", go)
     # record passes first so the list reads in order, then the failure already added by run()
     fail = result.checks.pop() if not ok else None
@@ -348,31 +385,22 @@ def _tdx_checks(r, result, rep, ev, store, options):
     tres = tdx_mod.TdxResult()
     expected = rep.claims_digest()
     expected = expected + b"\0" * (64 - len(expected))
+    extra = {}
+    if options.get("tdx_accepted_tcb_statuses"):
+        extra["accepted_tcb_statuses"] = tuple(options["tdx_accepted_tcb_statuses"])
     ok, dummy = r.run("tdx.quote_signature", tdx_mod.verify, quote, store.intel_roots, expected_report_data=expected,
-                      td_report=tdrep, allow_debug=bool(options.get("allow_debug")), result=tres)
+                      td_report=tdrep, allow_debug=bool(options.get("allow_debug")), result=tres,
+                      now=options.get("now"), collateral=options.get("tdx_collateral"), crls=options.get("crls"),
+                      qe_identity=options.get("tdx_qe_identity"), min_tee_tcb_svn=options.get("tdx_min_tee_tcb_svn"),
+                      **extra)
     fail = result.checks.pop() if not ok else None
     _record(result, tres.checks)
     if fail:
         result.checks.append(fail)
         r.skip(MANDATORY["tdx"], "not evaluated: %s failed" % fail["name"])
-    result.add("tdx.tcb_status", "skip", "TCB status needs Intel collateral; use MAA (maa.use) for attester_tcb_status")
+    if result.get("tdx.tcb_status") is None:
+        result.add("tdx.tcb_status", "skip", "not evaluated: an earlier TDX check failed")
     return tdx_mod.claims(quote)
-
-
-def _claims(rep, hw_claims, attest):
-    vc = rep.vm_configuration
-    tee_type = "sevsnpvm" if rep.tee == "snp" else "tdxvm"
-    tee = {"x-ms-attestation-type": tee_type, "x-ms-runtime": rep.claims}
-    tee.update(hw_claims)
-    claims = dict(tee)
-    claims["x-ms-isolation-tee"] = dict(tee)
-    if "secure-boot" in vc:
-        claims["secureboot"] = bool(vc.get("secure-boot"))
-    if vc.get("vmUniqueId"):
-        claims["x-ms-azurevm-vmid"] = vc.get("vmUniqueId")
-    if attest is not None:
-        claims["x-ms-azurevm-attested-pcrs"] = list(getattr(attest, "pcr_indices", []))
-    return claims
 
 
 # claims that MAA and the local verifier derive from the same bytes: they must agree
@@ -381,15 +409,25 @@ _CROSS = {"snp": ("x-ms-attestation-type", "x-ms-sevsnpvm-launchmeasurement", "x
           "tdx": ("x-ms-attestation-type", "tdx_mrtd", "tdx_report_data", "tdx_td_attributes_debug")}
 
 
-def _maa_checks(rep, ev, nonce, maa_opts, now, result):
+def _token_tee_claim(payload, name):
+    """A TEE claim of an MAA token: under x-ms-isolation-tee (guest tokens) when present, else top level (platform)."""
+    tee = payload.get("x-ms-isolation-tee")
+    if isinstance(tee, dict) and name in tee:
+        return tee[name]
+    return payload.get(name, _MISSING)
+
+
+_MISSING = object()
+
+
+def _maa_checks(rep, ev, nonce_hex, maa_opts, now, result):
     issuer = maa_opts.get("issuer")
     if not issuer:
         raise ParseError("maa.issuer is required", check="maa.request")
     kind = "SevSnpVm" if rep.tee == "snp" else "TdxVm"
-    nonce_str = nonce if isinstance(nonce, str) else bytes(nonce).hex()
     try:
         body = maa_mod.build_request(kind, {"hcl_report": rep.raw, "vcek": ev.vcek, "td_quote": ev.td_quote},
-                                     nonce=nonce_str)
+                                     nonce=nonce_hex)
     except AttestationError as exc:
         raise ParseError(str(exc), check="maa.request")
     try:
@@ -402,27 +440,46 @@ def _maa_checks(rep, ev, nonce, maa_opts, now, result):
     jwks = maa_opts.get("jwks")
     if callable(jwks):
         jwks = jwks()
-    payload = maa_mod.verify_token(token, jwks, issuer, nonce=nonce_str, now=now,
+    payload = maa_mod.verify_token(token, jwks, issuer, nonce=nonce_hex, now=now,
                                    certs_url_expected=maa_opts.get("certs_url"))
     result.add("maa.token", "pass", "RS256 token from %s verified (kid, iss, exp/nbf, nonce)" % issuer)
-    mism = []
-    for name in _CROSS[rep.tee]:
-        if name in payload and name in result.claims and payload[name] != result.claims[name]:
-            mism.append(name)
-    rt = payload.get("x-ms-runtime")
-    if rt is not None and rt != rep.claims:
-        mism.append("x-ms-runtime")
-    if mism:
-        raise VerificationError("MAA token claims disagree with the local verification: %s" % ", ".join(mism),
-                                check="maa.claims_match")
-    result.add("maa.claims_match", "pass", "MAA token claims match the locally verified evidence")
+    _maa_cross_check(rep, payload, result)
+    status = _token_tee_claim(payload, "x-ms-compliance-status")
+    if status != COMPLIANT_CVM:
+        raise VerificationError("MAA token x-ms-compliance-status is %s, not %s" % (
+            "missing" if status is _MISSING else repr(status), COMPLIANT_CVM), check="maa.compliance")
+    result.add("maa.compliance", "pass", "MAA reports an Azure-compliant confidential VM (%s)" % COMPLIANT_CVM)
     result.maa_token = token
     result.maa_token_claims = payload
+    _merge_token_claims(payload, result)
+
+
+def _maa_cross_check(rep, payload, result):
+    """Every TEE claim the local checks derive from the same bytes must be IN the token and equal (none = fail)."""
+    missing, mism = [], []
+    for name in _CROSS[rep.tee]:
+        value = _token_tee_claim(payload, name)
+        if value is _MISSING:
+            missing.append(name)
+        elif name not in result.claims or value != result.claims[name]:
+            mism.append(name)
+    runtime = _token_tee_claim(payload, "x-ms-runtime")
+    if runtime is not _MISSING and runtime != rep.claims:
+        mism.append("x-ms-runtime")
+    if missing or mism:
+        raise VerificationError("MAA token does not vouch for this evidence: %s" % "; ".join(
+            part for part in ("claims missing from the token: " + ", ".join(missing) if missing else "",
+                              "claims that disagree with the local verification: " + ", ".join(mism) if mism else "")
+            if part), check="maa.claims_match")
+    result.add("maa.claims_match", "pass", "MAA token carries and agrees on %s" % ", ".join(_CROSS[rep.tee]))
+
+
+def _merge_token_claims(payload, result):
     tcb_status = payload.get("attester_tcb_status")
     check = result.get("tdx.tcb_status")
     if check is not None and tcb_status is not None:
-        check["reason"] = "MAA attester_tcb_status is %r (not judged here: add a policy assertion on " \
-                          "attester_tcb_status to require a value)" % tcb_status
+        check["reason"] += "; MAA attester_tcb_status is %r (add a policy assertion on attester_tcb_status to " \
+                           "require a value)" % tcb_status
     for k, v in payload.items():
         if k not in result.claims and k not in ("iat", "exp", "nbf", "jti", "iss", "nonce"):
             result.claims[k] = v
@@ -431,10 +488,36 @@ def _maa_checks(rep, ev, nonce, maa_opts, now, result):
                 result.claims["x-ms-isolation-tee"][k] = v
 
 
+def _provenance(result, maa_used, ev):
+    """Pass needs proof the evidence comes from an Azure CVM: a chained AK certificate or a verified MAA token."""
+    if result.passed("ak_cert.chain") and result.passed("ak_cert.key_match") and result.passed("tpm.quote_signature"):
+        result.provenance.append("ak_cert")
+    if result.passed("maa.claims_match") and result.passed("maa.compliance"):
+        result.provenance.append("maa")
+    if result.provenance:
+        root = "a pinned Azure vTPM root" if result.ak_anchor_source == "builtin" else \
+            "a root the caller trusts explicitly (trust.extra_vtpm_roots), not a pinned Microsoft root"
+        how = {"ak_cert": "AK certificate chains to %s and its key is HCLAkPub, the key that signed the TPM quote"
+                          % root,
+               "maa": "Microsoft Azure Attestation verified the evidence (%s)" % COMPLIANT_CVM}
+        result.add("provenance", "pass", "; ".join(how[p] for p in result.provenance))
+        return
+    ak = result.get("ak_cert.chain")
+    ak_why = "the evidence has no AK certificate" if not ev.ak_cert else \
+        "the AK certificate did not verify (%s)" % (ak["reason"] if ak else "not checked")
+    maa_why = "MAA was not used (maa.use)" if not maa_used else "the MAA token was not verified"
+    missing = "no provenance: nothing proves this evidence comes from an Azure confidential VM - %s and %s" % (
+        ak_why, maa_why)
+    if result.insecure_skip_provenance:
+        result.add("provenance", "skip", "INSECURE (insecure_skip_provenance: true): %s" % missing)
+    else:
+        result.add("provenance", "fail", missing + " (a genuine report from any other platform would look the same)")
+
+
 def _policy_checks(options, tee, maa_used, expected_tee, result):
     defaults = policy_mod.default_assertions(tee, maa_used=maa_used, expected_tee=expected_tee)
     assertions = policy_mod.merge(defaults, options.get("policy"), options.get("default_policy", True))
-    for item in policy_mod.evaluate(assertions, result.claims):
+    for item in policy_mod.evaluate(assertions, result.claims, strict=options.get("policy_strict", True) is not False):
         result.add("policy:%s" % item["name"], item["result"], item["reason"])
 
 
@@ -448,20 +531,25 @@ def _release_policy(policy, result, authority):
             policy = json.loads(policy)
         except ValueError as exc:
             raise ParseError("release_policy is not valid JSON: %s" % exc, check="release_policy")
+    if not result.bound():
+        # claims of evidence that did not verify are the attacker's words: predict nothing from them
+        result.add("release_policy", "fail", "not evaluated: the claims are not bound to verified evidence")
+        return
     # Key Vault sees only the attestation token: with MAA, evaluate its claims (not the merged local view);
-    # without MAA, the locally verified claims are the best prediction (no compliance status in them).
+    # without a verified token, the local claims can predict conditions on claims they carry, nothing else.
     if result.maa_token_claims is not None:
-        claims, source = result.maa_token_claims, "maa_token"
+        out = rp.decide(policy, result.maa_token_claims, authority=authority, maa_verified=True)
+        source = "maa_token"
+    elif authority is not None:  # MAA was configured but its token was not accepted
+        out = {"decision": "no_release", "reasons": ["no verified MAA token: Key Vault would not get one"]}
+        source = "none"
     else:
-        claims, source = result.claims, "local"
-        if authority is not None:  # MAA was configured but its token was not accepted
-            released, reasons = False, ["no verified MAA token: Key Vault would not get one"]
-            result.release_policy_result = {"released": False, "reasons": reasons, "authority": authority,
-                                            "claims_source": "none"}
-            result.add("release_policy", "fail", "Key Vault would NOT release the key: %s" % reasons[0])
-            return
-    released, reasons = rp.evaluate(policy, claims, authority=authority)
-    result.release_policy_result = {"released": bool(released), "reasons": list(reasons), "authority": authority,
-                                    "claims_source": source}
-    result.add("release_policy", "pass" if released else "fail",
-               "Key Vault would %srelease the key: %s" % ("" if released else "NOT ", "; ".join(reasons)))
+        out = rp.decide(policy, result.claims, maa_verified=False)
+        source = "local"
+    decision = out["decision"]
+    result.release_policy_result = {"released": decision == "release", "decision": decision,
+                                    "reasons": list(out["reasons"]), "authority": authority, "claims_source": source}
+    verb = {"release": "would release", "no_release": "would NOT release",
+            "unknown": "cannot say whether Key Vault would release"}[decision]
+    result.add("release_policy", "pass" if decision == "release" else "fail",
+               "%s the key: %s" % (verb, "; ".join(out["reasons"])))

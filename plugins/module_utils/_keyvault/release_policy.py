@@ -108,7 +108,8 @@ def _is_number(value):
 
 
 def _is_scalar(value):
-    return value is None or isinstance(value, (str, bool, int, float))
+    # the grammar's value: string | number | true | false (no null, no arrays or objects)
+    return isinstance(value, (str, bool, int, float))
 
 
 def _lint_claim(path, claim, errors):
@@ -438,6 +439,74 @@ def _eval_group(node, claims, path):
     if any(results):
         return True, []
     return False, ["%s.anyOf: no alternative matched" % path] + reasons
+
+
+#: Claims only an attestation service (MAA) issues: the verifier's own claims never carry them.
+MAA_ONLY_CLAIMS = ("x-ms-compliance-status", "x-ms-policy-hash", "x-ms-policy-signer", "x-ms-ver", "x-ms-attestation-collateral",
+                   "attester_tcb_status", "attester_advisory_ids", "iss", "iat", "exp", "nbf", "jti")
+
+
+def _kleene_all(values):
+    return False if False in values else (None if None in values else True)
+
+
+def _kleene_any(values):
+    return True if True in values else (None if None in values else False)
+
+
+def _decide_node(node, claims, path, maa_verified, notes):
+    """True / False / None (unknown) for a condition or group."""
+    if "claim" in node:
+        actual = claim_value(claims, node["claim"])
+        if not maa_verified and actual is _MISSING:
+            # absent from the local claims: whatever MAA would put in its token is unknown here
+            notes.append("%s: claim %r is not in the locally verified claims (%s); only a verified MAA token "
+                         "can answer" % (path, node["claim"], "an MAA-only claim" if node["claim"].split(".")[-1]
+                                         in MAA_ONLY_CLAIMS else "not produced locally"))
+            return None
+        ok, reason = _eval_condition(node, claims, path)
+        if not ok:
+            notes.append(reason)
+        return ok
+    kind = "allOf" if "allOf" in node else "anyOf"
+    values = [_decide_node(item, claims, "%s.%s[%d]" % (path, kind, i), maa_verified, notes)
+              for i, item in enumerate(node[kind])]
+    return _kleene_all(values) if kind == "allOf" else _kleene_any(values)
+
+
+def decide(policy, claims, authority=None, maa_verified=False):
+    """Key Vault's answer for ``claims``: ``{"decision": "release"|"no_release"|"unknown", "reasons": [...]}``.
+
+    With ``maa_verified`` the claims are a verified MAA token's (issued by ``authority``): the answer is
+    release or no_release, as :func:`evaluate`. Without, they are a verifier's local claims: a condition on
+    a claim they do not carry (``x-ms-compliance-status`` and every other claim only MAA issues) is unknown,
+    and a decision that depends on an unknown is "unknown", never "release".
+    """
+    if maa_verified:
+        released, reasons = evaluate(policy, claims, authority=authority)
+        return {"decision": "release" if released else "no_release", "reasons": reasons}
+    if isinstance(policy, (str, bytes)):
+        try:
+            policy = json.loads(policy)
+        except ValueError as exc:
+            return {"decision": "no_release", "reasons": ["policy is not valid JSON: %s" % exc]}
+    errors = lint(policy, key_vault=False)
+    if errors:
+        return {"decision": "no_release", "reasons": ["invalid policy: %s" % e for e in errors]}
+    if not isinstance(claims, dict):
+        return {"decision": "no_release", "reasons": ["claims must be an object"]}
+    notes, values = [], []
+    for index, rule in enumerate(policy["anyOf"]):
+        if authority is not None and _norm_authority(rule["authority"]) != _norm_authority(authority):
+            continue
+        values.append(_decide_node(rule, claims, "anyOf[%d]" % index, False, notes))
+    verdict = _kleene_any(values) if values else False
+    if verdict is True:
+        return {"decision": "release", "reasons": ["all conditions of an authority rule hold on claims the verifier "
+                                                   "produced itself"]}
+    if verdict is None:
+        return {"decision": "unknown", "reasons": notes}
+    return {"decision": "no_release", "reasons": notes or ["no rule in the policy applies"]}
 
 
 def evaluate(policy, claims, authority=None):

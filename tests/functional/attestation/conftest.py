@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import ak_testca
 from ga_helpers import REPO, FakeImds, HostSwtpm, Runner, hcl_testchain
 
 
@@ -54,3 +55,9 @@ def runner(collections_path, tmp_path):
 def test_chain():
     """One test AMD chain (ARK/ASK/VCEK) per session: RSA-4096 key generation is slow."""
     return hcl_testchain.make_test_chain()
+
+
+@pytest.fixture(scope="session")
+def vtpm_ca():
+    """A TEST vTPM CA (root + intermediate) that issues the swtpm's AK certificate; trusted only explicitly."""
+    return ak_testca.shared_ca()

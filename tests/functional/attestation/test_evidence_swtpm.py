@@ -3,7 +3,9 @@
 """attestation_evidence against a real software TPM (swtpm on the host, no qemu), verified by attestation_verify.
 
 The swtpm is provisioned like an Azure SEV-SNP vTPM (tests/tools/hcl_testchain.py): AK at 0x81000003, a
-2048-byte HCL report whose SNP report is signed by a TEST AMD chain made here, HCLAkPub = that AK.
+2048-byte HCL report whose SNP report is signed by a TEST AMD chain made here, HCLAkPub = that AK, and an AK
+certificate from a TEST vTPM CA (ak_testca.py) in NV 0x01C101D0, the provenance signal the verifier requires; the
+verifying plays trust that CA explicitly (trust.extra_vtpm_roots).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import base64
 import secrets
 import uuid
 
+import ak_testca
 from ga_helpers import free_port, hcl_testchain, record_task
 
 
 def provision(tpm, chain, nonce=None, imds=None):
     vm_id = str(uuid.uuid4()).upper()
-    material = hcl_testchain.provision(tpm.tcti, nonce_hex=nonce, chain=chain, vm_unique_id=vm_id)
+    material = ak_testca.provision(tpm.tcti, ak_testca.shared_ca(), nonce_hex=nonce, chain=chain, vm_unique_id=vm_id)
+    material["trust"] = ak_testca.trust(ak_testca.shared_ca(), material)
     if imds is not None:
         imds.thim = material["thim"]
         imds.compute = {"vmId": vm_id, "location": "westeurope"}
@@ -35,10 +39,12 @@ def evidence_and_verify_play(tcti, imds_url, collect_nonce, verify_nonce, extra_
             record_task("collected", "collected", host_specific=False),
             {"name": "verify with the test root trusted", "confidential.azure.attestation_verify": {
                 "evidence": "{{ collected.evidence }}", "nonce": verify_nonce, "require_nonce_binding": True,
-                "trust": {"extra_amd_roots": ["{{ test_ark }}"]}, "fail_on_fail": False}, "register": "with_test_root"},
+                "trust": "{{ test_trust }}", "fail_on_fail": False}, "register": "with_test_root"},
             record_task("with_test_root", "with_test_root", host_specific=False),
             {"name": "verify with only the real AMD roots", "confidential.azure.attestation_verify": {
                 "evidence": "{{ collected.evidence }}", "nonce": verify_nonce, "require_nonce_binding": True,
+                "trust": {"extra_vtpm_roots": "{{ test_trust.extra_vtpm_roots }}",
+                          "ak_intermediates": "{{ test_trust.ak_intermediates }}"},
                 "fail_on_fail": False}, "register": "real_roots"},
             record_task("real_roots", "real_roots", host_specific=False),
         ] + list(extra_tasks),
@@ -54,7 +60,7 @@ def test_evidence_from_swtpm_verifies_with_the_test_root_and_fails_on_the_ark_pi
     nonce = secrets.token_hex(32)
     material = provision(host_swtpm, test_chain, nonce=nonce, imds=fake_imds)
     rc, out, rec = runner.run(evidence_and_verify_play(host_swtpm.tcti, fake_imds.url(), nonce, nonce),
-                              extra_vars={"test_ark": material["ark_pem"]})
+                              extra_vars={"test_ark": material["ark_pem"], "test_trust": material["trust"]})
     assert rc == 0, out
     ev = rec["collected"]["evidence"]
     assert base64.b64decode(ev["hcl_report"]) == material["hcl_report"]
@@ -66,12 +72,16 @@ def test_evidence_from_swtpm_verifies_with_the_test_root_and_fails_on_the_ark_pi
     assert thim_calls and all(r["metadata"] == "true" for r in thim_calls)
     assert rec["collected"]["changed"] is False
 
+    assert base64.b64decode(ev["ak_cert"]) == material["ak_cert_der"]
     ok = rec["with_test_root"]
     assert ok["verdict"] == "pass", failed(ok)
     assert ok["nonce_bound"] is True
+    assert ok["provenance"] == ["ak_cert"]
+    prov = [c for c in ok["checks"] if c["name"] == "provenance"][0]["reason"]
+    assert "trust.extra_vtpm_roots" in prov and "not a pinned Microsoft root" in prov
     passed = dict((c["name"], c["result"]) for c in ok["checks"])
     for name in ("snp.vcek_chain", "snp.signature", "hcl.claims_binding", "hcl.nonce_binding",
-                 "tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_digest"):
+                 "tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_digest", "ak_cert.chain", "ak_cert.key_match"):
         assert passed[name] == "pass", name
 
     real = rec["real_roots"]
@@ -85,7 +95,7 @@ def test_a_report_not_regenerated_for_a_new_nonce_is_rejected_when_binding_is_re
     first, second = secrets.token_hex(32), secrets.token_hex(32)
     material = provision(host_swtpm, test_chain, nonce=first, imds=fake_imds)
     rc, out, rec = runner.run(evidence_and_verify_play(host_swtpm.tcti, fake_imds.url(), second, second),
-                              extra_vars={"test_ark": material["ark_pem"]})
+                              extra_vars={"test_ark": material["ark_pem"], "test_trust": material["trust"]})
     assert rc == 0, out
     res = rec["with_test_root"]
     assert res["verdict"] == "fail"
@@ -98,7 +108,7 @@ def test_quote_for_another_nonce_is_rejected(host_swtpm, fake_imds, runner, test
     nonce, other = secrets.token_hex(32), secrets.token_hex(32)
     material = provision(host_swtpm, test_chain, nonce=nonce, imds=fake_imds)
     rc, out, rec = runner.run(evidence_and_verify_play(host_swtpm.tcti, fake_imds.url(), nonce, other),
-                              extra_vars={"test_ark": material["ark_pem"]})
+                              extra_vars={"test_ark": material["ark_pem"], "test_trust": material["trust"]})
     assert rc == 0, out
     res = rec["with_test_root"]
     assert res["verdict"] == "fail"
@@ -134,7 +144,9 @@ def test_check_mode_leaves_the_report_data_index_alone(host_swtpm, fake_imds, ru
 
 
 def maa_verify_task(name, sim, nonce):
-    args = {"evidence": "{{ collected.evidence }}", "nonce": nonce, "require_nonce_binding": True,
+    # without the AK certificate: the MAA token alone has to prove provenance
+    args = {"evidence": "{{ collected.evidence | dict2items | rejectattr('key', 'equalto', 'ak_cert') | items2dict }}",
+            "nonce": nonce, "require_nonce_binding": True,
             "trust": {"extra_amd_roots": ["{{ test_ark }}"]}, "fail_on_fail": False,
             "maa": {"use": True, "endpoint": sim.info["cloud_environment"]["attestation_endpoint"],
                     "ca_bundle": sim.ca_bundle}}
@@ -153,7 +165,7 @@ def test_maa_path_through_the_simulator_returns_a_verified_token_only_for_a_trus
     # MAA (simulated) trusts only the real AMD roots: it must refuse the test chain
     rc, out, rec = runner.run([{"hosts": "localhost", "gather_facts": False,
                                 "tasks": collect + maa_verify_task("untrusted_at_maa", sim, nonce)}],
-                              extra_vars={"test_ark": material["ark_pem"]}, env=sim.env)
+                              extra_vars={"test_ark": material["ark_pem"], "test_trust": material["trust"]}, env=sim.env)
     assert rc == 0, out
     res = rec["untrusted_at_maa"]
     assert res["verdict"] == "fail" and "maa.request" in res["failed_checks"], res["checks"]
@@ -162,12 +174,13 @@ def test_maa_path_through_the_simulator_returns_a_verified_token_only_for_a_trus
     sim.add_trust_root(material["ark_pem"].encode())
     rc, out, rec = runner.run([{"hosts": "localhost", "gather_facts": False,
                                 "tasks": collect + maa_verify_task("trusted_at_maa", sim, nonce)}],
-                              extra_vars={"test_ark": material["ark_pem"]}, env=sim.env)
+                              extra_vars={"test_ark": material["ark_pem"], "test_trust": material["trust"]}, env=sim.env)
     assert rc == 0, out
     res = rec["trusted_at_maa"]
     assert res["verdict"] == "pass", [c for c in res["checks"] if c["result"] != "pass"]
     checks = dict((c["name"], c["result"]) for c in res["checks"])
-    assert checks["maa.token"] == "pass"
+    assert checks["maa.token"] == "pass" and checks["maa.compliance"] == "pass"
+    assert res["provenance"] == ["maa"]
     claims = res["maa_token_claims"]
     assert claims["x-ms-attestation-type"] == "sevsnpvm"
     assert claims["iss"].rstrip("/") == sim.info["cloud_environment"]["attestation_endpoint"].rstrip("/")

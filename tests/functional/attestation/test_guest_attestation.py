@@ -6,7 +6,8 @@ Before boot the guest's swtpm is provisioned (harness hook, tpm2-tools over swtp
 vTPM: an RSA-2048 restricted signing AK persisted at 0x81000003 and a 2048-byte (older format) HCL report at
 NV 0x01400001 whose SNP report is signed by a TEST AMD chain made here, with HCLAkPub = that AK and the
 runtime claims' user-data = the nonce this module will use (a real HCL regenerates the report when the guest
-writes 0x01400002; swtpm does not, so the nonce is bound at provisioning time).
+writes 0x01400002; swtpm does not, so the nonce is bound at provisioning time), plus an AK certificate from a TEST
+vTPM CA (ak_testca.py) in NV 0x01C101D0 - the provenance signal - which the verifying plays trust explicitly.
 
 The guest reaches a fake IMDS on the host (qemu user networking: 10.0.2.2) for the VCEK chain (THIM) and the
 compute metadata. attestation_evidence runs in the guest over ssh (ansible-playbook, the collection from this
@@ -23,6 +24,7 @@ import uuid
 
 import pytest
 
+import ak_testca
 from ga_helpers import REPO, FakeImds, hcl_testchain, record_task, swtpm_tcti
 
 sys.path.insert(0, str(REPO / "tests" / "guest"))
@@ -43,8 +45,9 @@ class AttestedGuest(object):
 
     def _provision(self, ctx):
         with swtpm_tcti(ctx) as tcti:
-            self.material = hcl_testchain.provision(tcti, nonce_hex=self.nonce, chain=self.chain,
-                                                    vm_unique_id=self.vm_id)
+            self.material = ak_testca.provision(tcti, ak_testca.shared_ca(), nonce_hex=self.nonce, chain=self.chain,
+                                                vm_unique_id=self.vm_id)
+        self.trust = ak_testca.trust(ak_testca.shared_ca(), self.material)
         self.imds.thim = self.material["thim"]
         self.imds.compute = {"vmId": self.vm_id, "location": "westeurope"}
 
@@ -100,7 +103,7 @@ def test_evidence_collected_over_ssh_passes_with_the_test_root_and_fails_the_ark
     set_report(ag, bound=True)
     plays = [{"hosts": "all", "gather_facts": False,
               "tasks": evidence_tasks(ag, ag.nonce)
-              + verify_task("with_test_root", ag.nonce, {"extra_amd_roots": ["{{ test_ark }}"]})
+              + verify_task("with_test_root", ag.nonce, ag.trust)
               + verify_task("real_roots_only", ag.nonce, {})}]
     rc, out, rec = runner.run(plays, inventory=ag.guest.inventory_path,
                               extra_vars={"test_ark": ag.material["ark_pem"]})
@@ -124,10 +127,11 @@ def test_evidence_collected_over_ssh_passes_with_the_test_root_and_fails_the_ark
     ok = rec["with_test_root"]
     assert ok["verdict"] == "pass", failed(ok)
     assert ok["tee"] == "snp" and ok["nonce_bound"] is True
+    assert ok["provenance"] == ["ak_cert"]
     results = dict((c["name"], c["result"]) for c in ok["checks"])
     for name in ("hcl.claims_binding", "hcl.nonce_binding", "tpm.quote_signature", "tpm.quote_nonce",
                  "tpm.pcr_digest", "snp.vcek_chain", "snp.signature", "snp.chip_id", "snp.reported_tcb",
-                 "snp.debug", "snp.vmpl"):
+                 "snp.debug", "snp.vmpl", "ak_cert.chain", "ak_cert.key_match", "provenance"):
         assert results[name] == "pass", (name, ok["checks"])
 
     real = rec["real_roots_only"]
@@ -142,7 +146,7 @@ def test_replayed_report_is_rejected_for_a_new_nonce(attested_guest, runner):
     fresh = secrets.token_hex(32)
     plays = [{"hosts": "all", "gather_facts": False,
               "tasks": evidence_tasks(ag, fresh)
-              + verify_task("with_test_root", fresh, {"extra_amd_roots": ["{{ test_ark }}"]})}]
+              + verify_task("with_test_root", fresh, ag.trust)}]
     rc, out, rec = runner.run(plays, inventory=ag.guest.inventory_path,
                               extra_vars={"test_ark": ag.material["ark_pem"]})
     assert rc == 0, out
@@ -176,7 +180,7 @@ def test_maa_token_for_the_guest_evidence_from_the_simulator(attested_guest, run
     sim.add_trust_root(ag.material["ark_pem"].encode())
     plays = [{"hosts": "all", "gather_facts": False,
               "tasks": evidence_tasks(ag, ag.nonce) + verify_task(
-                  "with_maa", ag.nonce, {"extra_amd_roots": ["{{ test_ark }}"]},
+                  "with_maa", ag.nonce, ag.trust,
                   maa={"use": True, "endpoint": sim.info["cloud_environment"]["attestation_endpoint"],
                        "ca_bundle": sim.ca_bundle})}]
     rc, out, rec = runner.run(plays, inventory=ag.guest.inventory_path,
@@ -185,6 +189,7 @@ def test_maa_token_for_the_guest_evidence_from_the_simulator(attested_guest, run
     res = rec["with_maa"]
     assert res["verdict"] == "pass", [c for c in res["checks"] if c["result"] != "pass"]
     assert dict((c["name"], c["result"]) for c in res["checks"])["maa.token"] == "pass"
+    assert res["provenance"] == ["ak_cert", "maa"]
     claims = res["maa_token_claims"]
     assert claims["x-ms-attestation-type"] == "sevsnpvm"
     assert claims["iss"].rstrip("/") == sim.info["cloud_environment"]["attestation_endpoint"].rstrip("/")
@@ -210,7 +215,7 @@ def role_play(ag, role_vars, guard=True):
 def test_role_passes_the_guest_with_the_test_root(attested_guest, runner):
     ag = attested_guest
     rc, out, rec = runner.run(role_play(ag, {
-        "guest_attestation_trust": {"extra_amd_roots": [ag.material["ark_pem"]]},
+        "guest_attestation_trust": ag.trust,
         "guest_attestation_expected_tee": "snp",
         "guest_attestation_expected_vm_id": ag.vm_id}), inventory=ag.guest.inventory_path)
     assert rc == 0, out

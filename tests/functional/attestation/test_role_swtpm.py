@@ -14,12 +14,15 @@ import re
 import sys
 import uuid
 
+import ak_testca
 from ga_helpers import REPO, hcl_testchain, record_task
 
 
 def provision(tpm, chain, imds):
+    """The swtpm as an Azure vTPM: AK, HCL report (TEST AMD chain) and an AK certificate (TEST vTPM CA)."""
     vm_id = str(uuid.uuid4()).upper()
-    material = hcl_testchain.provision(tpm.tcti, chain=chain, vm_unique_id=vm_id)
+    material = ak_testca.provision(tpm.tcti, ak_testca.shared_ca(), chain=chain, vm_unique_id=vm_id)
+    material["trust"] = ak_testca.trust(ak_testca.shared_ca(), material)
     imds.thim = material["thim"]
     imds.compute = {"vmId": vm_id, "location": "westeurope"}
     material["vm_id"] = vm_id
@@ -50,7 +53,7 @@ def test_role_passes_a_genuine_guest_with_the_test_root_and_a_fresh_nonce_each_r
         host_swtpm, fake_imds, runner, test_chain):
     material = provision(host_swtpm, test_chain, fake_imds)
     rv = role_vars(host_swtpm, fake_imds,
-                   guest_attestation_trust={"extra_amd_roots": [material["ark_pem"]]},
+                   guest_attestation_trust=material["trust"],
                    guest_attestation_expected_tee="snp", guest_attestation_expected_vm_id=material["vm_id"].lower())
     rc, out, rec = runner.run(guarded_role_play(rv, runs=2))
     assert rc == 0, out
@@ -63,6 +66,8 @@ def test_role_passes_a_genuine_guest_with_the_test_root_and_a_fresh_nonce_each_r
         assert re.match(r"^[0-9a-f]{64}$", res["nonce"])
         names = dict((c["name"], c["result"]) for c in res["checks"])
         assert names["snp.vcek_chain"] == "pass" and names["tpm.quote_nonce"] == "pass"
+        assert names["provenance"] == "pass" and res["provenance"] == ["ak_cert"]
+        assert res["insecure_skip_provenance"] is False
     assert first["nonce"] != second["nonce"]
 
 
@@ -96,7 +101,7 @@ def test_role_fails_closed_when_evidence_cannot_be_collected(host_swtpm, fake_im
 
 def test_role_rejects_evidence_from_another_vm_than_expected(host_swtpm, fake_imds, runner, test_chain):
     material = provision(host_swtpm, test_chain, fake_imds)
-    rv = role_vars(host_swtpm, fake_imds, guest_attestation_trust={"extra_amd_roots": [material["ark_pem"]]},
+    rv = role_vars(host_swtpm, fake_imds, guest_attestation_trust=material["trust"],
                    guest_attestation_expected_vm_id=str(uuid.uuid4()))
     rc, out, rec = runner.run(guarded_role_play(rv))
     res = rec["result0-localhost"]
@@ -164,3 +169,23 @@ def test_role_quarantine_without_a_vm_to_tag_still_fails_the_host(host_swtpm, fa
     rc, out, rec = runner.run(guarded_role_play(rv))
     assert "cannot quarantine" in rec["failure0-localhost"]["msg"]
     assert rec["result0-localhost"]["verdict"] == "fail"
+
+
+def test_role_requires_provenance_by_default_and_records_the_insecure_opt_out(
+        host_swtpm, fake_imds, runner, test_chain):
+    # a vTPM without an AK certificate, and no MAA: nothing proves the evidence comes from an Azure CVM
+    vm_id = str(uuid.uuid4()).upper()
+    material = hcl_testchain.provision(host_swtpm.tcti, chain=test_chain, vm_unique_id=vm_id)
+    fake_imds.thim = material["thim"]
+    fake_imds.compute = {"vmId": vm_id, "location": "westeurope"}
+    amd_only = {"extra_amd_roots": [material["ark_pem"]]}
+    rc, out, rec = runner.run(guarded_role_play(role_vars(host_swtpm, fake_imds, guest_attestation_trust=amd_only)))
+    res = rec["result0-localhost"]
+    assert res["verdict"] == "fail" and res["failing_checks"] == ["provenance"], res
+    assert "no AK certificate" in res["reason"]
+    rv = role_vars(host_swtpm, fake_imds, guest_attestation_trust=amd_only,
+                   guest_attestation_insecure_skip_provenance=True)
+    rc, out, rec = runner.run(guarded_role_play(rv))
+    res = rec["result0-localhost"]
+    assert res["verdict"] == "pass", res
+    assert res["insecure_skip_provenance"] is True and res["provenance"] == []

@@ -334,7 +334,8 @@ def test_missing_tpm2_tools_is_a_clear_error(monkeypatch):
     assert res["failed"] and "tpm2-tools" in res["msg"]
 
 
-@pytest.mark.parametrize("nonce", ["", "abc", "zz" * 4, "00" * 65])
+@pytest.mark.parametrize("nonce", ["", "abc", "zz" * 4, "00" * 65, "0x", "  ", "0x" + "ab" * 32, "ab" * 15,
+                                   " " + "ab" * 32])
 def test_bad_nonces_are_rejected_before_touching_the_tpm(monkeypatch, nonce):
     tpm = FakeTpm(nv={0x01400001: hcl_report()})
     res = run(monkeypatch, {"nonce": nonce}, tpm, FakeImds())
@@ -355,3 +356,27 @@ def test_der_cut_rejects_garbage():
         mod.der_cut(b"\xff" * 10)
     with pytest.raises(mod.EvidenceError):
         mod.der_cut(b"\x30\x82\x10\x00" + b"\x00" * 10)
+
+
+def test_ak_cert_with_bytes_after_the_der_is_refused():
+    body = b"\x30\x03\x02\x01\x05"
+    assert mod.der_cut(body + b"\0" * 20) == body
+    with pytest.raises(mod.EvidenceError):
+        mod.der_cut(body + b"\x01")
+
+
+def test_the_guest_uses_the_verifiers_parsers():
+    from ansible_collections.confidential.azure.plugins.module_utils._attestation import hcl, util
+    assert mod.hcl_summary is hcl.summary and mod.b64 is util.b64std
+    assert mod.b64_any_to_std("-_8") == "+/8="
+
+
+def test_modules_parsers_compile_for_python_3_8():
+    import ast
+    here = os.path.dirname(os.path.abspath(mod.__file__))
+    utils = os.path.join(here, "..", "module_utils", "_attestation")
+    for name in ("der.py", "errors.py", "hcl.py", "limits.py", "util.py"):
+        with open(os.path.join(utils, name)) as handle:
+            ast.parse(handle.read(), name, feature_version=(3, 8))
+    with open(mod.__file__) as handle:
+        ast.parse(handle.read(), "attestation_evidence.py", feature_version=(3, 8))

@@ -63,76 +63,128 @@ def names(out, result="fail"):
     return [c["name"] for c in out["checks"] if c["result"] == result]
 
 
-def test_real_snp_evidence_passes(monkeypatch):
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX, "expected_tee": "snp"})
+CHAIN = synth.AmdChain(tag="module")
+VTPM = synth.VtpmChain()
+TRUST = {"extra_amd_roots": CHAIN.roots, "extra_vtpm_roots": [synth.pem(VTPM.root)],
+         "ak_intermediates": [synth.pem(VTPM.inter)]}
+
+
+def genuine(**kw):
+    """SNP evidence signed by a TEST AMD chain, with an AK certificate from a TEST vTPM CA (both trusted in TRUST)."""
+    ev, nonce, dummy = synth.snp_evidence(chain=CHAIN, **kw)
+    ev["ak_cert"] = VTPM.ak_cert_b64()
+    return ev, nonce
+
+
+def test_genuine_evidence_with_provenance_passes(monkeypatch):
+    ev, nonce = genuine()
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "expected_tee": "snp", "trust": TRUST})
     assert kind == "exit", out
     assert out["verdict"] == "pass" and out["changed"] is False
-    assert out["tee"] == "snp" and out["nonce_bound"] is False
+    assert out["tee"] == "snp" and out["nonce_bound"] is True
+    assert out["provenance"] == ["ak_cert"] and out["insecure_skip_provenance"] is False
     assert out["claims"]["x-ms-attestation-type"] == "sevsnpvm"
     assert "maa_token_claims" not in out
+    prov = [c for c in out["checks"] if c["name"] == "provenance"][0]["reason"]
+    assert "trust.extra_vtpm_roots" in prov and "not a pinned Microsoft root" in prov
 
 
-def test_real_tdx_evidence_passes_and_expected_tee_mismatch_fails_the_task(monkeypatch):
-    kind, out = run(monkeypatch, {"evidence": V.tdx_evidence_bin(), "nonce": V.CHALLENGE_HEX})
-    assert kind == "exit" and out["verdict"] == "pass"
-    kind, out = run(monkeypatch, {"evidence": V.tdx_evidence_bin(), "nonce": V.CHALLENGE_HEX, "expected_tee": "snp"})
+def test_evidence_without_provenance_fails_unless_insecure_skip_provenance(monkeypatch):
+    ev, nonce = genuine()
+    del ev["ak_cert"]
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST})
+    assert kind == "fail" and out["failed_checks"] == ["provenance"]
+    assert "provenance" in out["msg"]
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST, "insecure_skip_provenance": True})
+    assert kind == "exit" and out["verdict"] == "pass" and out["insecure_skip_provenance"] is True
+    assert out["provenance"] == [] and any("insecure_skip_provenance" in w for w in warnings)
+
+
+def test_expected_tee_mismatch_fails_the_task(monkeypatch):
+    ev, nonce = genuine()
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST, "expected_tee": "tdx"})
     assert kind == "fail" and out["verdict"] == "fail"
     assert "tee.expected" in out["failed_checks"]
     assert "tee.expected" in out["msg"]
 
 
 def test_verdict_fail_fails_the_task_by_default_and_is_returned_when_asked(monkeypatch):
-    args = {"evidence": V.snp_evidence_bin(), "nonce": "ab" * 16}
+    ev, dummy = genuine()
+    args = {"evidence": ev, "nonce": "ab" * 32, "trust": TRUST}
     kind, out = run(monkeypatch, args)
     assert kind == "fail" and out["verdict"] == "fail"
-    assert out["failed_checks"] == ["tpm.quote_nonce"]
+    assert out["failed_checks"] == ["hcl.nonce_binding", "tpm.quote_nonce"]
     args["fail_on_fail"] = False
     kind, out = run(monkeypatch, args)
     assert kind == "exit" and out["verdict"] == "fail"
 
 
-def test_require_nonce_binding(monkeypatch):
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
-                                  "require_nonce_binding": True})
+def test_nonce_binding_is_required_by_default(monkeypatch):
+    ev, nonce = genuine(bind_nonce=False)
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST})
     assert kind == "fail" and out["failed_checks"] == ["hcl.nonce_binding"]
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST, "require_nonce_binding": False})
+    assert kind == "exit" and out["verdict"] == "pass" and out["nonce_bound"] is False
 
 
 def test_test_chain_needs_extra_root(monkeypatch):
-    ev, nonce, chain = synth.snp_evidence()
-    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "require_nonce_binding": True})
+    ev, nonce = genuine()
+    vtpm_only = {"extra_vtpm_roots": TRUST["extra_vtpm_roots"], "ak_intermediates": TRUST["ak_intermediates"]}
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": vtpm_only})
     assert kind == "fail" and "snp.vcek_chain" in out["failed_checks"]
-    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "require_nonce_binding": True,
-                                  "trust": {"extra_amd_roots": chain.roots}})
-    assert kind == "exit" and out["verdict"] == "pass" and out["nonce_bound"] is True
 
 
-def test_user_policy_with_expect_false_and_replacing_a_default(monkeypatch):
-    ev = V.flashbots_tdx_evidence()
-    kind, out = run(monkeypatch, {"evidence": ev, "nonce": V.FLASHBOTS_NONCE_HEX})
-    assert kind == "fail" and out["failed_checks"] == ["policy:secure-boot"]
-    kind, out = run(monkeypatch, {"evidence": ev, "nonce": V.FLASHBOTS_NONCE_HEX, "policy": [
+def test_real_flashbots_vector_at_its_own_time(monkeypatch):
+    base = {"evidence": V.flashbots_tdx_evidence(), "nonce": V.FLASHBOTS_NONCE_HEX, "require_nonce_binding": False,
+            "verification_time": "2025-12-02T08:00:00Z"}
+    kind, out = run(monkeypatch, base)
+    # that VM ran with secure boot off: only the default policy says no; provenance comes from its AK certificate
+    assert kind == "fail" and out["failed_checks"] == ["policy:secure-boot"] and out["provenance"] == ["ak_cert"]
+    kind, out = run(monkeypatch, dict(base, policy=[
         {"name": "secure-boot", "query": "secureboot", "expect": False},
-        {"name": "vtpm", "query": '"x-ms-runtime"."vm-configuration"."tpm-enabled"', "description": "vTPM on"}]})
+        {"name": "vtpm", "query": '"x-ms-runtime"."vm-configuration"."tpm-enabled"', "description": "vTPM on"}]))
     assert kind == "exit", out["failed_checks"]
     assert "policy:vtpm" in names(out, "pass")
+    kind, out = run(monkeypatch, dict(base, verification_time=None, fail_on_fail=False))
+    assert "ak_cert.chain" in out["failed_checks"]  # expired on 2026-11-30
 
 
 def test_snp_minimum(monkeypatch):
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
-                                  "snp_minimum": {"microcode": 200}})
+    ev, nonce = genuine()
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST, "snp_minimum": {"microcode": 250}})
     assert kind == "fail" and out["failed_checks"] == ["snp.tcb_minimum"]
 
 
+def test_strict_policy_by_default(monkeypatch):
+    ev, nonce = genuine()
+    rule = {"name": "absent", "query": '"x-ms-no-such-claim" != `true`'}
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST, "policy": [rule]})
+    assert kind == "fail" and out["failed_checks"] == ["policy:absent"]
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST, "policy": [rule],
+                                  "policy_strict": False})
+    assert kind == "exit" and out["verdict"] == "pass"
+
+
+GOOD_NONCE = "00" * 16
+
+
 @pytest.mark.parametrize("args,msg", [
-    ({"nonce": "00"}, "evidence"),
+    ({"nonce": GOOD_NONCE}, "evidence"),
     ({"evidence": {"hcl_report": "AAAA"}}, "nonce"),
-    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "xyz"}, "hex"),
-    ({"evidence": {"hcl_report": "AAAA", "unknown": 1}, "nonce": "00"}, "unknown"),
-    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "00", "policy": [{"name": "x", "query": "a["}]}, "invalid policy"),
-    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "00", "policy": [{"query": "a"}]}, "name"),
-    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "00", "expected_tee": "sgx"}, "expected_tee"),
-    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "00", "trust": {"extra_amd_roots": ["junk"]}}, "trust"),
-    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "00", "release_policy": "{not json"}, "release_policy"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "xyz"}, "nonce"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "0x"}, "nonce"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "   "}, "nonce"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "0x" + "ab" * 16}, "no 0x prefix"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": "ab" * 15}, "16 to 64"),
+    ({"evidence": {"hcl_report": "AAAA", "unknown": 1}, "nonce": GOOD_NONCE}, "unknown"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": GOOD_NONCE, "policy": [{"name": "x", "query": "a["}]}, "invalid policy"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": GOOD_NONCE, "policy": [{"query": "a"}]}, "name"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": GOOD_NONCE, "expected_tee": "sgx"}, "expected_tee"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": GOOD_NONCE, "trust": {"extra_amd_roots": ["junk"]}}, "trust"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": GOOD_NONCE, "release_policy": "{not json"}, "release_policy"),
+    ({"evidence": {"hcl_report": "AAAA"}, "nonce": GOOD_NONCE, "verification_time": "yesterday"}, "verification_time"),
 ])
 def test_bad_input_fails_the_task_with_a_message(monkeypatch, args, msg):
     kind, out = run(monkeypatch, args)
@@ -142,15 +194,17 @@ def test_bad_input_fails_the_task_with_a_message(monkeypatch, args, msg):
 
 
 def test_garbage_evidence_is_a_fail_verdict(monkeypatch):
-    kind, out = run(monkeypatch, {"evidence": {"hcl_report": "AAAA"}, "nonce": "00", "fail_on_fail": False})
+    kind, out = run(monkeypatch, {"evidence": {"hcl_report": "AAAA"}, "nonce": GOOD_NONCE, "fail_on_fail": False})
     assert kind == "exit" and out["verdict"] == "fail" and out["failed_checks"] == ["hcl.parse"]
 
 
 def test_release_policy_result_is_returned(monkeypatch):
     policy = V.read("Azure-confidential-computing-cvm", "cvm_deployment", "key", "skr-policy.json").decode()
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
+    ev, nonce = genuine()
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST,
                                   "release_policy": policy, "fail_on_fail": False})
     assert out["release_policy_result"]["released"] is False
+    assert out["release_policy_result"]["decision"] == "unknown"  # the policy reads x-ms-compliance-status
     assert "release_policy" in out["failed_checks"]
 
 
@@ -173,7 +227,7 @@ def _maa_service(issuer):
     finally:
         sys.path.pop(0)
     key, cert = synth.maa_signer()
-    return MaaService(issuer, key, cert.public_bytes(serialization.Encoding.PEM))
+    return MaaService(issuer, key, cert.public_bytes(serialization.Encoding.PEM), trust_roots=CHAIN.roots)
 
 
 def test_maa_path_uses_open_url_with_ca_bundle(monkeypatch, tmp_path):
@@ -193,9 +247,12 @@ def test_maa_path_uses_open_url_with_ca_bundle(monkeypatch, tmp_path):
     monkeypatch.setattr(backend, "open_url", fake_open_url)
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
+    ev, nonce = genuine()
+    del ev["ak_cert"]  # MAA alone proves provenance
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": {"extra_amd_roots": CHAIN.roots},
                                   "maa": {"use": True, "endpoint": endpoint, "ca_bundle": str(ca)}})
     assert kind == "exit", out.get("failed_checks")
+    assert out["provenance"] == ["maa"]
     assert out["maa_token_claims"]["x-ms-compliance-status"] == "azure-compliant-cvm"
     assert out["claims"]["x-ms-compliance-status"] == "azure-compliant-cvm"
     assert calls[0][:2] == ("POST", endpoint + "/attest/SevSnpVm?api-version=2022-08-01")
@@ -210,7 +267,8 @@ def test_maa_http_error_is_a_named_failed_check(monkeypatch):
     def fake_open_url(url, **kw):
         raise HTTPError(url, 400, "Bad Request", {}, io.BytesIO(b'{"error": {"code": "InvalidParameter", "message": "no"}}'))
     monkeypatch.setattr(backend, "open_url", fake_open_url)
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
+    ev, nonce = genuine()
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST,
                                   "maa": {"use": True, "endpoint": endpoint}})
     assert kind == "fail"
     assert "maa.request" in out["failed_checks"]
@@ -230,19 +288,20 @@ def test_maa_endpoint_from_cloud_environment(monkeypatch, tmp_path):
         seen.append(url)
         raise IOError("refused")
     monkeypatch.setattr(backend, "open_url", fake_open_url)
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX, "maa": {"use": True}})
+    ev, nonce = genuine()
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "trust": TRUST, "maa": {"use": True}})
     assert kind == "fail" and "maa.request" in out["failed_checks"]
     assert seen[0].startswith("https://127.0.0.1:9/attestation/sharedeastus/attest/SevSnpVm?")
 
 
 def test_maa_endpoint_must_be_https(monkeypatch):
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX,
-                                  "maa": {"use": True, "endpoint": "http://plain"}})
+    ev, nonce = genuine()
+    kind, out = run(monkeypatch, {"evidence": ev, "nonce": nonce, "maa": {"use": True, "endpoint": "http://plain"}})
     assert kind == "fail" and "https" in out["msg"]
 
 
 def test_too_old_cryptography_is_reported(monkeypatch):
     from ansible_collections.confidential.azure.plugins.module_utils._attestation import certs
     monkeypatch.setattr(certs, "cryptography_version", lambda: (41, 0))
-    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": V.CHALLENGE_HEX})
+    kind, out = run(monkeypatch, {"evidence": V.snp_evidence_bin(), "nonce": GOOD_NONCE})
     assert kind == "fail" and "cryptography >= 43.0" in out["msg"] and "41.0" in out["msg"]

@@ -202,6 +202,22 @@ def snp_evidence(nonce=None, chain=None, policy=AZURE_POLICY, vmpl=0, bind_nonce
     return ev, nonce.hex(), chain
 
 
+# Intel's TDX QE (anchors.INTEL_TDX_QE_IDENTITY) and a TEE_TCB_SVN as real Azure TDX hosts report it
+TDX_QE_MRSIGNER = bytes.fromhex("dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5")
+TEE_TCB_SVN = bytes.fromhex("07010300000000000000000000000000")
+
+
+def qe_report(mrsigner=TDX_QE_MRSIGNER, isvprodid=2, isvsvn=6, attributes=bytes.fromhex("15" + "00" * 7 + "e7" + "00" * 7),
+              miscselect=0):
+    """A 384-byte SGX report body of a quoting enclave (report data left zero)."""
+    qe = bytearray(384)
+    struct.pack_into("<I", qe, 16, miscselect)
+    qe[48:64] = attributes
+    qe[128:160] = mrsigner
+    struct.pack_into("<HH", qe, 256, isvprodid, isvsvn)
+    return qe
+
+
 class IntelChain(object):
     """Test Intel root (P-256) <- PCK platform CA <- PCK leaf, attestation key, QE."""
 
@@ -220,9 +236,11 @@ class IntelChain(object):
     def roots(self):
         return [pem(self.root)]
 
-    def quote(self, report_data, td_attributes=0, mrtd=None, version=4):
+    def quote(self, report_data, td_attributes=0, mrtd=None, version=4, tee_tcb_svn=TEE_TCB_SVN, qe=None):
+        """``qe``: overrides of the QE report fields (mrsigner, isvprodid, isvsvn, attributes, miscselect)."""
         header = struct.pack("<HHIHH", version, 2, 0x81, 0, 0) + b"\x93\x9a\x72\x33\xf7\x9c\x4c\xa9\x94\x0a\x0d\xb3\x95\x7f\x06\x07" + b"\0" * 20
         body = bytearray(584)
+        body[0:16] = tee_tcb_svn
         body[120:128] = struct.pack("<Q", td_attributes)
         body[136:184] = mrtd or hashlib.sha384(b"mrtd").digest()
         body[520:584] = report_data
@@ -235,7 +253,7 @@ class IntelChain(object):
         n = self.att_key.public_key().public_numbers()
         att_pub = n.x.to_bytes(32, "big") + n.y.to_bytes(32, "big")
         auth = os.urandom(32)
-        qe = bytearray(384)
+        qe = qe_report(**(qe or {}))
         qe[320:352] = hashlib.sha256(att_pub + auth).digest()
         r, s = decode_dss_signature(self.pck_key.sign(bytes(qe), ec.ECDSA(hashes.SHA256())))
         qe_sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")

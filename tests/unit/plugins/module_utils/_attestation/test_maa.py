@@ -30,6 +30,13 @@ X5C = base64.b64encode(CERT.public_bytes(__import__("cryptography.hazmat.primiti
 JWKS = {"keys": [{"kid": KID, "kty": "RSA", "x5c": [X5C]}]}
 NOW = 1_800_000_000
 
+# the real vectors carry the 9-byte nonce "challenge" and all-zero user-data; MAA supplies provenance
+VECTOR_OPTIONS = {"min_nonce_bytes": 9, "require_nonce_binding": False}
+
+
+def verify(evidence, nonce, trust, options=None):
+    return verify_evidence(evidence, nonce, trust, dict(VECTOR_OPTIONS, **(options or {})))
+
 
 def claims(**over):
     c = {"iss": ISSUER, "iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 3600, "nonce": "abcd",
@@ -259,7 +266,7 @@ def maa_opts(svc, tamper=None, now=None):
 
 def test_verify_with_maa_adds_token_claims_and_compliance_policy():
     svc = service()
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"maa": maa_opts(svc)})
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"maa": maa_opts(svc)})
     assert res.verdict == "pass", res.checks
     assert res.get("maa.token")["result"] == "pass"
     assert res.get("policy:maa-compliance-status")["result"] == "pass"
@@ -273,32 +280,33 @@ def test_verify_with_maa_rejects_a_token_from_another_signer():
         __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.PEM))
     opts = maa_opts(forger)
     opts["jwks"] = svc.jwks  # the real provider's keys
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"maa": opts})
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"maa": opts})
     assert res.verdict == "fail" and "maa.token" in [c["name"] for c in res.failed()]
 
 
 def test_verify_with_maa_rejects_token_for_other_evidence():
     svc = service()
     other = svc.attest("TdxVm", "2025-06-01", maa.build_request("TdxVm", V.tdx_evidence_bin(), nonce=V.CHALLENGE_HEX))
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"maa": maa_opts(svc, tamper=lambda t: other[1]["token"])})
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                 {"maa": maa_opts(svc, tamper=lambda t: other[1]["token"])})
     # the mismatching token is refused, so no compliance claim reaches the policy either
-    assert [c["name"] for c in res.failed()] == ["maa.claims_match", "policy:maa-compliance-status"]
+    assert [c["name"] for c in res.failed()] == ["maa.claims_match", "provenance", "policy:maa-compliance-status"]
 
 
 def test_verify_with_maa_down_fails_closed():
     def attest(kind, body):
         raise IOError("connection refused")
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"maa": {"attest": attest, "jwks": {}, "issuer": ISSUER}})
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                 {"maa": {"attest": attest, "jwks": {}, "issuer": ISSUER}})
     assert res.verdict == "fail"
-    assert [c["name"] for c in res.failed()] == ["maa.request", "policy:maa-compliance-status"]
+    assert [c["name"] for c in res.failed()] == ["maa.request", "provenance", "policy:maa-compliance-status"]
 
 
 def test_release_policy_evaluation_with_and_without_maa():
     policy = json.loads(V.read("Azure-confidential-computing-cvm", "cvm_deployment", "key", "skr-policy.json"))
-    local = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"release_policy": policy})
+    local = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"release_policy": policy})
     assert local.release_policy_result["released"] is False
+    assert local.release_policy_result["decision"] == "unknown"  # x-ms-compliance-status: only MAA issues it
     assert local.get("release_policy")["result"] == "fail"
     # with a token from a provider named in the policy, Key Vault would release
     authority = policy["anyOf"][0]["authority"]
@@ -308,8 +316,8 @@ def test_release_policy_evaluation_with_and_without_maa():
         ISSUER = authority
         svc = service()
         opts = maa_opts(svc)
-        res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                              {"maa": opts, "release_policy": policy})
+        res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                     {"maa": opts, "release_policy": policy})
     finally:
         ISSUER = saved
     assert res.release_policy_result["released"] is True, res.release_policy_result
@@ -318,14 +326,13 @@ def test_release_policy_evaluation_with_and_without_maa():
 
 def test_verify_tdx_with_maa_reports_the_tcb_status_from_the_token():
     svc = service()
-    res = verify_evidence(V.tdx_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"maa": maa_opts(svc)})
+    res = verify(V.tdx_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {"maa": maa_opts(svc)})
     assert res.verdict == "pass", res.checks
-    # the simulator grades this quote with Intel's TCB info: TDX module TDX_01 at isvsvn 2 is OutOfDate
-    assert "OutOfDate" in res.get("tdx.tcb_status")["reason"]
-    assert res.claims["attester_tcb_status"] == "OutOfDate"
+    assert "attester_tcb_status is 'UpToDate'" in res.get("tdx.tcb_status")["reason"]
+    assert res.claims["attester_tcb_status"] == "UpToDate"
     assert res.claims["x-ms-isolation-tee"]["x-ms-compliance-status"] == "azure-compliant-cvm"
-    res = verify_evidence(V.tdx_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {
-        "maa": maa_opts(svc), "policy": [{"name": "tcb", "query": "attester_tcb_status", "expect": "UpToDate"}]})
+    res = verify(V.tdx_evidence_bin(), V.CHALLENGE_HEX, TrustStore(), {
+        "maa": maa_opts(svc), "policy": [{"name": "tcb", "query": "attester_tcb_status", "expect": "OutOfDate"}]})
     assert [c["name"] for c in res.failed()] == ["policy:tcb"]
 
 
@@ -339,8 +346,8 @@ def test_release_policy_is_evaluated_on_the_token_key_vault_would_get():
     try:
         ISSUER = policy["anyOf"][0]["authority"].rstrip("/")
         svc = service()
-        res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                              {"maa": maa_opts(svc), "release_policy": policy})
+        res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                     {"maa": maa_opts(svc), "release_policy": policy})
     finally:
         ISSUER = saved
     assert res.claims["x-ms-isolation-tee"]["x-ms-compliance-status"] == "azure-compliant-cvm"
@@ -354,9 +361,10 @@ def test_release_policy_fails_when_maa_token_was_refused():
 
     def attest(kind, body):
         raise IOError("down")
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"maa": {"attest": attest, "jwks": {}, "issuer": policy["anyOf"][0]["authority"]},
-                           "release_policy": policy})
-    assert res.release_policy_result == {"released": False, "authority": policy["anyOf"][0]["authority"],
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                 {"maa": {"attest": attest, "jwks": {}, "issuer": policy["anyOf"][0]["authority"]},
+                  "release_policy": policy})
+    assert res.release_policy_result == {"released": False, "decision": "no_release",
+                                         "authority": policy["anyOf"][0]["authority"],
                                          "claims_source": "none",
                                          "reasons": ["no verified MAA token: Key Vault would not get one"]}

@@ -16,6 +16,14 @@ from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._att
 CLAIMS = {"x-ms-attestation-type": "sevsnpvm", "x-ms-sevsnpvm-vmpl": 0, "x-ms-sevsnpvm-is-debuggable": False,
           "secureboot": True, "x-ms-runtime": {"vm-configuration": {"tpm-enabled": True}}}
 
+# the real vectors: 9-byte nonce "challenge", all-zero user-data, no AK certificate (provenance: see
+# test_verify_provenance.py); these tests are about the policy and the orchestration
+VECTOR_OPTIONS = {"min_nonce_bytes": 9, "require_nonce_binding": False, "insecure_skip_provenance": True}
+
+
+def verify(evidence, nonce, trust, options=None):
+    return verify_evidence(evidence, nonce, trust, dict(VECTOR_OPTIONS, **(options or {})))
+
 
 def results(assertions, claims=None):
     return dict((r["name"], r["result"]) for r in policy.evaluate(assertions, claims or CLAIMS))
@@ -61,18 +69,18 @@ def test_defaults_per_tee():
 
 
 def test_user_policy_failure_fails_the_verdict():
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"policy": [{"name": "golden-measurement", "query": '"x-ms-sevsnpvm-launchmeasurement"',
-                                       "expect": "00" * 48}]})
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                 {"policy": [{"name": "golden-measurement", "query": '"x-ms-sevsnpvm-launchmeasurement"',
+                              "expect": "00" * 48}]})
     assert res.verdict == "fail"
     assert [c["name"] for c in res.failed()] == ["policy:golden-measurement"]
 
 
 def test_launch_measurement_policy_passes_with_the_right_value():
-    base = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
+    base = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
     m = base.claims["x-ms-sevsnpvm-launchmeasurement"]
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
-                          {"policy": [{"name": "golden", "query": '"x-ms-sevsnpvm-launchmeasurement"', "expect": m}]})
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore(),
+                 {"policy": [{"name": "golden", "query": '"x-ms-sevsnpvm-launchmeasurement"', "expect": m}]})
     assert res.verdict == "pass"
 
 
@@ -80,18 +88,18 @@ def test_any_exception_in_a_check_fails_that_check(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("unexpected")
     monkeypatch.setattr(snp, "verify", boom)
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
     assert res.verdict == "fail"
     failed = res.failed()
     assert failed[0]["name"] == "snp.vcek_chain" and "internal error" in failed[0]["reason"]
 
 
 def test_a_mandatory_check_that_did_not_run_fails_the_verdict():
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
     assert res.verdict == "pass"
     res.checks = [c for c in res.checks if c["name"] != "snp.signature"]
     assert res.verdict == "fail"
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, TrustStore())
     res.get("tpm.pcr_digest")["result"] = "skip"
     assert res.verdict == "fail"
 
@@ -101,21 +109,21 @@ def test_a_mandatory_check_that_did_not_run_fails_the_verdict():
                                             ({"hcl_report": "AAAA", "tpm_quote": {"message": "x"}}, "00"),
                                             (V.snp_evidence_bin(), None), (V.snp_evidence_bin(), "zz")])
 def test_bad_inputs_give_a_fail_verdict_not_an_exception(evidence, nonce):
-    res = verify_evidence(evidence, nonce, TrustStore())
+    res = verify(evidence, nonce, TrustStore())
     assert res.verdict == "fail"
     assert res.failed()
 
 
 def test_bad_trust_input_fails():
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, {"extra_amd_roots": ["not a pem"]})
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, {"extra_amd_roots": ["not a pem"]})
     assert res.verdict == "fail" and res.failed()[0]["name"] == "trust.anchors"
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, {"extra_ark": []})
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, {"extra_ark": []})
     assert res.verdict == "fail"
 
 
 def test_result_dict_shape():
-    out = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, None).to_dict()
-    assert set(out) == set(["verdict", "checks", "claims"])
+    out = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, None).to_dict()
+    assert set(out) == set(["verdict", "checks", "claims", "provenance", "insecure_skip_provenance"])
     assert all(set(c) == set(["name", "result", "reason"]) for c in out["checks"])
     assert all(c["result"] in ("pass", "fail", "skip") for c in out["checks"])
 
@@ -126,5 +134,5 @@ def test_pinned_anchor_tampering_is_detected(monkeypatch):
     bad = dict(anchors.AMD_ARKS)
     bad["Milan"] = dict(bad["Milan"], sha256="00" * 32)
     monkeypatch.setattr(anchors, "AMD_ARKS", bad)
-    res = verify_evidence(V.snp_evidence_bin(), V.CHALLENGE_HEX, None)
+    res = verify(V.snp_evidence_bin(), V.CHALLENGE_HEX, None)
     assert res.verdict == "fail" and res.failed()[0]["name"] == "trust.anchors"

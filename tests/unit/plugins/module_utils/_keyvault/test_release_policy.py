@@ -292,3 +292,47 @@ def test_evaluate_invalid_policy_never_releases():
 
 def test_evaluate_accepts_json_string_policy():
     assert rp.evaluate(json.dumps(rp.default_cvm([EUS])), CVM_CLAIMS, EUS)[0] is True
+
+
+# ---- decide: Key Vault's answer from a verifier's local claims (unknown, never a guessed release) ----------------
+
+LOCAL = {"x-ms-attestation-type": "sevsnpvm", "x-ms-sevsnpvm-vmpl": 0, "secureboot": True}
+
+
+@pytest.mark.parametrize("condition", [
+    cond("x-ms-compliance-status", "exists", False),
+    cond("x-ms-compliance-status", "equals", "azure-compliant-cvm"),
+    cond("x-ms-compliance-status", "notEquals", "azure-compliant-cvm"),
+    cond("x-ms-isolation-tee.x-ms-compliance-status", "exists", True),
+])
+def test_decide_conditions_on_maa_only_claims_are_unknown_without_a_token(condition):
+    policy = {"version": "1.0.0", "anyOf": [cvm_rule(EUS, condition)]}
+    out = rp.decide(policy, LOCAL)
+    assert out["decision"] == "unknown", out
+    assert "MAA" in out["reasons"][0]
+
+
+def test_decide_three_valued_groups():
+    unknown = cond("x-ms-compliance-status", "equals", "azure-compliant-cvm")
+    false = cond("x-ms-attestation-type", "equals", "tdxvm")
+    true = cond("x-ms-attestation-type", "equals", "sevsnpvm")
+    policy = {"version": "1.0.0", "anyOf": [{"authority": EUS, "allOf": [unknown, false]}]}
+    assert rp.decide(policy, LOCAL)["decision"] == "no_release"   # false whatever MAA says
+    policy = {"version": "1.0.0", "anyOf": [{"authority": EUS, "anyOf": [unknown, true]}]}
+    assert rp.decide(policy, LOCAL)["decision"] == "release"      # true whatever MAA says
+    policy = {"version": "1.0.0", "anyOf": [{"authority": EUS, "allOf": [unknown, true]}]}
+    assert rp.decide(policy, LOCAL)["decision"] == "unknown"
+
+
+def test_decide_with_a_verified_token_is_release_or_no_release():
+    policy = rp.default_cvm([EUS])
+    assert rp.decide(policy, CVM_CLAIMS, EUS, maa_verified=True)["decision"] == "release"
+    assert rp.decide(policy, {"x-ms-attestation-type": "sevsnpvm"}, EUS, maa_verified=True)["decision"] == "no_release"
+    assert rp.decide(policy, CVM_CLAIMS, WEU, maa_verified=True)["decision"] == "no_release"
+
+
+@pytest.mark.parametrize("value", [None, [1], {"a": 1}])
+def test_equals_values_follow_the_published_grammar(value):
+    policy = {"version": "1.0.0", "anyOf": [cvm_rule(EUS, cond("svn", "equals", value))]}
+    assert any("must be a string, number or boolean" in e for e in rp.lint(policy, key_vault=False))
+    assert rp.decide(policy, {"svn": value})["decision"] == "no_release"
