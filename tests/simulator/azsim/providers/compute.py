@@ -24,7 +24,9 @@ class VirtualMachines(TypeHandler):
 
     def build(self, req, rg, names, body, existing):
         from .. import cvm
+        from . import vm_identity
         res = self.base(rg, names, body, existing)
+        vm_identity.apply(self.sim, res, existing)
         props = copy.deepcopy(body.get("properties") or {})
         for k in self.readonly_props:
             props.pop(k, None)
