@@ -8,6 +8,7 @@
   agent.py close NAME    close the volume
   agent.py plan|provision   what a role run would do / does (JSON on stdout)
   agent.py status        the per-disk status files (JSON on stdout)
+  agent.py render        unit, crypttab and fstab lines for the configured disks (JSON on stdout)
 
 Secrets (the MAA transport key, the released private key, the keyslot passphrase) exist only in this
 process's memory and in pipes to the TPM tools' stdout and cryptsetup's stdin; the work directory is the
@@ -487,11 +488,26 @@ def cmd_status(conf):
     return 0
 
 
+def cmd_render(conf):
+    """The boot wiring for the configured disks (pure: nothing is read from the machine)."""
+    disks = [{"name": s["name"], "lun": s["lun"], "mount_point": s["mount_point"], "unit": datadisk.unit_instance(s),
+              "mount_unit": datadisk.mount_unit(s), "fstab": datadisk.fstab_line(s),
+              "crypttab": datadisk.crypttab_line(s)} for s in conf["disks"]]
+    print(json.dumps({"unit": datadisk.unit_text(), "disks": disks}))
+    return 0
+
+
 def main(argv):
-    if not argv or argv[0] not in ("open", "close", "plan", "provision", "status"):
+    if not argv or argv[0] not in ("open", "close", "plan", "provision", "status", "render"):
         print(__doc__, file=sys.stderr)
         return 2
-    conf = load_conf(os.environ.get("CONFIDENTIAL_AZURE_DATA_DISK_CONFIG", datadisk.CONFIG_PATH))
+    try:
+        conf = load_conf(os.environ.get("CONFIDENTIAL_AZURE_DATA_DISK_CONFIG", datadisk.CONFIG_PATH))
+    except (datadisk.PlanError, ValueError, OSError) as exc:
+        print("data disk configuration: %s" % exc, file=sys.stderr)
+        return 1
+    if argv[0] == "render":
+        return cmd_render(conf)
     if argv[0] in ("open", "close"):
         if len(argv) != 2:
             return 2
