@@ -137,9 +137,13 @@ class Tpm(object):
         self.tool(["tpm2_startauthsession", "-S", self._p("trial.ctx")])
         self.tool(["tpm2_policypcr", "-S", self._p("trial.ctx"), "-l", self.sel, "-L", self._p("policy.dig")])
         run(["tpm2_flushcontext", self._p("trial.ctx")])
+        # A primary key is derived from the hierarchy seed and its template: random unique data makes this boot's
+        # key one nobody has seen before (same template + same seed = the same key, at every boot).
+        with open(self._p("unique.bin"), "wb") as fh:
+            fh.write((32).to_bytes(2, "little") + os.urandom(32))
         self.tool(["tpm2_createprimary", "-C", "o", "-g", "sha256", "-G", "rsa2048:null:null",
-             "-a", "decrypt|fixedtpm|fixedparent|sensitivedataorigin|noda", "-L", self._p("policy.dig"),
-             "-c", self._p("eph.ctx")])
+                   "-a", "decrypt|fixedtpm|fixedparent|sensitivedataorigin|noda", "-L", self._p("policy.dig"),
+                   "-u", self._p("unique.bin"), "-c", self._p("eph.ctx")])
         self.tool(["tpm2_readpublic", "-c", self._p("eph.ctx"), "-o", self._p("eph.pub")])
         self.tool(["tpm2_certify", "-c", self._p("eph.ctx"), "-C", AK_HANDLE, "-g", "sha256", "-o", self._p("certify.att"),
              "-s", self._p("certify.sig"), "-f", "plain"])

@@ -112,3 +112,50 @@ def test_vm_without_identity_gets_no_token(swtpm_vm):
     with pytest.raises(agent.Failure) as err:
         rel.vault_token()
     assert err.value.stage == "identity" and "Identity not found" in str(err.value)
+
+
+def captured_attestation(sim, env, monkeypatch):
+    """The AzureGuest request the agent sends (captured on its way out)."""
+    seen = {}
+    orig = agent.Http.request
+
+    def spy(self, method, url, stage, headers=None, body=None):
+        if stage == "attestation":
+            seen["body"] = body
+        return orig(self, method, url, stage, headers, body)
+    monkeypatch.setattr(agent.Http, "request", spy)
+    rel = releaser(sim, env)
+    rel.token()
+    rel.tpm.forget()
+    return json.loads(skr.b64u_decode(seen["body"]["AttestationInfo"]))
+
+
+def post_info(sim, env, info):
+    body = {"AttestationInfo": skr.b64u(json.dumps(info).encode())}
+    return sim.call("POST", env["maa_url"] + "/attest/AzureGuest?api-version=2020-10-01", body, auth=False)
+
+
+@pytest.mark.parametrize("field,check", [
+    ("PcrSignature", "tpm.quote"), ("EncKeyCertifyInfoSignature", "tpm.enc_key_certify"),
+    ("EncKeyPub", "tpm.enc_key_certify"), ("AikCert", "ak_cert")])
+def test_forged_guest_evidence_gets_no_token(swtpm_vm, monkeypatch, field, check):
+    sim, env = swtpm_vm
+    info = captured_attestation(sim, env, monkeypatch)
+    assert post_info(sim, env, info)[0] == 200
+    forged = json.loads(json.dumps(info))
+    if field == "EncKeyPub":     # a key the attacker holds, with the genuine certification of the TPM key
+        other = captured_attestation(sim, env, monkeypatch)
+        forged["TpmInfo"]["EncKeyPub"] = other["TpmInfo"]["EncKeyPub"]
+    elif field == "AikCert":     # an AK certificate from a CA the service does not trust
+        forged["TpmInfo"]["AikCert"] = skr.b64(ak_testca.issue_ak_cert(ak_testca.make_ca(), rsa_public(info)))
+    else:
+        raw = bytearray(skr.b64u_decode(forged["TpmInfo"][field]))
+        raw[10] ^= 1
+        forged["TpmInfo"][field] = skr.b64(bytes(raw))
+    status, _h, doc = post_info(sim, env, forged)
+    assert status == 400 and check in doc["error"]["message"], doc
+
+
+def rsa_public(info):
+    from cryptography import x509
+    return x509.load_der_x509_certificate(skr.b64u_decode(info["TpmInfo"]["AikCert"])).public_key()
