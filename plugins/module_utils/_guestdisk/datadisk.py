@@ -140,6 +140,21 @@ def fstab_line(spec):
     return "/dev/mapper/%s %s %s %s 0 2" % (spec["name"], spec["mount_point"], spec["fs_type"], opts)
 
 
+def set_lines(text, lines):
+    """``text`` (crypttab / fstab) with each (prefix, line) present exactly once: a line starting with ``prefix``
+    is replaced in place, a missing one appended; everything else is kept byte for byte."""
+    out = (text or "").splitlines()
+    for prefix, line in lines:
+        hits = [i for i, cur in enumerate(out) if cur.startswith(prefix)]
+        if not hits:
+            out.append(line)
+            continue
+        out[hits[0]] = line
+        for i in reversed(hits[1:]):
+            del out[i]
+    return "\n".join(out) + "\n" if out else ""
+
+
 def crypttab_line(spec):
     """A ``noauto`` crypttab entry: tools that read crypttab know the mapping, systemd-cryptsetup never opens it
     (the key exists only after attestation; our unit opens it)."""

@@ -40,18 +40,18 @@ def _gmul(a, b):
 
 
 def _make_sbox():
-    inv = [0] * 256
-    for a in range(1, 256):
-        for b in range(1, 256):
-            if _gmul(a, b) == 1:
-                inv[a] = b
-                break
+    # log/antilog tables over the generator 3 make the field inverse O(1) (the guest's Python may run emulated)
+    exp, log = [0] * 255, [0] * 256
+    x = 1
+    for i in range(255):
+        exp[i], log[x] = x, i
+        x ^= _xtime(x)
     sbox = []
     for a in range(256):
-        x = inv[a]
-        s = x
+        inv = exp[(255 - log[a]) % 255] if a else 0
+        s = inv
         for shift in range(1, 5):
-            s ^= ((x << shift) | (x >> (8 - shift))) & 0xFF
+            s ^= ((inv << shift) | (inv >> (8 - shift))) & 0xFF
         sbox.append(s ^ 0x63)
     inv_sbox = [0] * 256
     for i, s in enumerate(sbox):

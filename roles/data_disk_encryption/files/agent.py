@@ -116,14 +116,19 @@ class Tpm(object):
     def _p(self, name):
         return os.path.join(self.dir, name)
 
+    # Without the kernel's resource manager (a raw TPM, or swtpm over TCP in tests) transient objects stay loaded
+    # between tool runs and the TPM has few slots: flush after every call then.
     @staticmethod
-    def tool(args):
-        """One tpm2-tools call; transient objects are flushed after it (a raw TPM without a resource manager
-        has three object slots; the key comes back from its saved context when it is needed again)."""
+    def raw_tpm():
+        return bool(os.environ.get("TPM2TOOLS_TCTI")) or not os.path.exists("/dev/tpmrm0")
+
+    def tool(self, args):
+        """One tpm2-tools call (the key comes back from its saved context when it is needed again)."""
         try:
             return run(args)
         finally:
-            run(["tpm2_flushcontext", "-t"], check=False)
+            if self.raw_tpm():
+                run(["tpm2_flushcontext", "-t"], check=False)
 
     def _read(self, name):
         with open(self._p(name), "rb") as fh:
@@ -419,38 +424,98 @@ class SysHost(object):
 
 
 def cmd_provision(conf, apply):
-    """Per disk: format (empty disk), keep, or re-wrap to the key's current version. JSON on stdout."""
+    """Per disk: format (empty disk), keep, or re-wrap to the key's current version. JSON on stdout.
+
+    Every disk is checked before the network is used and before anything is written; a formatted disk is left
+    open (the unit then has nothing to do), so a first run attests once."""
     results, releaser, work = [], None, workdir()
     try:
+        found = [(spec, datadisk.probe(SysHost(), spec)) for spec in conf["disks"]]
+        tokens = [our_token(f["device"]) if f.get("signature") == "crypto_LUKS" else None for _s, f in found]
+        for (spec, f), token in zip(found, tokens):
+            datadisk.plan_disk(dict(spec, target_kid=token and token["kid"]), f, token)   # refusals: no writes yet
         releaser = Releaser(conf, work)
         target_kid, jwk = releaser.current_key(conf["key_id"])
-        planned = []
-        for spec in conf["disks"]:          # plan every disk before touching any
-            spec = dict(spec, target_kid=target_kid)
-            found = datadisk.probe(SysHost(), spec)
-            token = our_token(found["device"]) if found.get("signature") == "crypto_LUKS" else None
-            planned.append((spec, found, token, datadisk.plan_disk(spec, found, token)))
-        for spec, found, token, action in planned:
-            res = {"name": spec["name"], "lun": spec["lun"], "device": found["device"], "action": action,
-                   "changed": action != "keep", "key_id": target_kid,
-                   "fstab": datadisk.fstab_line(spec), "crypttab": datadisk.crypttab_line(spec),
-                   "unit": datadisk.unit_instance(spec), "mount_unit": datadisk.mount_unit(spec)}
+        planned = [(spec, f, token, datadisk.plan_disk(dict(spec, target_kid=target_kid), f, token))
+                   for (spec, f), token in zip(found, tokens)]
+        wired = wire(conf["disks"], apply)
+        for spec, f, token, action in planned:
+            res = {"name": spec["name"], "lun": spec["lun"], "device": f["device"], "action": action,
+                   "changed": action != "keep", "key_id": target_kid, "unit": datadisk.unit_instance(spec),
+                   "mount_unit": datadisk.mount_unit(spec)}
             if action == "rewrap":
                 res["previous_key_id"] = token["kid"]
             if apply and action == "format":
-                format_disk(found["device"], spec, target_kid, jwk)
+                format_disk(f["device"], spec, target_kid, jwk)
+                write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
+                                            "maa": skr.claims_summary(releaser.maa_claims)})
             elif apply and action == "rewrap":
-                rewrap(releaser, found["device"], token, target_kid, jwk)
+                rewrap(releaser, f["device"], token, target_kid, jwk)
+                if is_open(spec["name"]):
+                    write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
+                                                "maa": skr.claims_summary(releaser.maa_claims)})
             results.append(res)
-        print(json.dumps({"disks": results, "key_id": target_kid}))
+        print(json.dumps({"disks": results, "key_id": target_kid, "wired": wired,
+                          "changed": bool(wired) or any(r["changed"] for r in results)}))
         return 0
-    except (Failure, datadisk.PlanError, skr.ReleaseError) as exc:
+    except (Failure, datadisk.PlanError, skr.ReleaseError, OSError) as exc:
         print(json.dumps({"failed": True, "msg": str(exc), "disks": results}))
         return 1
     finally:
         if releaser is not None:
             releaser.tpm.forget()
         shutil.rmtree(work, ignore_errors=True)
+
+
+UNIT_PATH = "/etc/systemd/system/" + datadisk.UNIT_TEMPLATE
+
+
+def _read(path):
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except (IOError, OSError):
+        return ""
+
+
+def _write(path, text, mode):
+    with open(path + ".tmp", "w") as fh:
+        fh.write(text)
+    os.chmod(path + ".tmp", mode)
+    os.replace(path + ".tmp", path)
+
+
+def wire(specs, apply):
+    """Unit template, noauto crypttab entries, fstab lines, mount points, enabled units: the list of what changed
+    (or would change)."""
+    changes = []
+    if _read(UNIT_PATH) != datadisk.unit_text():
+        changes.append(UNIT_PATH)
+        if apply:
+            _write(UNIT_PATH, datadisk.unit_text(), 0o644)
+    for path, mode, lines in (("/etc/crypttab", 0o600, [(s["name"] + " ", datadisk.crypttab_line(s)) for s in specs]),
+                              ("/etc/fstab", 0o644, [("/dev/mapper/%s " % s["name"], datadisk.fstab_line(s))
+                                                     for s in specs if s.get("mount_point")])):
+        old = _read(path)
+        new = datadisk.set_lines(old, lines)
+        if new != old:
+            changes.append(path)
+            if apply:
+                _write(path, new, mode)
+    for spec in specs:
+        if spec.get("mount_point") and not os.path.isdir(spec["mount_point"]):
+            changes.append(spec["mount_point"])
+            if apply:
+                os.makedirs(spec["mount_point"], mode=0o755)
+    if apply and changes:
+        run(["systemctl", "daemon-reload"])
+    for spec in specs:
+        unit = datadisk.unit_instance(spec)
+        if run(["systemctl", "is-enabled", "--quiet", unit], check=False).returncode != 0:
+            changes.append(unit)
+            if apply:
+                run(["systemctl", "enable", "--quiet", unit])
+    return changes
 
 
 def format_disk(device, spec, kid, jwk):
@@ -463,7 +528,6 @@ def format_disk(device, spec, kid, jwk):
     del passphrase
     mkfs = {"ext4": ["mkfs.ext4", "-q"], "xfs": ["mkfs.xfs", "-q"]}[spec["fs_type"]]
     run(mkfs + ["/dev/mapper/" + spec["name"]])
-    run(["cryptsetup", "close", spec["name"]])
 
 
 def rewrap(releaser, device, token, kid, jwk):

@@ -159,3 +159,18 @@ def test_forged_guest_evidence_gets_no_token(swtpm_vm, monkeypatch, field, check
 def rsa_public(info):
     from cryptography import x509
     return x509.load_der_x509_certificate(skr.b64u_decode(info["TpmInfo"]["AikCert"])).public_key()
+
+
+def test_grant_covers_the_data_disk_key_only(swtpm_vm):
+    """The identity's role is assigned at the key's scope: another key in the same vault is not released to it."""
+    sim, env = swtpm_vm
+    vault = env["vault"]
+    other = skr_setup.ok(skr_setup.run_module("keyvault_key", {
+        "vault_url": vault["vault_uri"], "vault_id": vault["id"], "name": "otherkey", "key_type": "RSA-HSM",
+        "key_size": 3072, "exportable": True, "release_policy": skr_setup.cvm_policy(env["maa_url"]),
+        "grant_confidential_vm_orchestrator": False}, sim.env))["key"]
+    rel = releaser(sim, env)
+    with pytest.raises(agent.Failure) as err:
+        rel.release(other["kid"], rel.token())
+    rel.tpm.forget()
+    assert err.value.stage == "release" and "403" in str(err.value)

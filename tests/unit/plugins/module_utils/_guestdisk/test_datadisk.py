@@ -121,3 +121,13 @@ def test_unit_runs_after_the_network_and_before_remote_mounts():
     assert "After=network-online.target" in text and "Before=remote-fs-pre.target" in text
     assert "ExecStart=/usr/bin/python3 %s/agent.py open %%i" % dd.AGENT_DIR in text
     assert "RuntimeDirectoryMode=0700" in text and "WantedBy=remote-fs.target" in text
+
+
+def test_set_lines_replaces_appends_and_keeps_the_rest():
+    text = "# comment\n/dev/vda / ext4 defaults 0 1\n/dev/mapper/a /old ext4 x 0 2\n/dev/mapper/a /dup ext4 x 0 2\n"
+    new = dd.set_lines(text, [("/dev/mapper/a ", "/dev/mapper/a /data ext4 y 0 2"),
+                              ("/dev/mapper/b ", "/dev/mapper/b /b ext4 y 0 2")])
+    assert new == ("# comment\n/dev/vda / ext4 defaults 0 1\n/dev/mapper/a /data ext4 y 0 2\n"
+                   "/dev/mapper/b /b ext4 y 0 2\n")
+    assert dd.set_lines(new, [("/dev/mapper/a ", "/dev/mapper/a /data ext4 y 0 2")]) == new
+    assert dd.set_lines("", []) == ""
