@@ -48,8 +48,8 @@ def validate_specs(disks):
         fstype = spec.get("fs_type") or "ext4"
         if fstype not in _FSTYPES:
             raise PlanError("%s.fs_type must be one of %s" % (where, ", ".join(_FSTYPES)))
-        for value, seen, what in ((lun, seen_luns, "lun"), (name, seen_names, "name"), (mount, seen_mounts,
-                                                                                         "mount_point")):
+        checks = ((lun, seen_luns, "lun"), (name, seen_names, "name"), (mount, seen_mounts, "mount_point"))
+        for value, seen, what in checks:
             if value is not None and value in seen:
                 raise PlanError("%s.%s %r is used by another disk" % (where, what, value))
             seen.add(value)

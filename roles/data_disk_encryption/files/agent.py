@@ -150,15 +150,15 @@ class Tpm(object):
                    "-a", "decrypt|fixedtpm|fixedparent|sensitivedataorigin|noda", "-L", self._p("policy.dig"),
                    "-u", self._p("unique.bin"), "-c", self._p("eph.ctx")])
         self.tool(["tpm2_readpublic", "-c", self._p("eph.ctx"), "-o", self._p("eph.pub")])
-        self.tool(["tpm2_certify", "-c", self._p("eph.ctx"), "-C", AK_HANDLE, "-g", "sha256", "-o", self._p("certify.att"),
-             "-s", self._p("certify.sig"), "-f", "plain"])
+        self.tool(["tpm2_certify", "-c", self._p("eph.ctx"), "-C", AK_HANDLE, "-g", "sha256",
+                   "-o", self._p("certify.att"), "-s", self._p("certify.sig"), "-f", "plain"])
         self.eph = self._p("eph.ctx")
         return self._read("eph.pub"), self._read("certify.att"), self._read("certify.sig")
 
     def quote(self, nonce):
         self.tool(["tpm2_quote", "-c", AK_HANDLE, "-l", self.sel, "-q", nonce.hex(), "-g", "sha256",
-             "-m", self._p("quote.msg"), "-s", self._p("quote.sig"), "-f", "plain", "-o", self._p("pcrs.bin"),
-             "-F", "values"])
+                   "-m", self._p("quote.msg"), "-s", self._p("quote.sig"), "-f", "plain",
+                   "-o", self._p("pcrs.bin"), "-F", "values"])
         raw = self._read("pcrs.bin")
         pcrs = dict((p, raw[32 * i:32 * i + 32]) for i, p in enumerate(self.pcrs))
         return self._read("quote.msg"), self._read("quote.sig"), pcrs
@@ -176,7 +176,7 @@ class Tpm(object):
         try:
             self.tool(["tpm2_policypcr", "-S", sess, "-l", self.sel])
             return self.tool(["tpm2_rsadecrypt", "-c", self.eph, "-p", "session:" + sess, "-s", scheme,
-                        "-o", "/dev/stdout", self._p("ct.bin")]).stdout
+                              "-o", "/dev/stdout", self._p("ct.bin")]).stdout
         finally:
             run(["tpm2_flushcontext", sess], check=False)
 
@@ -215,8 +215,8 @@ class Releaser(object):
 
     def vault(self, method, kid, suffix, body=None):
         vault, name, version = skr.parse_key_id(kid)
-        url = "%s/keys/%s%s%s?api-version=%s" % (vault, name, "/" + version if version else "", suffix,
-                                                  self.conf.get("keyvault_api_version") or "7.4")
+        api = self.conf.get("keyvault_api_version") or "7.4"
+        url = "%s/keys/%s%s%s?api-version=%s" % (vault, name, "/" + version if version else "", suffix, api)
         return self.http.request(method, url, "release" if suffix else "keyvault",
                                  {"Authorization": "Bearer " + self.vault_token()}, body)
 
