@@ -141,7 +141,7 @@ def fstab_line(spec):
 
 
 def set_lines(text, lines):
-    """``text`` (crypttab / fstab) with each (prefix, line) present exactly once: a line starting with ``prefix``
+    """``text`` (fstab) with each (prefix, line) present exactly once: a line starting with ``prefix``
     is replaced in place, a missing one appended; everything else is kept byte for byte."""
     out = (text or "").splitlines()
     for prefix, line in lines:
@@ -153,12 +153,6 @@ def set_lines(text, lines):
         for i in reversed(hits[1:]):
             del out[i]
     return "\n".join(out) + "\n" if out else ""
-
-
-def crypttab_line(spec):
-    """A ``noauto`` crypttab entry: tools that read crypttab know the mapping, systemd-cryptsetup never opens it
-    (the key exists only after attestation; our unit opens it)."""
-    return "%s %s none luks,noauto,nofail" % (spec["name"], BY_LUN % spec["lun"])
 
 
 def unit_text(python="/usr/bin/python3"):

@@ -8,7 +8,7 @@
   agent.py close NAME    close the volume
   agent.py plan|provision   what a role run would do / does (JSON on stdout)
   agent.py status        the per-disk status files (JSON on stdout)
-  agent.py render        unit, crypttab and fstab lines for the configured disks (JSON on stdout)
+  agent.py render        unit and fstab lines for the configured disks (JSON on stdout)
 
 Secrets (the MAA transport key, the released private key, the keyslot passphrase) exist only in this
 process's memory and in pipes to the TPM tools' stdout and cryptsetup's stdin; the work directory is the
@@ -486,16 +486,16 @@ def _write(path, text, mode):
 
 
 def wire(specs, apply):
-    """Unit template, noauto crypttab entries, fstab lines, mount points, enabled units: the list of what changed
-    (or would change)."""
+    """Unit template, fstab lines, mount points, enabled units: the list of what changed (or would change)."""
     changes = []
     if _read(UNIT_PATH) != datadisk.unit_text():
         changes.append(UNIT_PATH)
         if apply:
             _write(UNIT_PATH, datadisk.unit_text(), 0o644)
-    for path, mode, lines in (("/etc/crypttab", 0o600, [(s["name"] + " ", datadisk.crypttab_line(s)) for s in specs]),
-                              ("/etc/fstab", 0o644, [("/dev/mapper/%s " % s["name"], datadisk.fstab_line(s))
-                                                     for s in specs if s.get("mount_point")])):
+    # No crypttab entry: even with noauto, systemd-cryptsetup-generator would bind the mapper device to a unit that
+    # asks for a passphrase at boot when the mount wants the device (seen in the guest test).
+    for path, mode, lines in (("/etc/fstab", 0o644, [("/dev/mapper/%s " % s["name"], datadisk.fstab_line(s))
+                                                     for s in specs if s.get("mount_point")]),):
         old = _read(path)
         new = datadisk.set_lines(old, lines)
         if new != old:
@@ -559,8 +559,7 @@ def cmd_status(conf):
 def cmd_render(conf):
     """The boot wiring for the configured disks (pure: nothing is read from the machine)."""
     disks = [{"name": s["name"], "lun": s["lun"], "mount_point": s["mount_point"], "unit": datadisk.unit_instance(s),
-              "mount_unit": datadisk.mount_unit(s), "fstab": datadisk.fstab_line(s),
-              "crypttab": datadisk.crypttab_line(s)} for s in conf["disks"]]
+              "mount_unit": datadisk.mount_unit(s), "fstab": datadisk.fstab_line(s)} for s in conf["disks"]]
     print(json.dumps({"unit": datadisk.unit_text(), "disks": disks}))
     return 0
 

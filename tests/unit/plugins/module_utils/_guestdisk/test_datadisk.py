@@ -106,7 +106,6 @@ def test_fstab_mount_requires_the_unlock_unit():
     assert dd.fstab_line(s) == ("/dev/mapper/cvm_data_lun0 /data ext4 defaults,nofail,_netdev,"
                                 "x-systemd.requires=confidential-azure-data-disk@cvm_data_lun0.service,"
                                 "x-systemd.device-timeout=10s 0 2")
-    assert dd.crypttab_line(s) == "cvm_data_lun0 /dev/disk/azure/data/by-lun/0 none luks,noauto,nofail"
     assert dd.fstab_line(spec(mount_point=None)) is None
 
 
