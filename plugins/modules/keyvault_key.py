@@ -165,10 +165,12 @@ notes:
 """
 
 EXAMPLES = r"""
+# vault is registered by the confidential.azure.keyvault example (vault cvm-keys in resource group cvm-rg);
+# vault.vault.vault_uri is https://cvm-keys.vault.azure.net/ in Azure's public cloud.
 - name: CMK for confidential OS disks, default CVM release policy of the region
   confidential.azure.keyvault_key:
-    vault_url: https://cvm-keys.vault.azure.net/
-    vault_resource_group: cvm-rg
+    vault_url: "{{ vault.vault.vault_uri }}"
+    vault_id: "{{ vault.vault.id }}"
     name: cvm-cmk
     release_policy: default_cvm
     location: eastus
@@ -176,7 +178,8 @@ EXAMPLES = r"""
 
 - name: Key with an explicit policy that also requires an SEV-SNP or TDX guest
   confidential.azure.keyvault_key:
-    vault_url: https://cvm-keys.vault.azure.net/
+    vault_url: "{{ vault.vault.vault_uri }}"
+    vault_id: "{{ vault.vault.id }}"
     name: cvm-cmk-strict
     release_policy:
       version: 1.0.0
@@ -188,15 +191,15 @@ EXAMPLES = r"""
             - anyOf:
                 - {claim: x-ms-attestation-type, equals: sevsnpvm}
                 - {claim: x-ms-attestation-type, equals: tdxvm}
-    orchestrator_object_id: 00000000-0000-0000-0000-000000000000
 
-- name: Rotate (new version) with a yearly rotation policy
+- name: Yearly rotation policy; -e rotate_cmk=true creates a new version now (changed on every such run)
   confidential.azure.keyvault_key:
-    vault_url: https://cvm-keys.vault.azure.net/
+    vault_url: "{{ vault.vault.vault_uri }}"
+    vault_id: "{{ vault.vault.id }}"
     name: cvm-cmk
     release_policy: default_cvm
-    release_policy_authorities: [https://sharedeus.eus.attest.azure.net]
-    rotate: true
+    location: eastus
+    rotate: "{{ rotate_cmk | default(false) }}"
     rotation_policy:
       expiry_time: P2Y
       lifetime_actions:
@@ -296,6 +299,20 @@ orchestrator_grant:
       description: The wanted key permissions.
       type: list
       elements: str
+access_waits:
+  description:
+    - Data-plane requests that were refused with 403 and retried while access granted moments earlier took effect
+      (see O(access_propagation_timeout)); what each waited for and how long.
+  returned: when a request waited
+  type: list
+  elements: dict
+  sample:
+    - request: POST https://cvm-keys.vault.azure.net/keys/cvm-cmk/create
+      waited_for: keys create permission
+      principal_id: 3f0e0c4e-1b7a-4c55-9d7e-2f1b2a3c4d5e
+      waited_seconds: 6.0
+      attempts: 3
+      outcome: granted
 deleted_key:
   description: The key that was deleted.
   returned: when O(state=absent) removed a key

@@ -46,7 +46,7 @@ notes:
 EXAMPLES = r"""
 - name: Read the CMK
   confidential.azure.keyvault_key_info:
-    vault_url: https://cvm-keys.vault.azure.net/
+    vault_url: "{{ vault.vault.vault_uri }}"
     name: cvm-cmk
   register: cmk
 
@@ -70,6 +70,13 @@ key:
       options versions and rotation_policy); empty when the key does not exist.
   returned: always
   type: dict
+access_waits:
+  description:
+    - Requests refused with 403 and retried while access granted moments earlier took effect (see
+      O(access_propagation_timeout)); what each waited for and how long.
+  returned: when a request waited
+  type: list
+  elements: dict
 """
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure.module import AzureModule

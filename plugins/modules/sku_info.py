@@ -44,9 +44,9 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: TDX sizes available to this subscription in West Europe
+- name: TDX sizes available to this subscription in East US
   confidential.azure.sku_info:
-    location: westeurope
+    location: eastus
     tee: TDX
     available_only: true
   register: tdx

@@ -18,11 +18,11 @@ description:
     request is sent; the error names the parameter and the fix.
   - A run that changes nothing reads the VM once (with its instance view) and, when the module manages the NIC,
     the NIC (and public IP) once.
-  - Before anything is written (the NIC included) a new VM is checked against what Azure answers: the size is
+  - Before anything is written (the NIC included) a new VM is checked against what Azure answers (the size is
     offered in the location and zone and not restricted for the subscription (one resource SKU read; see
     M(confidential.azure.sku_info)), the disk encryption set exists, is C(ConfidentialVmEncryptedWithCustomerKey),
     is in the VM's region and its vault has purge protection, and the subnet's virtual network is in the VM's
-    region. A NIC of the module's name in another region is never reused.
+    region). A NIC of the module's name in another region is never reused.
   - When Azure refuses the VM, the NIC and public IP this run created are deleted again (what could not be deleted
     is returned in C(left_behind)). O(state=absent) removes the module's own NIC and public IP (tagged
     C(confidential.azure.vm)) also when the VM was never created.
@@ -336,10 +336,10 @@ EXAMPLES = r'''
     name: cvm-snp-1
     power_state: deallocated
 
-- name: Remove the VM with its OS disk and the NIC it created
+- name: Remove a retired VM with its OS disk and the NIC it created (nothing to do once it is gone)
   confidential.azure.vm:
     resource_group: cvm-rg
-    name: cvm-snp-1
+    name: cvm-retired
     state: absent
 '''
 

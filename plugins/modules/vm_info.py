@@ -88,6 +88,10 @@ vms:
     tags:
       description: Tags.
       type: dict
+    identity:
+      description: Managed identities (type, principal_id of the system-assigned identity, tenant_id,
+        user_assigned_identities as a list of id, principal_id, client_id), as M(confidential.azure.vm) returns them.
+      type: dict
     confidential:
       description: tee (SNP or TDX, from the size family), tee_source, size_family, temp_disk, security_type,
         security_encryption_type, disk_encryption_set, customer_managed_key, secure_boot, vtpm, encryption_at_host,

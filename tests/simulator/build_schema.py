@@ -507,6 +507,7 @@ def render(data):
 
 INDEX_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spec_index.json")
 # What an upstream spec file defines, by its name (the official repository's file-per-resource-group layout).
+KEYVAULT_KEYS = "data-plane/Microsoft.KeyVault/keys"     # the Key Vault keys data plane, as one "type"
 _KV_TYPES = ("Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/accessPolicies", "Microsoft.KeyVault/deletedVaults",
              "Microsoft.KeyVault/locations/deletedVaults")
 FILE_TYPES = {
@@ -527,8 +528,9 @@ FILE_TYPES = {
                                                     "Microsoft.Resources/subscriptions/locations"),
     ("Microsoft.Authorization", "authorization-RoleAssignmentsCalls.json"): ("Microsoft.Authorization/roleAssignments",),
     ("Microsoft.Authorization", "authorization-RoleDefinitionsCalls.json"): ("Microsoft.Authorization/roleDefinitions",),
+    ("data-plane/Microsoft.KeyVault", "keys.json"): (KEYVAULT_KEYS,),
 }
-_VERSION_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+_VERSION_DIR = re.compile(r"^(\d{4}-\d{2}-\d{2}(-preview)?|\d+\.\d+(-preview(\.\d+)?)?)$")
 
 
 def upstream_files(index):
@@ -548,6 +550,8 @@ def upstream_versions(index):
         segs = path.split("/")
         version = segs[-2]
         namespace = next((s for s in segs if s.startswith("Microsoft.")), "")
+        if "data-plane" in segs:
+            namespace = "data-plane/" + namespace
         if not _VERSION_DIR.match(version):
             raise ValueError("%s: the folder of a spec file is its api-version" % path)
         types = FILE_TYPES.get((namespace, segs[-1]))
@@ -570,6 +574,9 @@ def build(specs_root, index_file=INDEX_FILE):
             index = json.load(fh)
     upstream = upstream_versions(index)
     merged = {t: set(v) for t, v in data["resource_types"].items()}
+    for op in data["operations"]:
+        if "/data-plane/Microsoft.KeyVault/" in op["src"] and op["src"].endswith("/keys.json"):
+            merged.setdefault(KEYVAULT_KEYS, set()).add(op["v"])
     for t, versions in upstream.items():
         merged.setdefault(t, set()).update(versions)
     data["api_versions"] = {t: sorted(v) for t, v in sorted(merged.items())}

@@ -202,6 +202,10 @@ def resolve(params, env=None, profile_path=None, cli_available=None):
             raise AzureAuthError('auth_source=credential_file but profile %r in %s has no credentials'
                                  % (name, profile_path or DEFAULT_PROFILE_PATH))
     if source == 'msi':
+        ignored = sorted(key for key in explicit if key in _SECRET_KEYS + ('ad_user',))
+        if ignored:
+            raise AzureAuthError('auth_source=msi signs in as the managed identity, so %s would be ignored: drop it '
+                                 'or use another auth_source' % ', '.join(ignored))
         return settled(CredentialSettings('msi', 'managed identity', tenant=explicit.get('tenant'),
                                           client_id=explicit.get('client_id') or env_values.get('client_id')))
     if partial_error is not None and set(explicit) - set(['subscription_id', 'tenant']):

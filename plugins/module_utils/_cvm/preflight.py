@@ -98,7 +98,7 @@ def vault_problems(vault, vault_rid, param="disk_encryption_set"):
 
 def subnet_problems(vnet, subnet_id, location):
     """The subnet the module's NIC goes into: exists, and its virtual network is in the VM's region."""
-    vnet_rid = subnet_id.split("/subnets/")[0] if "/subnets/" in subnet_id else subnet_id
+    vnet_rid = subnet_id.split("/subnets/", 1)[0] if "/subnets/" in subnet_id else subnet_id
     subnet_name = _name(subnet_id)
     if vnet is None:
         return ["subnet_id: virtual network %s does not exist; create it (confidential.azure.virtual_network) or fix "
@@ -126,6 +126,6 @@ def nic_problems(nic, location, vm_rid):
                         % (nic.get("name"), normal_location(nic.get("location")), normal_location(location)))
     attached = ((nic.get("properties") or {}).get("virtualMachine") or {}).get("id")
     if attached and attached.lower() != (vm_rid or "").lower():
-        problems.append("nic_name: NIC %s belongs to VM %s; set nic_name to a new name" % (nic.get("name"),
-                                                                                         _name(attached)))
+        problems.append("nic_name: NIC %s belongs to VM %s; set nic_name to a new name"
+                        % (nic.get("name"), _name(attached)))
     return problems

@@ -145,7 +145,7 @@ class VmManager(object):
         if not any(kind == "NIC" for kind, _rid, _body in self.pending):
             return
         subnet = self.p["subnet_id"]
-        vnet = api.get_vnet_by_id(self.arm, subnet.split("/subnets/")[0])
+        vnet = api.get_vnet_by_id(self.arm, subnet.split("/subnets/", maxsplit=1)[0])
         problems = preflight.subnet_problems(vnet, subnet, location)
         if problems:
             raise ManagerFailure(" | ".join(problems), errors=problems)

@@ -65,3 +65,22 @@ def test_vm_create_idempotent_check_diff_update_absent(fresh_simulator):
     vnet = run_module("virtual_network", {"resource_group": "rg-cvm", "name": "vnet1",
                                           "address_prefixes": ["10.0.0.0/16"]}, sim.env)
     assert vnet["changed"] is False
+
+
+def test_wait_false_returns_once_the_vm_put_is_accepted_without_waiting_for_the_nic(fresh_simulator):
+    sim = fresh_simulator
+    network(sim)
+    sim.set_delay(20.0, pattern=r"/providers/Microsoft\.Network/networkInterfaces/")
+    try:
+        mark = sim.mark()
+        out = run_module("vm", vm_args(sim, wait=False), sim.env)
+        assert out["changed"] and not out.get("failed"), out
+        assert out["operation"]["done"] is False
+        reqs = [(r["method"], r["path"].split("?")[0].rsplit("/", 2)[-2]) for r in arm_since(sim, mark)]
+        nic_put = reqs.index(("PUT", "networkInterfaces"))
+        # nothing polls the NIC's operation: the VM PUT follows the NIC PUT directly
+        assert reqs[nic_put + 1] == ("PUT", "virtualMachines"), reqs
+        assert not any(r["path"].split("?")[0].endswith("/operations") or "operationStatuses" in r["path"]
+                       for r in arm_since(sim, mark)), reqs
+    finally:
+        sim.reset()

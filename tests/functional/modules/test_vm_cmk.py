@@ -61,3 +61,21 @@ def test_snp_and_tdx_vms_with_cmk(fresh_simulator):
                             "admin_username": "azureuser", "ssh_public_keys": [KEY], "subnet_id": subnet,
                             "data_disks": [{"lun": 0, "size_gb": 16}]}, sim.env)
     assert out["failed"] and "disk_encryption_set" in out["msg"] and "allow_recreate" in out["msg"]
+
+    # a new key version for the confidential DES: refused while its VMs run, then done with deallocate_for_key_change
+    new_kid = ok(run_module("keyvault_key", {"vault_url": vault["vault_uri"], "vault_id": vault["id"], "name": "cmk",
+                                             "release_policy": "default_cvm", "location": "eastus", "rotate": True,
+                                             "grant_confidential_vm_orchestrator": False}, sim.env))["key"]["kid"]
+    assert new_kid != key["kid"]
+    des_args = {"resource_group": RG, "name": "des1", "key_url": new_kid, "source_vault": vault["id"]}
+    mark = sim.mark()
+    out = run_module("disk_encryption_set", des_args, sim.env)
+    assert out["failed"] and "cvm-snp, cvm-tdx" in out["msg"] and "deallocate_for_key_change" in out["msg"], out
+    assert arm_since(sim, mark, writes_only=True) == []
+    out = ok(run_module("disk_encryption_set", dict(des_args, deallocate_for_key_change=True), sim.env))
+    assert out["changed"] and out["disk_encryption_set"]["key_url"] == new_kid
+    assert out["actions"] == ["deallocate VM cvm-snp (key change)", "deallocate VM cvm-tdx (key change)",
+                              "update key_url", "start VM cvm-snp (key change)", "start VM cvm-tdx (key change)"]
+    for name in ("cvm-snp", "cvm-tdx"):
+        info = ok(run_module("vm_info", {"resource_group": RG, "name": name}, sim.env))["vms"][0]
+        assert info["power_state"] == "running", info

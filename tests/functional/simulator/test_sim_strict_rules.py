@@ -30,8 +30,8 @@ def _grant(sim, vault):
 
 def _des_body(sim, key_url, vault_id, enc="ConfidentialVmEncryptedWithCustomerKey", **props):
     return {"location": "eastus", "identity": {"type": "SystemAssigned"},
-            "properties": dict({"encryptionType": enc, "activeKey": {"keyUrl": key_url,
-                                                                    "sourceVault": {"id": vault_id}}}, **props)}
+            "properties": dict({"encryptionType": enc,
+                                "activeKey": {"keyUrl": key_url, "sourceVault": {"id": vault_id}}}, **props)}
 
 
 def _kv(sim, method, uri, path, body=None, api_version="7.4"):
@@ -102,6 +102,8 @@ def test_confidential_des_key_changes_only_while_its_vms_are_deallocated(sim):
     st, _h, err = sim.call("PUT", des_path, body, T.DISK_API)
     assert st == 409 and err["error"]["code"] == "OperationNotAllowed", err
     assert "cvm-rot" in err["error"]["message"]
+    st, _h, err = sim.call("PATCH", des_path, {"properties": {"activeKey": {"keyUrl": new_kid}}}, T.DISK_API)
+    assert st == 409 and err["error"]["code"] == "OperationNotAllowed", err      # PATCH: the same rule
     T.ok(sim.call("POST", vm_path + "/deallocate", None, T.VM_API))
     T.ok(sim.call("PUT", des_path, body, T.DISK_API))
 
@@ -300,3 +302,18 @@ def test_every_routed_resource_type_has_spec_versions():
     assert routed and all(arm.allowed_versions("GET", "/", t) for t in routed
                           if not t.lower().startswith("microsoft.resources/")), routed
     assert "2019-04-01" in arm.allowed_versions("GET", "/", "Microsoft.Compute/skus")
+
+
+def test_key_vault_data_plane_versions_are_the_ones_the_specs_define(sim):
+    """The keys data plane serves the api-versions of its spec files (specification/keyvault/data-plane/
+    Microsoft.KeyVault/{stable,preview}/<version>/keys.json, listed in tests/simulator/spec_index.json, and
+    stable/2025-07-01 in ../shared/specs); any other is BadParameter."""
+    v = T.vault(sim, "rg-s", "kvdpv1")
+    _grant(sim, v)
+    uri = v["properties"]["vaultUri"]
+    for version in ("7.3", "7.6-preview.2", "2025-07-01"):
+        assert _kv(sim, "GET", uri, "/keys", api_version=version)[0] == 200, version
+    st, _h, err = _kv(sim, "GET", uri, "/keys", api_version="7.7")
+    assert st == 400 and err["error"]["code"] == "BadParameter"
+    assert err["error"]["message"] == ("The specified version (7.7) is not recognized. Consider using the latest "
+                                       "supported version (2025-07-01).")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import re
 import time
 
 from .core import ApiError, Response, bad_request, det_uuid
+
 
 def _now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
@@ -262,9 +262,9 @@ class Arm:
         if "providers" in low:
             i = len(low) - 1 - low[::-1].index("providers")
             if i + 2 < len(segs):
+                kind = "/".join(segs[i + 2::2])
                 return ApiError(400, "InvalidResourceType", "The resource type '%s' could not be found in the "
-                                "namespace '%s' for api version '%s'." % ("/".join(segs[i + 2::2]), segs[i + 1],
-                                                                         req.api_version))
+                                "namespace '%s' for api version '%s'." % (kind, segs[i + 1], req.api_version))
         return ApiError(404, "NotFound", "The requested path does not exist.")
 
     def prepare(self, req, match):

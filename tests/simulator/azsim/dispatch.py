@@ -172,8 +172,8 @@ class Dispatcher:
         sim = self.sim
         auth = req.headers.get("authorization", "")
         challenge = ('Bearer authorization_uri="%s/%s", error="invalid_token", error_description="The '
-                     'authentication failed because of missing \'Authorization\' header."' % (sim.base_url,
-                                                                                             sim.tenant_id))
+                     'authentication failed because of missing \'Authorization\' header."'
+                     % (sim.base_url, sim.tenant_id))
         if not auth.lower().startswith("bearer "):
             raise ApiError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
                            headers={"WWW-Authenticate": challenge})

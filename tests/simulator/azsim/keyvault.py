@@ -15,8 +15,7 @@ from .oracle import skr_policy
 from .core import ApiError, Response, det_uuid
 from .routing import RouteTable
 
-KV_VERSIONS = {"7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "7.3-preview", "7.4-preview.1", "7.5-preview.1",
-               "7.6-preview.2", "2025-07-01"}
+KEYS_TYPE = "data-plane/Microsoft.KeyVault/keys"    # specdata api_versions key (build_schema.KEYVAULT_KEYS)
 SKR_MIN = ("7.3",)
 
 
@@ -25,6 +24,12 @@ def _kv_error(status, code, message, inner=None, headers=None) -> ApiError:
     if inner:
         err["innererror"] = {"code": inner}
     return ApiError(status, code, message, headers=headers, body={"error": err})
+
+
+def _version_key(v: str):
+    """Order of Key Vault api-versions: 7.x (and previews) before the date-named ones."""
+    m = re.match(r"^(\d+)\.(\d+)", v)
+    return (0, int(m.group(1)), int(m.group(2)), "preview" not in v) if m else (1, v, 0, "preview" not in v)
 
 
 def _version_ge_73(v: str) -> bool:
@@ -198,16 +203,12 @@ class KeyVaultDataPlane:
         v = req.api_version
         if not v:
             raise _kv_error(400, "BadParameter", "The 'api-version' query parameter is missing.")
-        allowed = set(KV_VERSIONS)
+        # every version the keys data-plane specs define (specdata api_versions: ../shared/specs + spec_index.json)
         schema = self.sim.arm.sim_schema()
-        if schema is not None:
-            try:
-                allowed |= set(schema.api_versions(req.method, req.path) or ())
-            except Exception:  # noqa: BLE001
-                pass
+        allowed = schema.served_versions(KEYS_TYPE) | set(schema.api_versions(req.method, req.path) or ())
         if v not in allowed:
             raise _kv_error(400, "BadParameter", "The specified version (%s) is not recognized. Consider using the "
-                            "latest supported version (2025-07-01)." % v)
+                            "latest supported version (%s)." % (v, max(allowed, key=_version_key)))
         if req.method in ("PUT", "PATCH", "POST") and schema is not None and req.body:
             issues = schema.validate_body(req.method, req.path, v, req.json(), unknown_api_version="closest")
             if issues:

@@ -10,7 +10,7 @@ import copy
 import datetime
 
 from .. import catalog
-from ..core import ApiError, Response, bad_request
+from ..core import Response, bad_request
 
 RG_PREFIX = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
 SUB_PREFIX = "/subscriptions/{subscriptionId}/providers/"
@@ -155,18 +155,12 @@ class TypeHandler:
     def get_view(self, req, res) -> dict:
         return view(res)
 
-    def sub_get(self, req, res, name):
-        return None
-
-    def action(self, req, res, name, fault):
-        return None
-
     def names_of(self, m) -> list[str]:
         return [m[p] for p in self.name_params]
 
 
 def register_type(table, h: TypeHandler):
-    """The spec-named routes of a tracked resource type (``h.templates`` names the path parameters)."""
+    """The spec-named routes of a tracked resource type (``h.name_params`` names the path parameters)."""
     tmpl = RG_PREFIX + h.namespace + "".join("/%s/{%s}" % (t, p) for t, p in zip(h.types, h.name_params))
     for method in ("GET", "PUT", "PATCH", "DELETE", "HEAD"):
         table.add(method, tmpl, lambda req, m, fault, h=h: crud(h, req, m, fault))

@@ -388,6 +388,19 @@ class DiskEncryptionSets(TypeHandler):
             ident["principalId"] = det_uuid("des-identity", res["id"].lower())
             ident["tenantId"] = self.sim.tenant_id
         res["identity"] = ident
+        url = self.check_key(props, existing)
+        props.setdefault("encryptionType", "EncryptionAtRestWithCustomerKey")
+        old = (existing or {}).get("properties", {})
+        prev = list(old.get("previousKeys") or [])
+        old_url = (old.get("activeKey") or {}).get("keyUrl")
+        if old_url and old_url != url:
+            props["lastKeyRotationTimestamp"] = _now_iso()
+        props["previousKeys"] = prev
+        props["provisioningState"] = "Updating"
+        return res
+
+    def check_key(self, props, existing):
+        """The active key rules (PUT and PATCH alike); returns its URL."""
         ak = props.get("activeKey") or {}
         url = ak.get("keyUrl")
         if not url:
@@ -409,16 +422,15 @@ class DiskEncryptionSets(TypeHandler):
         des_key_wraps(key, url)
         if existing is not None:
             no_running_vm_on_key_change(self.arm, existing, url)
-        props.setdefault("encryptionType", "EncryptionAtRestWithCustomerKey")
-        old = (existing or {}).get("properties", {})
-        prev = list(old.get("previousKeys") or [])
-        old_url = (old.get("activeKey") or {}).get("keyUrl")
-        if old_url and old_url != url:
-            props["lastKeyRotationTimestamp"] = _now_iso()
-        props["previousKeys"] = prev
-        props["provisioningState"] = "Updating"
-        return res
+        return url
 
+    def patch(self, req, existing, body):
+        """PATCH (DiskEncryptionSets_Update) changes the key under the same rules as PUT."""
+        res = super().patch(req, existing, body)
+        url = self.check_key(res["properties"], existing)
+        if url != ((existing["properties"].get("activeKey") or {}).get("keyUrl")):
+            res["properties"]["lastKeyRotationTimestamp"] = _now_iso()
+        return res
 
 
 # ---------------------------------------------------------------- virtual machine rules

@@ -9,7 +9,7 @@ import ipaddress
 import itertools
 import time
 
-from ..core import ApiError, Response, bad_request, det_uuid
+from ..core import Response, bad_request, det_uuid
 from .base import RG_PREFIX, TypeHandler, parse_id, register_operations, register_type
 
 NS = "Microsoft.Network"
@@ -172,7 +172,6 @@ class NetworkSecurityGroups(_NetworkBase):
                            "priority": pri, "direction": d, "provisioningState": "Succeeded"}}
             for n, pri, d, src, acc in defaults]
         return res
-
 
 
 def same_region(arm, subnet_id: str, location: str) -> bool:

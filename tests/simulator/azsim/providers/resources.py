@@ -139,7 +139,7 @@ def group_crud(arm, req, m, fault):
             arm.groups.pop(arm.rg_id(rg).lower(), None)
 
         op = arm.new_op("Microsoft.Resources", existing["location"], "delete", arm.rg_id(rg), finalize,
-                         req.api_version, fault)
+                        req.api_version, fault)
         op.rg_style = True
         return Response(202, None, arm.lro_headers(op, async_op=False))
     raise ApiError(405, "MethodNotAllowed", "The requested resource does not support http method '%s'." % req.method)

@@ -129,11 +129,15 @@ def name_reusable_after_purge(deleted, name):
         raise _name_in_use(name)
 
 
+def _iso(t: float) -> str:
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def deleted_vault_view(arm, d) -> dict:
     v = d["vault"]
-    iso = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
-    return {"id": "/subscriptions/%s/providers/%s/locations/%s/deletedVaults/%s" % (arm.sub, NS, v["location"],
-                                                                                   v["name"]),
+    iso = _iso
+    return {"id": "/subscriptions/%s/providers/%s/locations/%s/deletedVaults/%s"
+                  % (arm.sub, NS, v["location"], v["name"]),
             "name": v["name"], "type": NS + "/deletedVaults",
             "properties": {"vaultId": v["id"], "location": v["location"], "deletionDate": iso(d["deleted_at"]),
                            "scheduledPurgeDate": iso(d["purge_at"]), "tags": v.get("tags") or {},

@@ -33,7 +33,7 @@ def sku(name, location="eastus", zones=("1", "2", "3"), restrictions=()):
 def seed(arm, purge_protection=True, des_type="ConfidentialVmEncryptedWithCustomerKey", des_location="eastus",
          vnet_location="eastus"):
     """What a VM needs to exist already: VNet with its subnet, a confidential DES on a vault, the resource SKUs."""
-    vnet = SUBNET.split("/subnets/")[0]
+    vnet = SUBNET.split("/subnets/", maxsplit=1)[0]
     arm.store[vnet.lower()] = {"id": vnet, "name": "vnet", "location": vnet_location,
                                "properties": {"subnets": [{"name": "default", "id": SUBNET}]}}
     arm.store[DES.lower()] = {"id": DES, "name": "des1", "location": des_location, "properties": {

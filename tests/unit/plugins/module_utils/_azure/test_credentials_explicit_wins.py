@@ -88,8 +88,8 @@ def test_another_ad_user_never_signs_in_as_the_environments_service_principal(tm
 
 def test_other_client_id_with_its_own_secret_keeps_the_environments_tenant(tmp_path):
     got = resolve({'client_id': 'p-client', 'secret': 'p-secret'}, SP_ENV, None, tmp_path)
-    assert (got.client_id, got.secret, got.tenant, got.subscription_id) == ('p-client', 'p-secret', 'env-tenant',
-                                                                             'env-sub')
+    expected = ('p-client', 'p-secret', 'env-tenant', 'env-sub')
+    assert (got.client_id, got.secret, got.tenant, got.subscription_id) == expected
 
 
 def test_partial_parameters_never_fall_back_to_the_cli(tmp_path):
@@ -105,3 +105,9 @@ def test_tenant_parameter_selects_the_cli_tenant(tmp_path):
 def test_source_names_the_overridden_parameters(tmp_path):
     got = resolve({'tenant': 't2', 'subscription_id': 's2'}, SP_ENV, None, tmp_path)
     assert got.source == 'environment variables (tenant from module parameters)'
+
+
+@pytest.mark.parametrize('param', ['secret', 'password', 'ad_user', 'x509_certificate_path'])
+def test_managed_identity_refuses_parameters_it_would_ignore(param, tmp_path):
+    with pytest.raises(AzureAuthError, match='auth_source=msi .* %s would be ignored' % param):
+        resolve({'auth_source': 'msi', param: 'x'}, {}, None, tmp_path)

@@ -86,3 +86,41 @@ def test_subscription_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv('AZURE_SUBSCRIPTION_ID', 'sub-from-env')
     module = make({'client_id': 'c', 'secret': 's', 'tenant': 't'})
     assert module.subscription_id == 'sub-from-env'
+
+
+class WaitedClient(object):
+    def __init__(self, waits):
+        self.access_waits = waits
+
+
+def test_result_and_failure_say_what_data_plane_requests_waited_for(captured):
+    from ansible_collections.confidential.azure.plugins.module_utils._azure import access, session
+
+    module = make({'subscription_id': 's', 'client_id': 'c', 'secret': 'x', 'tenant': 't'})
+    wait = access.AccessWait('POST', 'https://kv1.vault.azure.net/keys/cmk/create', 'keys create permission', 'oid-1')
+    wait.waited, wait.attempts, wait.granted = 6.0, 3, True
+    module._session = session.AzureSession(module.params, env={})
+    module._session._clients['kv'] = WaitedClient([wait])
+    with pytest.raises(Exit):
+        module.exit_json(changed=True)
+    assert captured['access_waits'] == [{'request': 'POST https://kv1.vault.azure.net/keys/cmk/create',
+                                         'waited_for': 'keys create permission', 'principal_id': 'oid-1',
+                                         'waited_seconds': 6.0, 'attempts': 3, 'outcome': 'granted'}]
+
+
+@pytest.mark.parametrize('value', [-1, 3601])
+def test_access_propagation_timeout_out_of_range_fails_naming_it(captured, value):
+    with pytest.raises(Exit):
+        make({'access_propagation_timeout': value})
+    assert captured['failed'] and 'access_propagation_timeout %d' % value in captured['msg']
+
+
+def test_data_plane_clients_wait_five_minutes_by_default_and_arm_not_at_all():
+    from ansible_collections.confidential.azure.plugins.module_utils._azure import session
+
+    params = {'subscription_id': 's', 'client_id': 'c', 'secret': 'x', 'tenant': 't'}
+    default = session.AzureSession(params, env={})
+    assert default.data_plane('https://kv1.vault.azure.net/').access_timeout == 300
+    assert default.arm.access_timeout == 0
+    custom = session.AzureSession(dict(params, access_propagation_timeout=20), env={})
+    assert custom.data_plane('https://kv1.vault.azure.net/').access_timeout == 20
