@@ -18,6 +18,7 @@ UNIT_TEMPLATE = "confidential-azure-data-disk@.service"
 AGENT_DIR = "/usr/local/lib/confidential-azure/data-disk"
 CONFIG_PATH = "/etc/confidential-azure/data-disks.json"
 STATUS_DIR = "/run/confidential-azure/data-disks"
+UNLOCK_TIMEOUT = 600
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 _FSTYPES = ("ext4", "xfs")
 
@@ -135,8 +136,9 @@ def fstab_line(spec):
     """The mount waits for the unlock unit and fails with it: nothing is ever mounted in the disk's place."""
     if not spec.get("mount_point"):
         return None
-    opts = "%s,nofail,_netdev,x-systemd.requires=%s,x-systemd.device-timeout=10s" % (
-        spec["mount_options"], unit_instance(spec))
+    # the device job is queued at boot, long before attestation finishes: wait as long as the unit may run
+    opts = "%s,nofail,_netdev,x-systemd.requires=%s,x-systemd.device-timeout=%ds" % (
+        spec["mount_options"], unit_instance(spec), UNLOCK_TIMEOUT)
     return "/dev/mapper/%s %s %s %s 0 2" % (spec["name"], spec["mount_point"], spec["fs_type"], opts)
 
 
@@ -173,7 +175,7 @@ def unit_text(python="/usr/bin/python3"):
         "UMask=0077",
         "ExecStart=%s %s/agent.py open %%i" % (python, AGENT_DIR),
         "ExecStop=%s %s/agent.py close %%i" % (python, AGENT_DIR),
-        "TimeoutStartSec=600",
+        "TimeoutStartSec=%d" % UNLOCK_TIMEOUT,
         "",
         "[Install]",
         "WantedBy=remote-fs.target",

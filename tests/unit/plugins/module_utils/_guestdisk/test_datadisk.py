@@ -105,7 +105,7 @@ def test_fstab_mount_requires_the_unlock_unit():
     s = spec()
     assert dd.fstab_line(s) == ("/dev/mapper/cvm_data_lun0 /data ext4 defaults,nofail,_netdev,"
                                 "x-systemd.requires=confidential-azure-data-disk@cvm_data_lun0.service,"
-                                "x-systemd.device-timeout=10s 0 2")
+                                "x-systemd.device-timeout=600s 0 2")
     assert dd.fstab_line(spec(mount_point=None)) is None
 
 
