@@ -1,5 +1,5 @@
 # confidential.azure: developer and CI entry points.  Every target installs what
-# it needs itself (tests/tools/run.sh does the work; see README "Testing").
+# it needs itself (tests/tools/run.sh does the work; see docs/dev/testing.md).
 SHELL := /bin/bash
 RUN := tests/tools/run.sh
 

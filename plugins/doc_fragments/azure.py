@@ -71,8 +71,13 @@ options:
         as a dict with C(arm_endpoint), C(authority_host), C(keyvault_dns_suffix) and optionally
         C(attestation_endpoint), C(graph_endpoint) (defaults to C(arm_endpoint)) and C(ca_bundle) (a PEM file
         of CAs to trust for every endpoint), or the path of a JSON file with those keys.
+      - Or, as azure.azcollection and the Azure CLI take it, an ARM metadata endpoint URL
+        (V(https://<arm>/metadata/endpoints?api-version=2022-09-01), or just V(https://<arm>)). The endpoints are
+        read from it once and cached for an hour in C(~/.cache/confidential-azure/cloud-metadata) (a private
+        directory; E(CONFIDENTIAL_AZURE_METADATA_CACHE) names another directory, or V(off)). TLS trust for the
+        metadata request and every later request comes from E(REQUESTS_CA_BUNDLE) when set (a PEM file).
       - Azure Stack Hub and the collection's local simulator are custom clouds.
-      - Can also be set with E(AZURE_CLOUD_ENVIRONMENT) (a name or the path of such a JSON file).
+      - Can also be set with E(AZURE_CLOUD_ENVIRONMENT) (a name, the path of such a JSON file, or a metadata URL).
       - Key Vault tokens are requested for the scope C(https://<keyvault_dns_suffix>/.default).
     type: raw
   cert_validation_mode:

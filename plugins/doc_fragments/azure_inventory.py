@@ -75,7 +75,9 @@ options:
   cloud_environment:
     description:
       - A cloud name, a custom cloud dict (C(arm_endpoint), C(authority_host), C(keyvault_dns_suffix),
-        C(attestation_endpoint), C(graph_endpoint), C(ca_bundle)) or the path of a JSON file with those keys.
+        C(attestation_endpoint), C(graph_endpoint), C(ca_bundle)), the path of a JSON file with those keys, or an
+        ARM metadata endpoint URL (V(https://<arm>/metadata/endpoints?api-version=2022-09-01)), read once and
+        cached, with TLS trust from E(REQUESTS_CA_BUNDLE).
     type: raw
     env:
       - name: AZURE_CLOUD_ENVIRONMENT

@@ -55,6 +55,14 @@ options:
     type: str
     choices: [private_ip, public_ip, name, none]
     default: private_ip
+  tee_groups:
+    description:
+      - Puts each confidential VM in V(tee_snp) or V(tee_tdx) (its TEE in lower case), with no other configuration,
+        so a play for V(tee_snp) works from a bare inventory file.
+      - O(keyed_groups), O(groups) and O(compose) work as well and add their own groups (the example's
+        C(tee) keyed group makes V(tee_SNP) and V(tee_TDX)).
+    type: bool
+    default: true
   hostname_source:
     description: Inventory host names are the VM name, or C(<resource group>_<name>) to keep them unique.
     type: str
@@ -63,6 +71,9 @@ options:
 '''
 
 EXAMPLES = r'''
+# minimal.cvm.yml: every confidential VM of the subscription, in the groups tee_snp and tee_tdx
+plugin: confidential.azure.cvm
+---
 # fleet.cvm.yml: every confidential VM, grouped by TEE and by resource group
 plugin: confidential.azure.cvm
 confidential_only: true
@@ -167,6 +178,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             variables = hosts.host_vars(result, nic_index, self.get_option('host_address'))
             for key, value in variables.items():
                 self.inventory.set_variable(name, key, value)
+            group = hosts.tee_group(variables) if self.get_option('tee_groups') else None
+            if group:
+                self.inventory.add_group(group)
+                self.inventory.add_child(group, name)
             self._set_composite_vars(self.get_option('compose'), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)

@@ -223,9 +223,12 @@ def run_rollout(workdir: Path, azure_env: dict, extra_vars: dict) -> int:
                 "ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_LOCALHOST_WARNING": "False",
                 "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False", "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_STDOUT_CALLBACK": "default",
-                "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks" if _has_posix(env) else "",
                 "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null",
                 "ANSIBLE_FORKS": "10"})
+    if _has_posix(env):   # an empty callback name is an error for ansible-core 2.19: set it only when there is one
+        env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
+    else:
+        env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
     inventory = workdir / "inventory.ini"
     inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
     cmd = [ansible_playbook(), "-i", str(inventory), str(REPO / "playbooks" / "rollout.yml"), "-e",

@@ -10,7 +10,7 @@ and (when the operation takes a JSON body) a compact schema of that body.  The o
 document, ``specdata/azure_specs.json``, consumed by ``azsim/schema.py``.  The build is deterministic:
 no timestamps, sorted keys, names assigned after everything was collected.
 
-What is translated, and how (see README "Simulator: request validation"):
+What is translated, and how (see docs/dev/architecture.md, "The simulator"):
 
 * ``$ref`` to files and JSON pointers are resolved; every ``#/definitions/X`` becomes one *named*
   definition (so shared and recursive types are stored once).  ``$ref`` to a file that is not present

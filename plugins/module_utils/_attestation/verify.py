@@ -36,9 +36,10 @@ COMPLIANT_CVM = "azure-compliant-cvm"
 MANDATORY = {
     "common": ("evidence.decode", "hcl.parse", "hcl.runtime_claims", "hcl.claims_binding", "hcl.nonce_binding",
                "tpm.quote_signature", "tpm.quote_nonce", "tpm.pcr_selection", "tpm.pcr_digest"),
-    "snp": ("snp.vcek_chain", "snp.signature", "snp.chip_id", "snp.reported_tcb", "snp.debug", "snp.vmpl"),
+    "snp": ("snp.vcek_chain", "snp.product", "snp.signature", "snp.chip_id", "snp.reported_tcb", "snp.debug",
+            "snp.guest_policy", "snp.vmpl"),
     "tdx": ("tdx.quote_signature", "tdx.pck_chain", "tdx.qe_report_signature", "tdx.qe_report_binding",
-            "tdx.report_data_binding", "tdx.debug"),
+            "tdx.qe_identity", "tdx.report_data_binding", "tdx.debug", "tdx.tcb_status"),
 }
 EVIDENCE_KEYS = ("hcl_report", "tpm_quote", "ak_cert", "vcek", "td_quote", "event_log", "vm_id", "location")
 
@@ -175,15 +176,17 @@ def verify_evidence(evidence, nonce, trust=None, options=None):
     """Verify ``evidence`` (the attestation_evidence dict) for ``nonce`` (hex string or bytes, from the controller).
 
     ``trust``: dict (extra_amd_roots, extra_intel_roots, extra_vtpm_roots, ak_intermediates) or TrustStore.
-    ``options``: require_nonce_binding (bool, default True), min_nonce_bytes (default 16; tests of old vectors
-    only), insecure_skip_provenance (bool, default False), expected_tee ('snp'|'tdx'), policy (list of
-    assertions), default_policy (bool, default True), policy_strict (bool, default True), snp_minimum (dict),
-    snp_guest_policy (dict, snp.check_guest_policy overrides), tdx_collateral (dict, Intel PCS collateral),
-    tdx_min_tee_tcb_svn (hex), tdx_accepted_tcb_statuses (list), tdx_qe_identity (tests only), required_pcrs (list of PCR indices on top of
-    0-7), crls (list of CRLs: PEM, DER, hex or base64), allow_debug (bool, tests only), release_policy
-    (dict/JSON), maa (dict: ``attest`` callable(kind, body) ->
-    token string, ``jwks`` dict or callable() -> dict, ``issuer``, ``certs_url``), now (epoch seconds:
-    the verification time for certificates and tokens; default the current time).
+    ``options``:
+
+    * freshness: require_nonce_binding (bool, default True), min_nonce_bytes (default 16; old test vectors only);
+    * provenance: insecure_skip_provenance (bool, default False), maa (dict: ``attest`` callable(kind, body) ->
+      token string, ``jwks`` dict or callable() -> dict, ``issuer``, ``certs_url``);
+    * policy: expected_tee ('snp'|'tdx'), policy (list of assertions), default_policy (bool, default True),
+      policy_strict (bool, default True), release_policy (dict/JSON);
+    * evidence checks: snp_minimum (dict), snp_guest_policy (snp.check_guest_policy overrides), tdx_collateral
+      (Intel PCS collateral dict), tdx_min_tee_tcb_svn (hex), tdx_accepted_tcb_statuses (list), required_pcrs
+      (PCR indices on top of 0-7), crls (PEM, DER, hex or base64 CRLs), allow_debug and tdx_qe_identity (tests
+      only), now (epoch seconds: when certificates and tokens must be valid; default the current time).
     """
     options = dict(options or {})
     result = Result()

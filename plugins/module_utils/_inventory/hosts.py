@@ -102,3 +102,11 @@ def host_vars(vm_result, nic_index, host_address='private_ip'):
     if address:
         out['ansible_host'] = address
     return out
+
+
+def tee_group(variables):
+    """The default group of a host: tee_snp / tee_tdx from its TEE, None when the VM has no TEE."""
+    tee = variables.get('azure_tee')
+    if not tee or not isinstance(tee, str):
+        return None
+    return 'tee_' + ''.join(c if c.isalnum() else '_' for c in tee.lower())

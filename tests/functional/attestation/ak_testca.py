@@ -71,8 +71,23 @@ def make_ca():
                  extra=[(_ca_usage(), True)])
     inter = _cert(_name(INTERMEDIATE_CN), _name(ROOT_CN), inter_key.public_key(), root_key, True, 730,
                   issuer_key=root_key.public_key(), extra=[(_ca_usage(), True)])
-    return {"root": root, "intermediate": inter, "intermediate_key": inter_key,
+    return {"root": root, "root_key": root_key, "intermediate": inter, "intermediate_key": inter_key,
             "trust": {"extra_vtpm_roots": [pem(root)], "ak_intermediates": [pem(inter)]}}
+
+
+def make_crls(ca, revoked_ak_serials=()):
+    """DER CRLs of the TEST root (over the intermediate) and the intermediate (over AK certificates)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    out = []
+    for issuer, key, serials in ((ca["root"], ca["root_key"], ()),
+                                 (ca["intermediate"], ca["intermediate_key"], revoked_ak_serials)):
+        builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
+                   .last_update(now - datetime.timedelta(hours=1)).next_update(now + datetime.timedelta(days=7)))
+        for serial in serials:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build())
+        out.append(builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    return out
 
 
 def issue_ak_cert(ca, ak_public_key, host="swtpm-test"):

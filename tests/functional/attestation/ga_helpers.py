@@ -54,6 +54,7 @@ class FakeImds(object):
     def __init__(self, thim=None, compute=None):
         self.thim = thim
         self.compute = compute or {}
+        self.files = {}
         self.requests = []
         imds = self
 
@@ -71,6 +72,14 @@ class FakeImds(object):
 
             def do_GET(self):
                 imds.requests.append({"method": "GET", "path": self.path, "metadata": self.headers.get("Metadata")})
+                if self.path in imds.files:   # plain files (CRLs) a test serves from the same host
+                    data = imds.files[self.path]
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/pkix-crl")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return None
                 if self.headers.get("Metadata") != "true":
                     return self._send(400, {"error": "Bad request. Required metadata header not specified"})
                 if self.path == "/metadata/THIM/amd/certification" and imds.thim is not None:

@@ -189,3 +189,23 @@ def test_role_requires_provenance_by_default_and_records_the_insecure_opt_out(
     res = rec["result0-localhost"]
     assert res["verdict"] == "pass", res
     assert res["insecure_skip_provenance"] is True and res["provenance"] == []
+
+
+def test_role_fetches_crls_on_the_controller_and_a_revoked_ak_certificate_fails(
+        host_swtpm, fake_imds, runner, test_chain):
+    from cryptography import x509
+    material = provision(host_swtpm, test_chain, fake_imds)
+    ca = ak_testca.shared_ca()
+    serial = x509.load_der_x509_certificate(material["ak_cert_der"]).serial_number
+    for revoked, expected in (((), "pass"), ((serial,), "fail")):
+        fake_imds.files = dict(("/crl/%d.crl" % i, der) for i, der in enumerate(ak_testca.make_crls(ca, revoked)))
+        rv = role_vars(host_swtpm, fake_imds, guest_attestation_trust=material["trust"],
+                       guest_attestation_crl_urls=[fake_imds.url() + "/crl/0.crl", fake_imds.url() + "/crl/1.crl"])
+        rc, out, rec = runner.run(guarded_role_play(rv))
+        res = rec["result0-localhost"]
+        assert res["verdict"] == expected, res
+        checks = dict((c["name"], c) for c in res["checks"])
+        if expected == "pass":
+            assert checks["ak_cert.revocation"]["result"] == "pass", checks["ak_cert.revocation"]
+        else:
+            assert "ak_cert.chain" in res["failing_checks"] and "revoked" in checks["ak_cert.chain"]["reason"]

@@ -1,4 +1,5 @@
-"""The modules' EXAMPLES, concatenated in the documented order, are one playbook that works as written.
+"""The modules' EXAMPLES, concatenated in the documented order, are one playbook that works as written, and the
+inventory plugin's EXAMPLES list what it created.
 
 A new user copies EXAMPLES from ``ansible-doc``; if they drift apart (different names, registered variables that
 no other example sets, options a module no longer has) this test fails.  The simulator is started the way the
@@ -7,7 +8,9 @@ SSH key in ``~/.ssh`` (what a user has)."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,22 +18,47 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from helpers import REPO, run_playbook
+from helpers import REPO, ansible_env, run_playbook
 from simctl import start_simulator, stop_simulator
 
 CHAIN = ["resource_group", "keyvault", "keyvault_key", "disk_encryption_set", "virtual_network", "vm", "vm_info",
          "sku_info"]
 
 
-def examples(module: str) -> list:
-    """The EXAMPLES block of a module file, parsed as YAML (a list of tasks)."""
-    tree = ast.parse((REPO / "plugins" / "modules" / (module + ".py")).read_text())
+def examples_text(path: Path) -> str:
+    tree = ast.parse(path.read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EXAMPLES" for t in node.targets):
-            tasks = yaml.safe_load(node.value.value)
-            assert isinstance(tasks, list) and tasks, "%s: EXAMPLES is not a task list" % module
-            return tasks
-    raise AssertionError("%s has no EXAMPLES" % module)
+            return node.value.value
+    raise AssertionError("%s has no EXAMPLES" % path)
+
+
+def examples(module: str) -> list:
+    """The EXAMPLES block of a module file, parsed as YAML (a list of tasks)."""
+    tasks = yaml.safe_load(examples_text(REPO / "plugins" / "modules" / (module + ".py")))
+    assert isinstance(tasks, list) and tasks, "%s: EXAMPLES is not a task list" % module
+    return tasks
+
+
+def inventory_examples() -> dict:
+    """The inventory plugin's EXAMPLES: one config file per block that starts with '# NAME.cvm.yml: ...'."""
+    files = {}
+    for block in examples_text(REPO / "plugins" / "inventory" / "cvm.py").strip().split("\n---\n"):
+        name = block.split(":", 1)[0][2:].strip()
+        assert name.endswith(".cvm.yml"), block
+        files[name] = block + "\n"
+    return files
+
+
+def inventory(config: Path, env: dict) -> dict:
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(config), "--list"],
+                          env=ansible_env(env), capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def members(listing: dict, group: str) -> set:
+    return set(listing.get(group, {}).get("hosts", []))
 
 
 def sourced(env_file: Path) -> dict:
@@ -62,7 +90,7 @@ def user_env(tmp_path):
         stop_simulator(sim)
 
 
-def test_examples_chain_into_one_idempotent_playbook(user_env, tmp_path):
+def test_examples_chain_into_one_idempotent_playbook_and_the_inventory_examples_list_it(user_env, tmp_path):
     tasks = [task for module in CHAIN for task in examples(module)]
     playbook = tmp_path / "examples.yml"
     playbook.write_text(yaml.safe_dump([{"name": "Module EXAMPLES, in order", "hosts": "localhost",
@@ -74,3 +102,14 @@ def test_examples_chain_into_one_idempotent_playbook(user_env, tmp_path):
     second = run_playbook(playbook, user_env, timeout=1500)
     changed = [name for name, r in second.tasks() if r.get("changed")]
     assert second.rc == 0 and not changed, changed
+    for name, text in inventory_examples().items():
+        (tmp_path / name).write_text(text)
+    minimal = inventory(tmp_path / "minimal.cvm.yml", user_env)
+    assert members(minimal, "tee_snp") == {"cvm-snp-1"}
+    assert members(minimal, "tee_tdx") == {"cvm-1", "cvm-2"}
+    fleet = inventory(tmp_path / "fleet.cvm.yml", user_env)
+    assert members(fleet, "rg_cvm_rg") == {"cvm-snp-1", "cvm-1", "cvm-2"}
+    assert members(fleet, "tee_SNP") == {"cvm-snp-1"}
+    assert members(fleet, "cmk") == {"cvm-snp-1", "cvm-1", "cvm-2"}
+    user = fleet["_meta"]["hostvars"]["cvm-1"]["ansible_user"]
+    assert (user.get("__ansible_unsafe") if isinstance(user, dict) else user) == "azureuser"

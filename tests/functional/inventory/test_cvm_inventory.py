@@ -199,3 +199,21 @@ def test_inventory_cache_serves_the_second_run(fleet, tmp_path):
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(arm_requests(fleet.requests(since=mark))) == 3
+
+
+def test_bare_inventory_file_groups_by_tee_without_configuration(fleet, tmp_path):
+    data, dummy = inventory(fleet, tmp_path, {})
+    assert hosts_of(data, "tee_snp") == ["snp-1", "snp-2"]
+    assert hosts_of(data, "tee_tdx") == ["tdx-1"]
+    assert hosts_of(data, "ungrouped") == []
+    data, dummy = inventory(fleet, tmp_path, {"confidential_only": False})
+    assert "plain-1" in hosts_of(data, "ungrouped")
+    assert "plain-1" not in hosts_of(data, "tee_snp") + hosts_of(data, "tee_tdx")
+
+
+def test_tee_groups_can_be_switched_off_and_keyed_groups_still_work(fleet, tmp_path):
+    data, dummy = inventory(fleet, tmp_path, {"tee_groups": False, "keyed_groups": CONSTRUCTED["keyed_groups"]})
+    assert hosts_of(data, "tee_snp") == [] and hosts_of(data, "tee_tdx") == []
+    assert hosts_of(data, "tee_SNP") == ["snp-1", "snp-2"]
+    data, dummy = inventory(fleet, tmp_path, {"tee_groups": False})
+    assert hosts_of(data, "ungrouped") == ["snp-1", "snp-2", "tdx-1"]

@@ -51,8 +51,8 @@ def test_arm_routes_carry_their_action_and_type(sim, method, path, action, rtype
 
 
 def test_authorization_routes_take_any_scope(sim):
-    m = sim.arm.table.match("GET", RG + "/providers/Microsoft.KeyVault/vaults/kv/keys/cmk/providers/"
-                                   "Microsoft.Authorization/roleAssignments")
+    path = RG + "/providers/Microsoft.KeyVault/vaults/kv/keys/cmk/providers/Microsoft.Authorization/roleAssignments"
+    m = sim.arm.table.match("GET", path)
     assert m.params["scope"] == RG + "/providers/Microsoft.KeyVault/vaults/kv/keys/cmk"
     assert sim.arm.table.match("GET", "/providers/Microsoft.Authorization/roleDefinitions").params["scope"] == ""
 

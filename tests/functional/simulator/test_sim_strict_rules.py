@@ -317,3 +317,34 @@ def test_key_vault_data_plane_versions_are_the_ones_the_specs_define(sim):
     assert st == 400 and err["error"]["code"] == "BadParameter"
     assert err["error"]["message"] == ("The specified version (7.7) is not recognized. Consider using the latest "
                                        "supported version (2025-07-01).")
+
+
+def test_vm_identities_get_their_principal_ids(sim):
+    """Microsoft Learn "Configure managed identities for Azure resources on an Azure VM using REST API calls": the
+    response carries principalId and tenantId of the system-assigned identity and principalId/clientId of each
+    user-assigned one (Compute spec VirtualMachineIdentity: readOnly principalId, tenantId)."""
+    nic = T.network(sim, "rg-s", "mi")
+    uai = "/subscriptions/%s/resourceGroups/rg-s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u1" % (
+        sim.subscription_id)
+    body = T.cvm_body(nic, enc="VMGuestStateOnly")
+    body["identity"] = {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {uai: {}}}
+    vm = T.ok(sim.call("PUT", sim.rg_path("rg-s") + VM + "mi", body, T.VM_API), 200, 201)
+    ident = vm["identity"]
+    assert ident["tenantId"] == sim.info["tenant_id"] and len(ident["principalId"]) == 36
+    assert set(ident["userAssignedIdentities"][uai]) == {"principalId", "clientId"}
+    again = T.ok(sim.call("GET", sim.rg_path("rg-s") + VM + "mi", api_version=T.VM_API))
+    assert again["identity"]["principalId"] == ident["principalId"]
+
+
+def test_windows_cvm_images_exist(sim):
+    """Microsoft's CVM quickstart templates (Azure/azure-quickstart-templates, quickstarts/microsoft.compute/vm-cvm)
+    use MicrosoftWindowsServer:windows-cvm:2022-datacenter-cvm; the seed's OS table lists Windows 11 and Windows
+    Server 2022 Azure Edition as confidential-VM images."""
+    nic = T.network(sim, "rg-s", "win")
+    for name, image in (("w1", {"publisher": "MicrosoftWindowsServer", "offer": "windows-cvm",
+                                "sku": "2022-datacenter-cvm", "version": "latest"}),
+                        ("w2", {"publisher": "MicrosoftWindowsDesktop", "offer": "windows-11",
+                                "sku": "win11-22h2-pro", "version": "latest"})):
+        body = T.cvm_body(nic if name == "w1" else T.network(sim, "rg-s", "win2"), enc="VMGuestStateOnly",
+                          image=image)
+        T.ok(sim.call("PUT", sim.rg_path("rg-s") + VM + name, body, T.VM_API), 200, 201)

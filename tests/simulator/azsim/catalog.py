@@ -139,6 +139,19 @@ IMAGES = {
         {"os": "Windows", "cvm": {"SNP", "TDX"}, "version": "20348.2849.241106", "size": 30},
     ("microsoftwindowsserver", "windowsserver", "2019-datacenter-smalldisk-g2"):
         {"os": "Windows", "cvm": {"SNP"}, "version": "17763.6532.241106", "size": 30},
+    # Windows Server CVM images (Microsoft's public CVM quickstart templates, Azure/azure-quickstart-templates
+    # quickstarts/microsoft.compute/vm-cvm: offer windows-cvm, SKUs 2019-datacenter-cvm / 2022-datacenter-cvm), Azure
+    # Edition and Windows 11 (the seed's OS table, "About Azure confidential VMs").
+    ("microsoftwindowsserver", "windows-cvm", "2019-datacenter-cvm"):
+        {"os": "Windows", "cvm": {"SNP"}, "version": "17763.6532.241106", "size": 127},
+    ("microsoftwindowsserver", "windows-cvm", "2022-datacenter-cvm"):
+        {"os": "Windows", "cvm": {"SNP", "TDX"}, "version": "20348.2849.241106", "size": 127},
+    ("microsoftwindowsserver", "windowsserver", "2022-datacenter-azure-edition"):
+        {"os": "Windows", "cvm": {"SNP", "TDX"}, "version": "20348.2849.241106", "size": 127},
+    ("microsoftwindowsdesktop", "windows-11", "win11-22h2-pro"):
+        {"os": "Windows", "cvm": {"SNP", "TDX"}, "version": "22621.4460.241106", "size": 127},
+    ("microsoftwindowsdesktop", "windows-11", "win11-22h2-ent"):
+        {"os": "Windows", "cvm": {"SNP", "TDX"}, "version": "22621.4460.241106", "size": 127},
     ("canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2"):
         {"os": "Linux", "cvm": set(), "version": "22.04.202411010", "size": 30},
     ("canonical", "ubuntu-24_04-lts", "server"):

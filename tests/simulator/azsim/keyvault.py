@@ -122,8 +122,6 @@ class KeyVaultDataPlane:
         """Key permissions ``object_id`` holds on ``key_name`` in the vault (access policies or RBAC)."""
         if arm_vault is None or not object_id:
             return set()
-        if object_id.lower() == self.sim.caller_object_id:
-            return set(catalog.ALL_KEY_PERMS)
         props = arm_vault["properties"]
         perms: set[str] = set()
         if props.get("enableRbacAuthorization"):
@@ -226,10 +224,6 @@ class KeyVaultDataPlane:
             raise _kv_error(404, "NotFound", "The requested resource was not found: %s %s" % (req.method, req.path))
         return m
 
-    def authorize(self, call):
-        """Key permission check of a routed data-plane call (see dispatch.authorize)."""
-        self._need(call.arm_vault, call.key_name, call.principal, call.claims, call.key_op)
-
     def run(self, req, match, call) -> Response:
         material = self._pregenerate(req, call.vault)
         with self.sim.lock:
@@ -290,21 +284,6 @@ class KeyVaultDataPlane:
             return (kty, size, crv), self._new_material(kty, size, crv)
         except (ApiError, ValueError, KeyError, TypeError):
             return None     # the locked path reports the error
-
-    def _need(self, arm_vault, key_name, caller, claims, perm):
-        if perm not in self.key_permissions(arm_vault, key_name, caller):
-            if arm_vault["properties"].get("enableRbacAuthorization"):
-                raise _kv_error(403, "Forbidden", "Caller is not authorized to perform action on resource.\r\nIf role "
-                                "assignments, deny assignments or role definitions were changed recently, please "
-                                "observe propagation time.\r\nCaller: appid=%s;oid=%s;iss=https://sts.windows.net/%s/"
-                                "\r\nAction: 'Microsoft.KeyVault/vaults/keys/%s'\r\nResource: '%s/keys/%s'"
-                                % (claims.get("appid"), caller, self.sim.tenant_id, perm, arm_vault["id"].lower(),
-                                   key_name.lower()), inner="ForbiddenByRbac")
-            raise _kv_error(403, "Forbidden", "The user, group or application 'appid=%s;oid=%s;iss=https://sts.windows."
-                            "net/%s/' does not have keys %s permission on key vault '%s;location=%s'. For help "
-                            "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"
-                            % (claims.get("appid"), caller, self.sim.tenant_id, perm, arm_vault["name"],
-                               arm_vault["location"]), inner="AccessDenied")
 
     # ---------------------------------------------------------------- keys
     def _not_found(self, name, version=None):

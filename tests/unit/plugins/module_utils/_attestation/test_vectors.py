@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every vector in ../shared/vectors yields the verdict MANIFEST.md documents (see README table)."""
+"""Every vector in ../shared/vectors yields the verdict MANIFEST.md documents."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type

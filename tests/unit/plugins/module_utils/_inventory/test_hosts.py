@@ -72,3 +72,10 @@ def test_filters():
     assert hosts.wanted(tdx, tags=['env:prod', 'role'])
     assert not hosts.wanted(tdx, tags=['env:dev'])
     assert not hosts.wanted(tdx, tags=['missing'])
+
+
+def test_tee_group_is_the_lower_case_tee_and_none_without_one():
+    assert hosts.tee_group({'azure_tee': 'SNP'}) == 'tee_snp'
+    assert hosts.tee_group({'azure_tee': 'TDX'}) == 'tee_tdx'
+    assert hosts.tee_group({'azure_tee': None}) is None
+    assert hosts.tee_group({}) is None
