@@ -90,3 +90,17 @@ def test_rollout_data_disks_for_one_vm_key_grant_summary_and_rerun(fresh_simulat
     changed = [(name, result.get("msg")) for name, result in second.tasks() if result.get("changed")]
     assert all(s["changed"] == 0 for s in second.data["stats"].values()), (second.data["stats"], changed)
     assert vm_puts(log, RG) == []
+
+
+def test_data_disks_on_an_access_policy_vault_or_without_sizes_stop_before_anything_is_created(fresh_simulator,
+                                                                                                 tmp_path):
+    sim = fresh_simulator
+    out, _summary, log, _wall = run_rollout(
+        sim, tmp_path, "rg-ddbad", forks=5, rollout_vault_rbac=False, rollout_data_disks=True,
+        rollout_vms=[{"name": "bad-1", "size": "Standard_DC2as_v5", "rollout_data_disks": [{"lun": 0}]},
+                     {"name": "ok-1", "size": "Standard_DC2as_v5"}])
+    assert out.rc != 0
+    msg = out.result("Check the data disks (each with a lun and a size; a key-only release grant needs an RBAC "
+                     "vault)")["msg"]
+    assert "rollout_vault_rbac: true" in msg and "fix the disks of bad-1" in msg and "ok-1" not in msg
+    assert [e for e in log if e.get("service") in ("arm", "keyvault") and e["method"] != "GET"] == []

@@ -180,3 +180,20 @@ def test_without_release_principals_no_vault_read_and_no_list():
     backends.run_key(m)
     assert [e for e in m.log if e[0] == "LIST"] == []
     assert not [e for e in m.log if e[0] == "GET" and e[1] == VAULT_ID]
+
+
+# ------------------------------------------------------------------------------------------------ the data-disk policy
+
+def test_guest_cvm_policy_lints_clean_and_reads_the_azure_guest_token_shape():
+    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
+    authority = "https://sharedeus.eus.attest.azure.net"
+    assert rp.lint(GUEST_POLICY) == []
+    guest = {"x-ms-attestation-type": "azurevm", "x-ms-isolation-tee": {
+        "x-ms-attestation-type": "sevsnpvm", "x-ms-compliance-status": "azure-compliant-cvm"}}
+    assert rp.evaluate(GUEST_POLICY, guest, authority=authority)[0] is True
+    # a platform (CVM orchestrator) token carries the compliance claim at the top level: not enough here
+    platform = {"x-ms-attestation-type": "sevsnpvm", "x-ms-compliance-status": "azure-compliant-cvm"}
+    assert rp.evaluate(GUEST_POLICY, platform, authority=authority)[0] is False
+    non_compliant = {"x-ms-isolation-tee": {"x-ms-attestation-type": "sevsnpvm", "x-ms-compliance-status": "other"}}
+    assert rp.evaluate(GUEST_POLICY, non_compliant, authority=authority)[0] is False
+    assert rp.evaluate(GUEST_POLICY, guest, authority="https://evil.example")[0] is False
