@@ -12,6 +12,7 @@ import copy
 import pytest
 
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import backends, grants
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
     FakeArm, FakeModule, Failed, SUB, VAULT_ID, VAULT_URL)
 
@@ -185,7 +186,6 @@ def test_without_release_principals_no_vault_read_and_no_list():
 # ------------------------------------------------------------------------------------------------ the data-disk policy
 
 def test_guest_cvm_policy_lints_clean_and_reads_the_azure_guest_token_shape():
-    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
     authority = "https://sharedeus.eus.attest.azure.net"
     assert rp.lint(GUEST_POLICY) == []
     guest = {"x-ms-attestation-type": "azurevm", "x-ms-isolation-tee": {
