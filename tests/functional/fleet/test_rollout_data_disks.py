@@ -92,8 +92,7 @@ def test_rollout_data_disks_for_one_vm_key_grant_summary_and_rerun(fresh_simulat
     assert vm_puts(log, RG) == []
 
 
-def test_data_disks_on_an_access_policy_vault_or_without_sizes_stop_before_anything_is_created(fresh_simulator,
-                                                                                                 tmp_path):
+def test_data_disks_on_access_policy_vault_or_without_size_stop_before_any_write(fresh_simulator, tmp_path):
     sim = fresh_simulator
     out, _summary, log, _wall = run_rollout(
         sim, tmp_path, "rg-ddbad", forks=5, rollout_vault_rbac=False, rollout_data_disks=True,
