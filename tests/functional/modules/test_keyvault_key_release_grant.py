@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """keyvault_key release_principal_ids against the simulator: a VM identity gets "Key Vault Crypto Service Release
 User" on the data-disk key only (check mode, idempotent re-run, access-policy vault refused before any write), and
-Key Vault's data plane then lets that identity - and nobody else - past authorization for a release of that key."""
+Key Vault's data plane then lets that identity - and nobody else - past authorization for a release of that key.
+An access-policy vault refuses the grant before anything is written."""
 from __future__ import annotations
 
 import time
@@ -10,7 +11,7 @@ import urllib.parse
 
 from cvm_common import network, vm_args
 from helpers import run_module
-from kv_common import make_vault, ok, since, writes
+from kv_common import RG, make_vault, ok, since, writes
 
 RELEASE_USER = "08bbd89e-9f13-488c-ac41-acfcb10c90ab"
 GUEST_POLICY_CLAIMS = [{"claim": "x-ms-isolation-tee.x-ms-compliance-status", "equals": "azure-compliant-cvm"},
@@ -61,7 +62,7 @@ def role_assignments(sim):
     return list(ras.values()) if isinstance(ras, dict) else list(ras)
 
 
-def test_release_grant_is_key_scoped_idempotent_and_enforced(fresh_simulator):
+def test_release_grant_is_key_scoped_idempotent_enforced_and_refused_on_access_policy_vaults(fresh_simulator):
     sim = fresh_simulator
     network(sim)
     vault = make_vault(sim, enable_rbac_authorization=True)
@@ -97,14 +98,12 @@ def test_release_grant_is_key_scoped_idempotent_and_enforced(fresh_simulator):
     assert release(sim, vault, "datadisk", stranger) == (403, "ForbiddenByRbac")             # another principal
     assert release(sim, vault, "otherdisk", token) == (403, "ForbiddenByRbac")                # another key
 
-
-def test_access_policy_vault_refuses_a_key_only_grant_before_any_write(fresh_simulator):
-    sim = fresh_simulator
-    vault = make_vault(sim, enable_rbac_authorization=False)
+    # an access-policy vault can only grant per vault: refused before anything is written
+    ap_vault = ok(run_module("keyvault", {"resource_group": RG, "name": "kv-ap1", "location": "eastus",
+                                          "enable_rbac_authorization": False}, sim.env))["vault"]
     mark = sim.mark()
-    out = run_module("keyvault_key", data_key(sim, vault, "datadisk",
-                                              release_principal_ids=["11111111-1111-4111-8111-111111111111"]), sim.env)
+    out = run_module("keyvault_key", data_key(sim, ap_vault, "datadisk", release_principal_ids=[pid]), sim.env)
     assert out.get("failed") and "release_principal_ids" in out["msg"] and "enable_rbac_authorization" in out["msg"]
     assert writes(sim, mark) == []
-    info = ok(run_module("keyvault_key_info", {"vault_url": vault["vault_uri"], "name": "datadisk"}, sim.env))
+    info = ok(run_module("keyvault_key_info", {"vault_url": ap_vault["vault_uri"], "name": "datadisk"}, sim.env))
     assert info["exists"] is False
