@@ -56,7 +56,7 @@ import time
 from ansible.plugins.callback import CallbackBase
 
 STATE_ORDER = ('Succeeded', 'Creating', 'Updating', 'Migrating', 'Deleting', 'Failed', 'Canceled')
-SUMMARY_HEADER = ('VM', 'size', 'TEE', 'temp disk', 'attestation', 'status', 'failing checks', 'reason')
+SUMMARY_HEADER = ('VM', 'size', 'TEE', 'temp disk', 'data disks', 'attestation', 'status', 'failing checks', 'reason')
 SUMMARY_HEADER_LINE = ' | '.join(SUMMARY_HEADER)
 
 
@@ -101,6 +101,11 @@ def retry_line(task_name, host, result, elapsed):
     return 'waiting for %s on %s (%s%s)' % (what, host, format_elapsed(elapsed), count)
 
 
+def data_disks_cell(disks):
+    """lun0:opened,lun1:closed (empty without data disks), as the rollout playbook prints it."""
+    return ','.join('lun%s:%s' % (d.get('lun'), d.get('state')) for d in disks or [] if isinstance(d, dict))
+
+
 def summary_rows(value):
     """Rows of the rollout summary from its structured form ({'vms': [...]}) or from the printed pipe lines."""
     if isinstance(value, dict) and isinstance(value.get('vms'), list):
@@ -108,7 +113,8 @@ def summary_rows(value):
         rows = []
         for vm in value['vms']:
             attestation = vm.get('attestation') or {}
-            rows.append([vm.get('name'), vm.get('size'), vm.get('tee'), vm.get('temp_disk'), attestation.get('verdict'),
+            rows.append([vm.get('name'), vm.get('size'), vm.get('tee'), vm.get('temp_disk'),
+                         data_disks_cell(vm.get('data_disks')), attestation.get('verdict'),
                          vm.get('status'), ','.join(attestation.get('failing_checks') or []), vm.get('reason')])
         return title, [['' if cell is None else str(cell) for cell in row] for row in rows]
     if isinstance(value, list) and len(value) >= 2 and value[1] == SUMMARY_HEADER_LINE:

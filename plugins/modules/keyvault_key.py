@@ -143,6 +143,24 @@ options:
         C(Key Vault Crypto Service Release User) at key scope on RBAC vaults).
     type: bool
     default: true
+  release_principal_ids:
+    description:
+      - Object (principal) ids of service principals or managed identities that may release THIS key, for example
+        the system-assigned identity of a confidential VM (RV(confidential.azure.vm#module:vm.identity.principal_id))
+        whose guest opens attestation-bound data disks (role C(confidential.azure.data_disk_encryption)).
+      - Each gets the built-in role C(Key Vault Crypto Service Release User)
+        (C(08bbd89e-9f13-488c-ac41-acfcb10c90ab)) at the scope of this key only, C(<vault id>/keys/<name>), so it
+        can release this key and no other key of the vault. Key Vault still releases only with an attestation token
+        that satisfies O(release_policy).
+      - Needs a vault with Azure RBAC; on an access-policy vault (which can only grant per vault) the module fails
+        before writing anything. Needs O(exportable=true).
+      - Idempotent (one role assignment list at the vault decides; assignments have deterministic names). Principals
+        removed from the list keep their assignment (remove it with C(az role assignment delete)). A principal that
+        also holds a broader role able to release (this role at the vault or above, C(Key Vault Crypto Officer),
+        C(Key Vault Administrator)) is named in a warning.
+      - Ignored with O(state=absent).
+    type: list
+    elements: str
   orchestrator_object_id:
     description:
       - Object id of the Confidential VM Orchestrator service principal in your tenant. When omitted it is looked up
@@ -299,6 +317,36 @@ orchestrator_grant:
       description: The wanted key permissions.
       type: list
       elements: str
+release_grant:
+  description: The key-scope release grants of O(release_principal_ids).
+  returned: when O(release_principal_ids) is not empty and O(state=present)
+  type: dict
+  contains:
+    scope:
+      description: The key's scope, C(<vault id>/keys/<name>).
+      type: str
+    role:
+      description: C(Key Vault Crypto Service Release User).
+      type: str
+    role_id:
+      description: The role definition GUID, C(08bbd89e-9f13-488c-ac41-acfcb10c90ab).
+      type: str
+    principal_ids:
+      description: The principals asked for (de-duplicated).
+      type: list
+      elements: str
+    held:
+      description: Principals that held the role at this key's scope before the run.
+      type: list
+      elements: str
+    missing:
+      description: Principals that were (or in check mode would be) granted the role.
+      type: list
+      elements: str
+    broader:
+      description: Broader assignments that also let a principal release (principal_id, role, scope).
+      type: list
+      elements: dict
 access_waits:
   description:
     - Data-plane requests that were refused with 403 and retried while access granted moments earlier took effect
@@ -353,6 +401,7 @@ def argument_spec():
             )),
         )),
         grant_confidential_vm_orchestrator=dict(type='bool', default=True),
+        release_principal_ids=dict(type='list', elements='str'),
         orchestrator_object_id=dict(type='str'),
         vault_id=dict(type='str'),
         vault_resource_group=dict(type='str'),

@@ -95,6 +95,8 @@ GUEST_FILES: Dict[str, str] = {
         'ENV{DEVTYPE}=="disk", ATTRS{serial}=="' + TEMP_DISK_SERIAL + '", SYMLINK+="disk/azure/resource"\n'
         'ENV{DEVTYPE}=="partition", ATTRS{serial}=="' + TEMP_DISK_SERIAL + '", SYMLINK+="disk/azure/resource-part%n"\n'
         'ENV{DEVTYPE}=="disk", ATTRS{serial}=="os-disk", SYMLINK+="disk/azure/root"\n'
+        # data disks by LUN, as azure-vm-utils links them (/dev/disk/azure/data/by-lun/N)
+        'ENV{DEVTYPE}=="disk", ATTRS{serial}=="' + DATA_DISK_SERIAL + '", SYMLINK+="disk/azure/data/by-lun/0"\n'
         'ENV{DEVTYPE}=="partition", ATTRS{serial}=="os-disk", SYMLINK+="disk/azure/root-part%n"\n'
         'LABEL="azure_end"\n'
     ),
@@ -394,7 +396,7 @@ class Guest:
                  tpm_setup: Optional[Callable[[dict], None]] = None,
                  tpm_init_script: Optional[str] = None, data_disk_size: str = "64M",
                  boot_timeout: float = 900.0, accel: Optional[str] = None,
-                 cloud_init: Optional[bool] = None):
+                 cloud_init: Optional[bool] = None, guestfwd: Optional[List[tuple]] = None):
         self.name = name
         self.temp_disk_size = temp_disk_size
         self.memory = int(memory)
@@ -411,6 +413,9 @@ class Guest:
         if cloud_init is None:
             cloud_init = os.environ.get("CONFIDENTIAL_AZURE_GUEST_CLOUD_INIT") == "1"
         self.cloud_init = cloud_init
+        # [(guest_ip, guest_port, host_ip, host_port)]: slirp forwards the guest's connections to guest_ip:guest_port
+        # to host_ip:host_port on the host (any loopback address, unlike 10.0.2.2 which is 127.0.0.1 only)
+        self.guestfwd = list(guestfwd or [])
         self.run_dir = RUN_ROOT / name
         self.state: dict = {}
         self._registered = False
@@ -606,7 +611,9 @@ class Guest:
             "-device", "virtio-blk-pci,drive=tempdisk,serial=" + TEMP_DISK_SERIAL,
             "-drive", "if=none,id=datadisk,file=%s,format=raw" % (rd / "data.img"),
             "-device", "virtio-blk-pci,drive=datadisk,serial=" + DATA_DISK_SERIAL,
-            "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22" % port,
+            "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22" % port + "".join(
+                ",guestfwd=tcp:%s:%d-cmd:%s %s %s %d" % (gip, gport, sys.executable, HERE / "tcprelay.py", hip, hport)
+                for gip, gport, hip, hport in self.guestfwd),
             "-device", "virtio-net-pci,netdev=n0",
             "-device", "virtio-rng-pci",
             "-chardev", "socket,id=chrtpm,path=%s" % (rd / "swtpm.sock"),

@@ -120,7 +120,7 @@ class KeyBackend:
         policy = self._policy()
         want = key.desired(self.p, policy)
         grant_wanted = self.p["grant_confidential_vm_orchestrator"]
-        vault = self._vault() if grant_wanted else None
+        vault = self._vault() if grant_wanted or self.p.get(grants.RELEASE_PRINCIPALS_PARAM) else None
         if vault is not None:
             sku = (((vault.get("properties") or {}).get("sku") or {}).get("name") or "").lower()
             if want["kty"] == "RSA-HSM" and sku == "standard":
@@ -130,6 +130,7 @@ class KeyBackend:
         if vault is not None:
             self._warn_chain(vault, want)
         oid = self._orchestrator() if grant_wanted else None
+        self._release_grant(vault, plan_only=True)
 
         write = not self.m.check_mode
         existed = bundle is not None
@@ -163,6 +164,7 @@ class KeyBackend:
             rotation = self._rotation(kv, name, existed=existed)
         if grant_wanted:
             self._grant(vault, oid)
+        self._release_grant(vault)
 
         versions = None
         if self.p.get("include_versions") and bundle:
@@ -223,6 +225,25 @@ class KeyBackend:
             self.result["changed"] = True
             self.before["orchestrator_grant"] = outcome["before"]
             self.after["orchestrator_grant"] = outcome["after"]
+
+    def _release_grant(self, vault, plan_only=False):
+        """release_principal_ids: "Key Vault Crypto Service Release User" at this key's scope (grants.py)."""
+        if not self.p.get(grants.RELEASE_PRINCIPALS_PARAM):
+            return
+        try:
+            if plan_only:
+                grants.check_key_release(vault, self.p)
+                return
+            outcome = grants.ensure_key_release(self.m.arm, vault, self.p["name"],
+                                                self.p[grants.RELEASE_PRINCIPALS_PARAM], self.m.check_mode)
+        except grants.GrantError as exc:
+            self.m.fail_json(msg=str(exc), **self.result)
+        self.result["release_grant"], before, after = grants.release_report(outcome)
+        for text in grants.broader_warnings(outcome):
+            self.m.warn(text)
+        if outcome["changed"]:
+            self.result["changed"] = True
+            self.before["release_principal_ids"], self.after["release_principal_ids"] = before, after
 
 
 def run_key(m):

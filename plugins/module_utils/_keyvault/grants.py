@@ -300,3 +300,144 @@ def ensure_key_permissions(arm, vault, principal_id, permissions, key_name=None,
         props = vault.setdefault("properties", {})
         props.setdefault("accessPolicies", []).append(plan["requests"][0][2]["properties"]["accessPolicies"][0])
     return result
+
+
+# --------------------------------------------------------------------------- key-scope release grants
+# keyvault_key's release_principal_ids: each principal (a VM's managed identity) holds "Key Vault Crypto Service
+# Release User" at the scope of ONE key, so it can release that key and no other. Role id source: Microsoft doc
+# "Azure built-in roles" (Security: Key Vault Crypto Service Release User, 08bbd89e-9f13-488c-ac41-acfcb10c90ab,
+# DataActions Microsoft.KeyVault/vaults/keys/release/action); the simulator's tests/simulator/azsim/rbac.py
+# carries the same definition.
+
+RELEASE_PRINCIPALS_PARAM = "release_principal_ids"
+_RELEASING_ROLES = (ROLE_RELEASE_USER, ROLE_CRYPTO_OFFICER, ROLE_ADMINISTRATOR)
+
+
+def _is_guid(text):
+    try:
+        return str(uuid.UUID(str(text))) == str(text).lower()
+    except ValueError:
+        return False
+
+
+def release_principals(principal_ids):
+    """Validated, de-duplicated (case-insensitive, first spelling kept) object ids; raises GrantError."""
+    out, seen, bad = [], set(), []
+    for pid in principal_ids or []:
+        text = str(pid or "").strip()
+        if not _is_guid(text):
+            bad.append(repr(pid))
+        elif text.lower() not in seen:
+            seen.add(text.lower())
+            out.append(text)
+    if bad:
+        raise GrantError("%s: %s %s not object ids (GUIDs); give the principal (object) ids of the identities that "
+                         "release the key, e.g. the vm module's vm.identity.principal_id"
+                         % (RELEASE_PRINCIPALS_PARAM, ", ".join(bad), "is" if len(bad) == 1 else "are"))
+    return out
+
+
+def refuse_key_release_grant(vault, key_params):
+    """Why ``release_principal_ids`` cannot be honoured on this vault / key, before anything is written; or None.
+
+    An access-policy vault grants per vault, never per key: a policy with ``release`` would let the principal
+    release every exportable key of the vault, so the grant is refused instead of silently widened."""
+    vault_id = (vault or {}).get("id") or "the vault"
+    if vault_mode(vault) != "rbac":
+        return ("%s: vault %s uses access policies, which grant per vault: a key-only release grant is impossible "
+                "there. Use a vault with Azure RBAC (confidential.azure.keyvault enable_rbac_authorization: true; a "
+                "separate vault for data-disk keys if this one must keep access policies), or drop %s and add an "
+                "access policy with get and release yourself, accepting that it covers every key of the vault"
+                % (RELEASE_PRINCIPALS_PARAM, vault_id, RELEASE_PRINCIPALS_PARAM))
+    if not key_params.get("exportable", True):
+        return ("%s: the key is not exportable, so it can never be released; set exportable: true (with a "
+                "release_policy)" % RELEASE_PRINCIPALS_PARAM)
+    return None
+
+
+def plan_key_release(vault, key_name, principal_ids, assignments):
+    """Pure: which principals lack "Key Vault Crypto Service Release User" at exactly the key's scope.
+
+    ``assignments`` is a role assignment list that holds at least the assignments at the key's scope and above
+    (one list at the vault). Only an assignment of this role at this key counts as held; a broader role that
+    also releases (Release User at the vault or above, Key Vault Crypto Officer, Key Vault Administrator) is
+    reported in ``broader`` because it lets the principal release other keys too.
+    Returns a dict: scope, role, role_id, principal_ids, held, missing, broader, requests (method, path, body).
+    """
+    wanted = release_principals(principal_ids)
+    vault_id = (vault or {}).get("id")
+    if not vault_id:
+        raise GrantError("the vault resource has no id; pass the vault as returned by an ARM GET")
+    if not key_name:
+        raise GrantError("a key-scope grant needs the key name")
+    scope = key_scope(vault_id, key_name)
+    scope_l = scope.lower()
+    subscription = _subscription_of(vault_id)
+    held, broader = [], []
+    for pid in wanted:
+        for item in assignments or []:
+            props = item.get("properties") or {}
+            if str(props.get("principalId", "")).lower() != pid.lower():
+                continue
+            at = (props.get("scope") or _scope_of_assignment_id(item.get("id")) or "").rstrip("/")
+            role = role_guid(props.get("roleDefinitionId"))
+            if role == ROLE_RELEASE_USER and at.lower() == scope_l:
+                if pid not in held:
+                    held.append(pid)
+            elif role in _RELEASING_ROLES and scope_covers(at, scope):
+                broader.append({"principal_id": pid, "role": ROLE_NAMES[role], "scope": at})
+    missing = [pid for pid in wanted if pid not in held]
+    requests = [("PUT", "%s/providers/Microsoft.Authorization/roleAssignments/%s"
+                 % (scope, assignment_name(scope, ROLE_RELEASE_USER, pid)),
+                 role_assignment_body(subscription, ROLE_RELEASE_USER, pid))
+                for pid in missing]
+    return {"scope": scope, "role": ROLE_NAMES[ROLE_RELEASE_USER], "role_id": ROLE_RELEASE_USER,
+            "principal_ids": wanted, "held": held, "missing": missing, "broader": broader, "requests": requests}
+
+
+def broader_warnings(plan):
+    return ["principal %s also holds %s at %s: it can release other keys than %s too; remove that assignment to "
+            "bind it to this key only" % (b["principal_id"], b["role"], b["scope"], plan["scope"])
+            for b in plan["broader"]]
+
+
+def ensure_key_release(arm, vault, key_name, principal_ids, check_mode=False, timeout=600):
+    """Grant each principal "Key Vault Crypto Service Release User" at ``<vault id>/keys/<key_name>``.
+
+    One role assignment list at the vault (it answers the assignments at, above and below it, so key scopes too,
+    and works before the key exists, in check mode) decides; then one PUT per missing principal with a
+    deterministic assignment name. Never removes assignments. Returns the plan without its requests, plus
+    ``changed``. Raises GrantError (access-policy vault, bad ids); Azure errors propagate.
+    """
+    problem = refuse_key_release_grant(vault, {})
+    if problem:
+        raise GrantError(problem)
+    wanted = release_principals(principal_ids)
+    assignments = arm.list("%s/providers/Microsoft.Authorization/roleAssignments" % vault["id"].rstrip("/"),
+                           AUTHORIZATION_API) if wanted else []
+    plan = plan_key_release(vault, key_name, wanted, assignments)
+    result = dict((k, v) for k, v in plan.items() if k != "requests")
+    result["changed"] = bool(plan["requests"])
+    if check_mode:
+        return result
+    for _method, path, body in plan["requests"]:
+        try:
+            arm.put(path, AUTHORIZATION_API, body, wait=True, timeout=timeout)
+        except Exception as exc:  # the plumbing's AzureApiError; kept duck-typed to stay SDK-free
+            if getattr(exc, "code", None) != "RoleAssignmentExists":
+                raise
+    return result
+
+
+def check_key_release(vault, key_params):
+    """Raise GrantError when ``key_params['release_principal_ids']`` cannot be honoured (before any write)."""
+    release_principals(key_params.get(RELEASE_PRINCIPALS_PARAM))
+    problem = refuse_key_release_grant(vault, key_params)
+    if problem:
+        raise GrantError(problem)
+
+
+def release_report(outcome):
+    """(result entry, diff before, diff after) for keyvault_key's ``release_grant``."""
+    report = dict((k, v) for k, v in outcome.items() if k != "changed")
+    return report, sorted(outcome["held"]), sorted(outcome["held"] + outcome["missing"])

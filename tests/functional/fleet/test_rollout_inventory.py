@@ -42,7 +42,10 @@ def test_unreachable_guests_are_reported_not_passed(fresh_simulator, tmp_path):
     inv.write_text(yaml.safe_dump({"plugin": "confidential.azure.cvm", "tags": ["fleet:inv"],
                                    "keyed_groups": [{"key": "azure_tee", "prefix": "tee"}]}))
     summary_path = tmp_path / "summary.json"
-    evars = {"rollout_name": "inv", "rollout_connect_timeout": 5, "rollout_summary_path": str(summary_path)}
+    evars = {"rollout_name": "inv", "rollout_connect_timeout": 5, "rollout_summary_path": str(summary_path),
+             # data disks on for the fleet: reported per disk, never opened on a guest that was not reached
+             "rollout_data_disks": True, "rollout_data_disk_key_id": "https://kv-inv.vault.azure.net/keys/datadisk",
+             "rollout_data_disk_maa_url": "https://sharedeus.eus.attest.azure.net"}
     env = ansible_env(dict(sim.env, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1"))
     proc = subprocess.run([_bin("ansible-playbook"), "-i", str(inv), str(REPO / "playbooks" / "rollout_inventory.yml"),
                            "-e", json.dumps(evars)], env=env, capture_output=True, text=True, timeout=600, check=False)
@@ -57,6 +60,10 @@ def test_unreachable_guests_are_reported_not_passed(fresh_simulator, tmp_path):
     assert snp["tee"] == "SNP" and snp["vm_id"]
     assert tdx["status"] == "not_attempted" and "deallocated" in tdx["reason"], tdx
     assert summary["counts"] == {"unreachable": 1, "not_attempted": 1}
+    for vm in (snp, tdx):
+        (disk,) = vm["data_disks"]
+        assert disk["lun"] == 0 and disk["name"] == "cvm_data_lun0" and disk["state"] == "not_run", disk
+        assert disk["reason"] == "not run: " + vm["reason"] and disk["key_id"] is None
     # nothing was put into service (no tag written by the rollout)
     for name in vms:
         status, dummy, vm = sim.call("GET", sim.rg_path("rg-inv") + "/providers/Microsoft.Compute/virtualMachines/" + name,

@@ -3,6 +3,7 @@
 """Run roles of this collection against a harness guest with ansible-playbook."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,7 +22,9 @@ PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
 
 def collections_path() -> str:
     """ANSIBLE_COLLECTIONS_PATH with this checkout as confidential.azure (+ .build/collections)."""
-    root = Path(tempfile.gettempdir()) / ("confidential-azure-colls-%d" % os.getuid())
+    # one link per checkout: several worktrees run guest tests at the same time and must not re-point each other's link
+    tag = hashlib.sha256(str(REPO).encode()).hexdigest()[:10]
+    root = Path(tempfile.gettempdir()) / ("confidential-azure-colls-%d-%s" % (os.getuid(), tag))
     link = root / "ansible_collections" / "confidential" / "azure"
     link.parent.mkdir(parents=True, exist_ok=True)
     if not (link.is_symlink() and os.readlink(link) == str(REPO)):

@@ -26,7 +26,18 @@ def build(sim) -> RouteTable:
         t.add(method, "/_sim/graph/servicePrincipals/{appId}", lambda req, m: Response(201, sim.add_principal(
             m["appId"], req.json().get("displayName", m["appId"]))))
     t.add("GET", "/_sim/state", lambda req, m: Response(200, sim.snapshot()))
+    # IMDS stand-in per VM (azsim.imds): register, then the guest's IMDS paths under the returned endpoint
+    t.add("POST", "/_sim/imds", lambda req, m: imds(sim).register(req))
+    t.add("GET", "/_sim/imds/{handle}/metadata/identity/oauth2/token", lambda req, m: imds(sim).token(req, m["handle"]))
+    t.add("GET", "/_sim/imds/{handle}/metadata/THIM/amd/certification", lambda req, m: imds(sim).thim(req, m["handle"]))
     return t
+
+
+def imds(sim):
+    if getattr(sim, "imds", None) is None:
+        from .imds import Imds
+        sim.imds = Imds(sim)
+    return sim.imds
 
 
 class AdminApi:

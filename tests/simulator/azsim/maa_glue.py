@@ -73,6 +73,9 @@ class Attestation:
                 raise ApiError(400, "InvalidParameter", "The api-version query parameter is required.")
             status, body = svc.attest(kind, version, req.json())
             return Response(status, body)
+        if req.method == "POST" and rest.lower() == "attest/azureguest":
+            from .maa_guest import attest
+            return Response(*attest(svc, req.api_version, req.json()))
         raise ApiError(404, "NotFound", "No such attestation endpoint: %s %s" % (req.method, rest))
 
     def verify_token(self, token: str):

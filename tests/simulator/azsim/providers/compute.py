@@ -22,13 +22,11 @@ class VirtualMachines(TypeHandler):
     put_style, delete_style = "compute", "async"
     readonly_props = ("provisioningState", "vmId", "instanceView", "timeCreated")
 
-    def managed_identity(self, res):
-        vm_managed_identity(res, self.sim.tenant_id)
-
     def build(self, req, rg, names, body, existing):
         from .. import cvm
+        from . import vm_identity
         res = self.base(rg, names, body, existing)
-        self.managed_identity(res)
+        vm_identity.apply(self.sim, res, existing)
         props = copy.deepcopy(body.get("properties") or {})
         for k in self.readonly_props:
             props.pop(k, None)
@@ -371,37 +369,6 @@ class Disks(TypeHandler):
     def before_delete(self, res):
         if res.get("managedBy"):
             raise ApiError(409, "OperationNotAllowed", "Disk %s is attached to VM %s." % (res["name"], res["managedBy"]))
-
-
-def vm_managed_identity(res, tenant_id):
-    """Azure fills in the identities of a VM: principalId/tenantId for the system-assigned one, principalId/clientId
-    for each user-assigned one (source: Microsoft Learn "Configure managed identities for Azure resources on an
-    Azure VM using REST API calls", response bodies; Compute spec VirtualMachineIdentity, principalId/tenantId
-    readOnly)."""
-    ident = res.get("identity")
-    if not ident:
-        return
-    ident = dict(ident)
-    kind = (ident.get("type") or "None").replace(" ", "").lower()
-    if kind == "none":
-        res.pop("identity", None)
-        return
-    if "systemassigned" in kind:
-        ident["principalId"] = det_uuid("vm-identity", res["id"].lower())
-        ident["tenantId"] = tenant_id
-    else:
-        ident.pop("principalId", None)
-        ident.pop("tenantId", None)
-    users = ident.get("userAssignedIdentities") or {}
-    if "userassigned" in kind and not users:
-        raise bad_request("BadRequest", "The identity type 'UserAssigned' requires userAssignedIdentities.",
-                          target="identity")
-    ident["userAssignedIdentities"] = dict(
-        (uid, {"principalId": det_uuid("uai-principal", uid.lower()), "clientId": det_uuid("uai-client", uid.lower())})
-        for uid in users) if "userassigned" in kind else None
-    if ident["userAssignedIdentities"] is None:
-        ident.pop("userAssignedIdentities")
-    res["identity"] = ident
 
 
 class DiskEncryptionSets(TypeHandler):

@@ -162,8 +162,8 @@ def test_rollout_summary_fact_is_printed_as_an_aligned_table_at_the_end(cb):
     cb.v2_playbook_on_stats(None)
     lines = cb._display.lines
     assert lines[0] == 'rollout demo (final)'
-    assert lines[1].split() == ['VM', 'size', 'TEE', 'temp', 'disk', 'attestation', 'status', 'failing', 'checks',
-                                'reason']
+    assert lines[1].split() == ['VM', 'size', 'TEE', 'temp', 'disk', 'data', 'disks', 'attestation', 'status',
+                                'failing', 'checks', 'reason']
     assert lines[2].split() == ['cvm-snp-1', 'Standard_DC2ads_v5', 'SNP', 'encrypted', 'pass', 'in_service',
                                 'attestation', 'passed']
     assert lines[3].split()[:6] == ['cvm-tdx-1', 'Standard_DC2es_v5', 'TDX', 'fail', 'quarantined',
@@ -172,15 +172,23 @@ def test_rollout_summary_fact_is_printed_as_an_aligned_table_at_the_end(cb):
     assert len(set(columns)) == 1                 # aligned
 
 
+def test_data_disks_column_lists_each_lun_and_state(cb):
+    vm = dict(SUMMARY['vms'][0], data_disks=[{'lun': 0, 'state': 'opened'}, {'lun': 2, 'state': 'closed'}])
+    cb.v2_runner_on_ok(Result(Host('localhost'), Task('Publish', 'ansible.builtin.set_fact'),
+                              {'ansible_facts': {'rollout_summary': dict(SUMMARY, vms=[vm])}}))
+    cb.v2_playbook_on_stats(None)
+    assert cb._display.lines[2].split()[3:6] == ['encrypted', 'lun0:opened,lun2:closed', 'pass']
+
+
 def test_printed_pipe_summary_of_todays_playbook_is_tabulated_too(cb):
     msg = ['rollout demo (final): {"in_service": 1} - written to /tmp/s.json', progress.SUMMARY_HEADER_LINE,
-           'cvm-snp-1 | Standard_DC2ads_v5 | SNP | encrypted | pass | in_service |  | attestation passed']
+           'cvm-snp-1 | Standard_DC2ads_v5 | SNP | encrypted | lun0:opened | pass | in_service |  | attestation passed']
     cb.v2_runner_on_ok(Result(Host('localhost'), Task('Print the rollout summary', 'ansible.builtin.debug'),
                               {'msg': msg}))
     cb.v2_playbook_on_stats(None)
     assert cb._display.lines[0] == msg[0]
-    assert cb._display.lines[2].split() == ['cvm-snp-1', 'Standard_DC2ads_v5', 'SNP', 'encrypted', 'pass',
-                                            'in_service', 'attestation', 'passed']
+    assert cb._display.lines[2].split() == ['cvm-snp-1', 'Standard_DC2ads_v5', 'SNP', 'encrypted', 'lun0:opened',
+                                            'pass', 'in_service', 'attestation', 'passed']
 
 
 def test_no_summary_no_table_and_the_option_turns_it_off(cb):

@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) confidential.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Attestation-bound data disks: finding them by LUN, deciding what a run may do, rendering the boot wiring.
+
+Pure (Python 3.8; no Ansible import).  Azure exposes data disks as ``/dev/disk/azure/data/by-lun/<N>``
+(WALinuxAgent / azure-vm-utils udev rules; "How to identify Azure data disks by LUN", Microsoft Learn).
+A run formats only a disk without any signature, or one whose signature the operator names explicitly.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import re
+
+BY_LUN = "/dev/disk/azure/data/by-lun/%d"
+UNIT_TEMPLATE = "confidential-azure-data-disk@.service"
+AGENT_DIR = "/usr/local/lib/confidential-azure/data-disk"
+CONFIG_PATH = "/etc/confidential-azure/data-disks.json"
+STATUS_DIR = "/run/confidential-azure/data-disks"
+UNLOCK_TIMEOUT = 600
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
+_FSTYPES = ("ext4", "xfs")
+
+
+class PlanError(ValueError):
+    """A disk specification or the disk found there forbids the run; the message names the fix."""
+
+
+def mapper_name(spec):
+    return spec.get("name") or "cvm_data_lun%d" % int(spec["lun"])
+
+
+def validate_specs(disks):
+    """Normalised disk specs; PlanError naming the parameter before anything is touched."""
+    out, seen_luns, seen_names, seen_mounts = [], set(), set(), set()
+    for i, spec in enumerate(disks or []):
+        where = "data_disk_encryption_disks[%d]" % i
+        lun = spec.get("lun")
+        if not isinstance(lun, int) or isinstance(lun, bool) or not 0 <= lun <= 63:
+            raise PlanError("%s.lun must be an integer 0-63 (the LUN the disk is attached at), got %r" % (where, lun))
+        name = mapper_name(spec)
+        if not _NAME_RE.match(name):
+            raise PlanError("%s.name %r: use letters, digits, '_', '.', '-' (max 48)" % (where, name))
+        mount = spec.get("mount_point")
+        if mount is not None and (not mount.startswith("/") or mount.rstrip("/") in ("", "/mnt") or " " in mount):
+            raise PlanError("%s.mount_point must be an absolute path other than / and /mnt (the temp disk), got %r"
+                            % (where, mount))
+        fstype = spec.get("fs_type") or "ext4"
+        if fstype not in _FSTYPES:
+            raise PlanError("%s.fs_type must be one of %s" % (where, ", ".join(_FSTYPES)))
+        checks = ((lun, seen_luns, "lun"), (name, seen_names, "name"), (mount, seen_mounts, "mount_point"))
+        for value, seen, what in checks:
+            if value is not None and value in seen:
+                raise PlanError("%s.%s %r is used by another disk" % (where, what, value))
+            seen.add(value)
+        out.append({"lun": lun, "name": name, "mount_point": mount, "fs_type": fstype,
+                    "mount_options": spec.get("mount_options") or "defaults",
+                    "format_signature": spec.get("format_signature")})
+    return out
+
+
+def probe(host, spec):
+    """What sits at the disk's LUN: {link, device, signature, partitions, holders, mounted}."""
+    link = BY_LUN % spec["lun"]
+    if not host.exists(link):
+        return {"link": link, "device": None}
+    name = host.blockname(link)
+    dev = "/dev/" + name
+    info = host.blkid(dev)
+    signature = info.get("TYPE") or (("partition table " + info["PTTYPE"]) if info.get("PTTYPE") else None)
+    devno = host.devno(name)
+    return {"link": link, "device": dev, "kernel_name": name, "signature": signature,
+            "is_partition": host.parent_disk(name) != name, "partitions": host.partitions(name),
+            "holders": host.holders(name),
+            "mounted": [m["target"] for m in host.mountinfo() if devno and m["devno"] == devno]}
+
+
+def plan_disk(spec, found, our_token):
+    """'format' | 'keep' | 'rewrap' for one disk, or PlanError.
+
+    ``our_token``: None (no LUKS, or LUKS without our token) or the parsed token (its ``kid``);
+    ``spec['target_kid']``: the key version the passphrase should be wrapped to now."""
+    where = "data_disk_encryption_disks[lun=%d]" % spec["lun"]
+    if not found.get("device"):
+        raise PlanError("%s: no disk at %s - attach the data disk at LUN %d (vm data_disks) first"
+                        % (where, found["link"], spec["lun"]))
+    if found.get("is_partition"):
+        raise PlanError("%s: %s is a partition, not a whole disk" % (where, found["link"]))
+    if found.get("mounted"):
+        raise PlanError("%s: %s is mounted at %s; unmount it first (nothing was changed)"
+                        % (where, found["device"], ", ".join(found["mounted"])))
+    sig = found.get("signature")
+    if sig == "crypto_LUKS":
+        if our_token is None:
+            raise PlanError("%s: %s is a LUKS volume this role did not make (no %s token); refusing to touch it"
+                            % (where, found["device"], "confidential-azure-skr"))
+        return "keep" if our_token["kid"] == spec.get("target_kid") else "rewrap"
+    if found.get("partitions") or found.get("holders"):
+        raise PlanError("%s: %s has partitions or users (%s); refusing to format it"
+                        % (where, found["device"], ", ".join(found.get("partitions") or found.get("holders"))))
+    if sig is None:
+        return "format"
+    if spec.get("format_signature") == sig:
+        return "format"
+    raise PlanError("%s: %s holds data (%s). Set format_signature: %r on this disk to DESTROY it, or pick another LUN"
+                    % (where, found["device"], sig, sig))
+
+
+# ------------------------------------------------------------------ rendering
+def systemd_escape_path(path):
+    """``systemd-escape --path``: what a mount unit for ``path`` is called (without '.mount')."""
+    path = "/".join(p for p in path.split("/") if p)
+    if not path:
+        return "-"
+    out = []
+    for i, ch in enumerate(path):
+        if ch == "/":
+            out.append("-")
+        elif ch.isalnum() and ch.isascii() or ch in ":_" or (ch == "." and i > 0):
+            out.append(ch)
+        else:
+            out.extend("\\x%02x" % b for b in ch.encode("utf-8"))
+    return "".join(out)
+
+
+def unit_instance(spec):
+    return "confidential-azure-data-disk@%s.service" % spec["name"]
+
+
+def mount_unit(spec):
+    return systemd_escape_path(spec["mount_point"]) + ".mount" if spec.get("mount_point") else None
+
+
+def fstab_line(spec):
+    """The mount waits for the unlock unit and fails with it: nothing is ever mounted in the disk's place."""
+    if not spec.get("mount_point"):
+        return None
+    # the device job is queued at boot, long before attestation finishes: wait as long as the unit may run
+    opts = "%s,nofail,_netdev,x-systemd.requires=%s,x-systemd.device-timeout=%ds" % (
+        spec["mount_options"], unit_instance(spec), UNLOCK_TIMEOUT)
+    return "/dev/mapper/%s %s %s %s 0 2" % (spec["name"], spec["mount_point"], spec["fs_type"], opts)
+
+
+def set_lines(text, lines):
+    """``text`` (fstab) with each (prefix, line) present exactly once: a line starting with ``prefix``
+    is replaced in place, a missing one appended; everything else is kept byte for byte."""
+    out = (text or "").splitlines()
+    for prefix, line in lines:
+        hits = [i for i, cur in enumerate(out) if cur.startswith(prefix)]
+        if not hits:
+            out.append(line)
+            continue
+        out[hits[0]] = line
+        for i in reversed(hits[1:]):
+            del out[i]
+    return "\n".join(out) + "\n" if out else ""
+
+
+def unit_text(python="/usr/bin/python3"):
+    """The template unit: one instance per disk, ordered after the network and before its mount."""
+    return "\n".join([
+        "# Managed by confidential.azure.data_disk_encryption",
+        "[Unit]",
+        "Description=Attest and open data disk %i (confidential.azure)",
+        "Wants=network-online.target",
+        "After=network-online.target tpm2.target systemd-udev-settle.service",
+        "Before=remote-fs-pre.target",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        "RuntimeDirectory=confidential-azure-data-disk-%i",
+        "RuntimeDirectoryMode=0700",
+        "UMask=0077",
+        "ExecStart=%s %s/agent.py open %%i" % (python, AGENT_DIR),
+        "ExecStop=%s %s/agent.py close %%i" % (python, AGENT_DIR),
+        "TimeoutStartSec=%d" % UNLOCK_TIMEOUT,
+        "",
+        "[Install]",
+        "WantedBy=remote-fs.target",
+        "",
+    ])

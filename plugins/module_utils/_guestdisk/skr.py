@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) confidential.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Secure key release for data disks: the messages (pure; Python 3.8 stdlib; no Ansible import).
+
+* MAA guest attestation (``POST {maa}/attest/AzureGuest?api-version=2020-10-01``): the request body and the
+  encrypted response (Microsoft's cvm-attestation-tools, AttestationClient: ``EncryptedInnerKey`` is RSAES
+  PKCS#1 v1.5 to the TPM ephemeral key, ``Jwt`` is AES-GCM with AAD "Transport Key").
+* Key Vault release (``POST {vault}/keys/{name}/{version}/release``, "Secure key release" in the Key Vault
+  REST reference): the JWS answer whose ``response.key.key.key_hsm`` holds the key wrapped with
+  ``CKM_RSA_AES_KEY_WRAP`` (RSA-OAEP of a fresh AES-256 key to the token's ``TpmEphemeralEncryptionKey``, then
+  AES key wrap with padding, RFC 5649, of the PKCS#8 private key).
+* The LUKS2 token a data disk carries: its keyslot passphrase RSA-OAEP(SHA-256)-wrapped to ONE version of the
+  released Key Vault key, so a key rotation re-wraps the passphrase and never re-encrypts data.
+
+The RSA decryptions that need the TPM are passed in as callables (``tpm_decrypt(ciphertext) -> bytes``).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import base64
+import json
+import re
+
+try:
+    from ansible_collections.confidential.azure.plugins.module_utils._guestdisk import skrcrypto
+except ImportError:  # copied next to the boot agent on the guest
+    import skrcrypto  # type: ignore
+
+TOKEN_TYPE = "confidential-azure-skr"
+TRANSPORT_AAD = b"Transport Key"
+WRAP_HASHES = {"CKM_RSA_AES_KEY_WRAP": "sha1", "RSA_AES_KEY_WRAP_256": "sha256", "RSA_AES_KEY_WRAP_384": "sha384"}
+MAX_RESPONSE = 1 << 20
+_KID_RE = re.compile(r"^(https://[^/\s]+)/keys/([0-9A-Za-z-]{1,127})(?:/([0-9A-Za-z]{1,64}))?/?$")
+
+
+class ReleaseError(ValueError):
+    """A message of the release protocol is malformed or does not authenticate."""
+
+
+def b64u_decode(text):
+    if not isinstance(text, str) or len(text) > MAX_RESPONSE * 2:
+        raise ReleaseError("expected a base64url string")
+    text = text.strip().replace("+", "-").replace("/", "_").rstrip("=")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        raise ReleaseError("invalid base64url")
+
+
+def b64u(data):
+    return base64.urlsafe_b64encode(bytes(data)).rstrip(b"=").decode("ascii")
+
+
+def b64(data):
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def parse_key_id(kid):
+    """'https://<vault>/keys/<name>[/<version>]' -> (vault_url, name, version or None)."""
+    m = _KID_RE.match(kid or "")
+    if not m:
+        raise ReleaseError("key id must look like https://<vault>/keys/<name>[/<version>], got %r" % (kid,))
+    return m.group(1), m.group(2), m.group(3)
+
+
+def jwt_claims(token):
+    """Payload of a compact JWS/JWT without verifying it (the guest only forwards the token)."""
+    parts = (token or "").split(".")
+    if len(parts) != 3:
+        raise ReleaseError("not a compact JWS")
+    try:
+        claims = json.loads(b64u_decode(parts[1]).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ReleaseError("JWS payload is not JSON")
+    if not isinstance(claims, dict):
+        raise ReleaseError("JWS payload is not an object")
+    return claims
+
+
+# ------------------------------------------------------------------ MAA guest attestation
+def guest_attestation_request(tpm, isolation, tcg_log=b"", os_info=None):
+    """Body of ``attest/AzureGuest``.  ``tpm`` holds raw bytes: ak_cert, ak_pub, quote, quote_signature,
+    enc_key_pub, enc_key_certify_info, enc_key_certify_signature and pcrs ({index: digest})."""
+    osi = dict({"type": "Linux", "distro": "Debian", "major": "12", "minor": "0", "build": ""}, **(os_info or {}))
+    pcrs = sorted((int(i), d) for i, d in tpm["pcrs"].items())
+    info = {
+        "AttestationProtocolVersion": "2.0",
+        "OSType": b64(osi["type"].encode()), "OSDistro": b64(osi["distro"].encode()),
+        "OSVersionMajor": str(osi["major"]), "OSVersionMinor": str(osi["minor"]), "OSBuild": b64(osi["build"].encode()),
+        "TcgLogs": b64(tcg_log), "ClientPayload": b64(b""),
+        "TpmInfo": {
+            "AikCert": b64(tpm["ak_cert"]), "AikPub": b64(tpm["ak_pub"]),
+            "PcrQuote": b64(tpm["quote"]), "PcrSignature": b64(tpm["quote_signature"]),
+            "EncKeyPub": b64(tpm["enc_key_pub"]), "EncKeyCertifyInfo": b64(tpm["enc_key_certify_info"]),
+            "EncKeyCertifyInfoSignature": b64(tpm["enc_key_certify_signature"]),
+            "PcrSet": [i for i, _d in pcrs], "PCRs": [{"Index": i, "Digest": b64(d)} for i, d in pcrs],
+        },
+        "IsolationInfo": isolation,
+    }
+    return {"AttestationInfo": b64u(json.dumps(info, sort_keys=True).encode())}
+
+
+def snp_isolation(snp_report, runtime_data, vcek_chain_pem):
+    """IsolationInfo for SEV-SNP: the hardware report, the HCL runtime claims and the VCEK chain (THIM)."""
+    proof = json.dumps({"SnpReport": b64u(snp_report), "VcekCertChain": b64u(vcek_chain_pem)}).encode()
+    return {"Type": "SevSnp", "Evidence": {"Proof": b64u(proof), "RunTimeData": b64u(runtime_data)}}
+
+
+def decrypt_guest_token(response, tpm_decrypt):
+    """JWT from an AzureGuest answer ``{"token": base64url(JSON)}``; the inner AES key is decrypted by the TPM."""
+    if not isinstance(response, dict) or not isinstance(response.get("token"), str):
+        raise ReleaseError("attestation answer has no token")
+    try:
+        env = json.loads(b64u_decode(response["token"]).decode("utf-8"))
+        inner = b64u_decode(env["EncryptedInnerKey"])
+        iv = b64u_decode(env["EncryptionParams"]["Iv"])
+        tag = b64u_decode(env["AuthenticationData"])
+        sealed = b64u_decode(env["Jwt"])
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+        raise ReleaseError("attestation answer is not an encrypted guest token")
+    key = tpm_decrypt(inner)
+    try:
+        jwt = skrcrypto.aes_gcm_decrypt(key, iv, sealed, tag, TRANSPORT_AAD).decode("ascii")
+    except (skrcrypto.CryptoError, UnicodeDecodeError):
+        raise ReleaseError("attestation token does not decrypt with the TPM ephemeral key")
+    jwt_claims(jwt)
+    return jwt
+
+
+def claims_summary(claims):
+    """The few MAA claims an operator wants to see per disk (no secrets)."""
+    tee = claims.get("x-ms-isolation-tee") or {}
+    return {
+        "iss": claims.get("iss"), "exp": claims.get("exp"),
+        "attestation_type": claims.get("x-ms-attestation-type"),
+        "tee_type": tee.get("x-ms-attestation-type"),
+        "compliance_status": tee.get("x-ms-compliance-status"),
+        "secureboot": claims.get("secureboot"),
+        "vm_id": claims.get("x-ms-azurevm-vmid"),
+    }
+
+
+# ------------------------------------------------------------------ Key Vault release
+def parse_release_response(body):
+    """{'value': JWS} -> {'kid', 'enc', 'ciphertext' (bytes), 'public' (the key's public JWK fields)}."""
+    if not isinstance(body, dict) or not isinstance(body.get("value"), str):
+        raise ReleaseError("release answer has no 'value'")
+    payload = jwt_claims(body["value"])
+    try:
+        key = payload["response"]["key"]["key"]
+        kid = key["kid"]
+        blob = json.loads(b64u_decode(key["key_hsm"]).decode("utf-8"))
+        enc = (blob.get("header") or {}).get("enc") or (payload.get("request") or {}).get("enc")
+        ciphertext = b64u_decode(blob["ciphertext"])
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError):
+        raise ReleaseError("release answer does not carry a wrapped key (response.key.key.key_hsm)")
+    if enc not in WRAP_HASHES:
+        raise ReleaseError("unsupported key wrapping %r" % (enc,))
+    parse_key_id(kid)
+    public = dict((k, key[k]) for k in ("kid", "kty", "n", "e") if k in key)
+    return {"kid": kid, "enc": enc, "ciphertext": ciphertext, "public": public}
+
+
+def unwrap_released_key(released, rsa_bytes, tpm_decrypt):
+    """RSA private key released to the TPM: the TPM decrypts the AES transport key, RFC 5649 does the rest."""
+    ct = released["ciphertext"]
+    if len(ct) <= rsa_bytes + 16:
+        raise ReleaseError("wrapped key is too short")
+    aes_key = tpm_decrypt(ct[:rsa_bytes], WRAP_HASHES[released["enc"]])
+    try:
+        der = skrcrypto.aes_kwp_unwrap(aes_key, ct[rsa_bytes:])
+        return skrcrypto.load_rsa_private_der(der)
+    except skrcrypto.CryptoError as exc:
+        raise ReleaseError("released key does not unwrap: %s" % exc)
+
+
+# ------------------------------------------------------------------ the LUKS2 token
+def public_numbers(jwk):
+    """(n, e) of an RSA JWK (Key Vault's key bundle ``key``)."""
+    if not isinstance(jwk, dict) or jwk.get("kty") not in ("RSA", "RSA-HSM"):
+        raise ReleaseError("the data-disk key must be an RSA key (kty RSA-HSM)")
+    n, e = int.from_bytes(b64u_decode(jwk["n"]), "big"), int.from_bytes(b64u_decode(jwk["e"]), "big")
+    if n.bit_length() < 2048:
+        raise ReleaseError("the data-disk key must be at least RSA-2048")
+    return n, e
+
+
+def make_token(kid, jwk, passphrase, keyslot):
+    """LUKS2 token JSON: the keyslot passphrase wrapped to key version ``kid`` (RSA-OAEP SHA-256)."""
+    parse_key_id(kid)
+    n, e = public_numbers(jwk)
+    return {"type": TOKEN_TYPE, "keyslots": [str(keyslot)], "kid": kid, "alg": "RSA-OAEP-256",
+            "wrapped_passphrase": b64u(skrcrypto.oaep_encrypt(n, e, passphrase, "sha256"))}
+
+
+def parse_token(token):
+    """Our token from ``cryptsetup token export`` JSON, or None for tokens of other tools."""
+    if not isinstance(token, dict) or token.get("type") != TOKEN_TYPE:
+        return None
+    try:
+        parse_key_id(token["kid"])
+        wrapped = b64u_decode(token["wrapped_passphrase"])
+        slots = [int(s) for s in token["keyslots"]]
+    except (KeyError, TypeError, ValueError):
+        raise ReleaseError("LUKS2 token %s is damaged" % TOKEN_TYPE)
+    if token.get("alg") != "RSA-OAEP-256" or len(slots) != 1:
+        raise ReleaseError("LUKS2 token %s has an unsupported layout" % TOKEN_TYPE)
+    return {"kid": token["kid"], "wrapped": wrapped, "keyslot": slots[0]}
+
+
+def unwrap_passphrase(private_key, token):
+    try:
+        return skrcrypto.oaep_decrypt(private_key, token["wrapped"], "sha256")
+    except skrcrypto.CryptoError:
+        raise ReleaseError("the released key (%s) does not open this disk's token" % token["kid"])

@@ -1,0 +1,588 @@
+#!/usr/bin/python3
+# -*- coding: utf-8 -*-
+# Copyright (c) confidential.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Guest agent of confidential.azure.data_disk_encryption (Python 3.8 stdlib + tpm2-tools + cryptsetup).
+
+  agent.py open NAME     attest, release, unwrap in the vTPM, open the LUKS2 volume (the boot unit runs this)
+  agent.py close NAME    close the volume
+  agent.py plan|provision   what a role run would do / does (JSON on stdout)
+  agent.py status        the per-disk status files (JSON on stdout)
+  agent.py render        unit and fstab lines for the configured disks (JSON on stdout)
+
+Secrets (the MAA transport key, the released private key, the keyslot passphrase) exist only in this
+process's memory and in pipes to the TPM tools' stdout and cryptsetup's stdin; the work directory is the
+unit's RuntimeDirectory (tmpfs, 0700) and holds only public TPM objects.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import datadisk  # noqa: E402  pylint: disable=import-error,wrong-import-position
+import skr  # noqa: E402  pylint: disable=import-error,wrong-import-position
+
+AK_HANDLE = "0x81000003"
+AK_CERT_INDEX = "0x01C101D0"
+HCL_INDEX = "0x01400001"
+EVENT_LOG = "/sys/kernel/security/tpm0/binary_bios_measurements"
+
+
+class Failure(Exception):
+    """Why a disk stays closed: ``stage`` (imds, attestation, release, unwrap, open...) and a message."""
+
+    def __init__(self, stage, message):
+        Exception.__init__(self, "%s: %s" % (stage, message))
+        self.stage = stage
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)   # the journal, through the unit's stderr
+
+
+def run(args, data=None, check=True):
+    proc = subprocess.run(args, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    if check and proc.returncode != 0:
+        raise Failure(os.path.basename(args[0]), "%s failed (%d): %s" % (
+            " ".join(args[:2]), proc.returncode, proc.stderr.decode(errors="replace").strip()[-400:]))
+    return proc
+
+
+# ------------------------------------------------------------------ HTTP (optionally "connect-to", like curl)
+class Http(object):
+    def __init__(self, conf):
+        self.ctx = ssl.create_default_context(cafile=conf.get("ca_file") or None)
+        self.connect_to = {}
+        for item in conf.get("connect_to") or []:
+            host, port, to_host, to_port = item.rsplit(":", 3)
+            self.connect_to[(host, int(port))] = (to_host, int(to_port))
+        self.timeout = float(conf.get("http_timeout") or 30)
+
+    def request(self, method, url, stage, headers=None, body=None):
+        u = urllib.parse.urlsplit(url)
+        port = u.port or (443 if u.scheme == "https" else 80)
+        target = self.connect_to.get((u.hostname, port), (u.hostname, port))
+        sock = socket.create_connection(target, timeout=self.timeout)
+        try:
+            if u.scheme == "https":
+                sock = self.ctx.wrap_socket(sock, server_hostname=u.hostname)
+            conn = http.client.HTTPConnection(u.hostname, port, timeout=self.timeout)
+            conn.sock = sock
+            payload = json.dumps(body).encode() if body is not None else None
+            hdrs = dict(headers or {})
+            if payload is not None:
+                hdrs["Content-Type"] = "application/json"
+            conn.request(method, u.path + ("?" + u.query if u.query else ""), body=payload, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read(skr.MAX_RESPONSE + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            raise Failure(stage, "%s %s://%s: %s" % (method, u.scheme, u.netloc, exc))
+        finally:
+            sock.close()
+        try:
+            doc = json.loads(data.decode("utf-8")) if data else {}
+        except (ValueError, UnicodeDecodeError):
+            doc = {"raw": data[:200].decode("latin-1")}
+        if resp.status >= 400:
+            err = doc.get("error") if isinstance(doc, dict) else None
+            if isinstance(err, dict):
+                detail = "%s %s" % (err.get("code"), err.get("message"))
+            else:
+                detail = " ".join(str(x) for x in (err, doc.get("error_description")) if x)[:300] or str(doc)[:300]
+            raise Failure(stage, "HTTP %d from %s: %s" % (resp.status, u.netloc, detail))
+        return doc
+
+
+# ------------------------------------------------------------------ the vTPM
+class Tpm(object):
+    def __init__(self, workdir, pcrs):
+        self.dir = workdir
+        self.sel = "sha256:" + ",".join(str(p) for p in pcrs)
+        self.pcrs = pcrs
+        self.eph = None
+
+    def _p(self, name):
+        return os.path.join(self.dir, name)
+
+    # Without the kernel's resource manager (a raw TPM, or swtpm over TCP in tests) transient objects stay loaded
+    # between tool runs and the TPM has few slots: flush after every call then.
+    @staticmethod
+    def raw_tpm():
+        return bool(os.environ.get("TPM2TOOLS_TCTI")) or not os.path.exists("/dev/tpmrm0")
+
+    def tool(self, args):
+        """One tpm2-tools call (the key comes back from its saved context when it is needed again)."""
+        try:
+            return run(args)
+        finally:
+            if self.raw_tpm():
+                run(["tpm2_flushcontext", "-t"], check=False)
+
+    def _read(self, name):
+        with open(self._p(name), "rb") as fh:
+            return fh.read()
+
+    def nvread(self, index):
+        return self.tool(["tpm2_nvread", "-C", "o", index, "-o", "/dev/stdout"]).stdout
+
+    def ephemeral_key(self):
+        """A TPM-held RSA-2048 decryption key usable only under the current PCRs, certified by the AK."""
+        self.tool(["tpm2_startauthsession", "-S", self._p("trial.ctx")])
+        self.tool(["tpm2_policypcr", "-S", self._p("trial.ctx"), "-l", self.sel, "-L", self._p("policy.dig")])
+        run(["tpm2_flushcontext", self._p("trial.ctx")])
+        # A primary key is derived from the hierarchy seed and its template: random unique data makes this boot's
+        # key one nobody has seen before (same template + same seed = the same key, at every boot).
+        with open(self._p("unique.bin"), "wb") as fh:
+            fh.write((32).to_bytes(2, "little") + os.urandom(32))
+        self.tool(["tpm2_createprimary", "-C", "o", "-g", "sha256", "-G", "rsa2048:null:null",
+                   "-a", "decrypt|fixedtpm|fixedparent|sensitivedataorigin|noda", "-L", self._p("policy.dig"),
+                   "-u", self._p("unique.bin"), "-c", self._p("eph.ctx")])
+        self.tool(["tpm2_readpublic", "-c", self._p("eph.ctx"), "-o", self._p("eph.pub")])
+        self.tool(["tpm2_certify", "-c", self._p("eph.ctx"), "-C", AK_HANDLE, "-g", "sha256",
+                   "-o", self._p("certify.att"), "-s", self._p("certify.sig"), "-f", "plain"])
+        self.eph = self._p("eph.ctx")
+        return self._read("eph.pub"), self._read("certify.att"), self._read("certify.sig")
+
+    def quote(self, nonce):
+        self.tool(["tpm2_quote", "-c", AK_HANDLE, "-l", self.sel, "-q", nonce.hex(), "-g", "sha256",
+                   "-m", self._p("quote.msg"), "-s", self._p("quote.sig"), "-f", "plain",
+                   "-o", self._p("pcrs.bin"), "-F", "values"])
+        raw = self._read("pcrs.bin")
+        pcrs = dict((p, raw[32 * i:32 * i + 32]) for i, p in enumerate(self.pcrs))
+        return self._read("quote.msg"), self._read("quote.sig"), pcrs
+
+    def ak_public(self):
+        self.tool(["tpm2_readpublic", "-c", AK_HANDLE, "-o", self._p("ak.pub")])
+        return self._read("ak.pub")
+
+    def decrypt(self, ciphertext, scheme="rsaes"):
+        """RSA decryption INSIDE the vTPM under the PCR policy; the plaintext comes back on a pipe."""
+        with open(self._p("ct.bin"), "wb") as fh:
+            fh.write(ciphertext)
+        sess = self._p("sess.ctx")
+        self.tool(["tpm2_startauthsession", "--policy-session", "-S", sess])
+        try:
+            self.tool(["tpm2_policypcr", "-S", sess, "-l", self.sel])
+            return self.tool(["tpm2_rsadecrypt", "-c", self.eph, "-p", "session:" + sess, "-s", scheme,
+                              "-o", "/dev/stdout", self._p("ct.bin")]).stdout
+        finally:
+            run(["tpm2_flushcontext", sess], check=False)
+
+    def forget(self):
+        for kind in ("-t", "-s"):
+            run(["tpm2_flushcontext", kind], check=False)
+
+
+def oaep_scheme(hash_name):
+    return "oaep-" + hash_name
+
+
+# ------------------------------------------------------------------ the release flow
+class Releaser(object):
+    def __init__(self, conf, workdir):
+        self.conf = conf
+        self.http = Http(conf)
+        self.tpm = Tpm(workdir, conf.get("pcrs") or list(range(8)))
+        self._mi_token = None
+        self._jwt = None
+        self.maa_claims = None
+
+    def imds(self, path, stage):
+        return self.http.request("GET", self.conf["imds_url"].rstrip("/") + path, stage, {"Metadata": "true"})
+
+    def vault_token(self):
+        if self._mi_token is None:
+            query = {"api-version": "2018-02-01", "resource": self.conf["vault_resource"]}
+            if self.conf.get("identity_client_id"):
+                query["client_id"] = self.conf["identity_client_id"]
+            doc = self.imds("/metadata/identity/oauth2/token?" + urllib.parse.urlencode(query), "identity")
+            if not doc.get("access_token"):
+                raise Failure("identity", "IMDS returned no managed identity token")
+            self._mi_token = doc["access_token"]
+        return self._mi_token
+
+    def vault(self, method, kid, suffix, body=None):
+        vault, name, version = skr.parse_key_id(kid)
+        api = self.conf.get("keyvault_api_version") or "7.4"
+        url = "%s/keys/%s%s%s?api-version=%s" % (vault, name, "/" + version if version else "", suffix, api)
+        return self.http.request(method, url, "release" if suffix else "keyvault",
+                                 {"Authorization": "Bearer " + self.vault_token()}, body)
+
+    def current_key(self, kid):
+        """(versioned kid, public JWK) of the version the passphrase should be wrapped to: what Key Vault releases
+        for ``kid`` to this attested VM (the Release User role allows release only, not a key read)."""
+        versioned, _private, public = self.release(kid, self.token())
+        return versioned, public
+
+    def token(self):
+        if self._jwt is None:
+            self._jwt = self.attest()
+        return self._jwt
+
+    def attest(self):
+        """An MAA guest token whose runtime key is this boot's TPM ephemeral key."""
+        tpm = self.tpm
+        enc_pub, certify, certify_sig = tpm.ephemeral_key()
+        quote, quote_sig, pcrs = tpm.quote(os.urandom(32))
+        hcl = tpm.nvread(HCL_INDEX)
+        thim = self.imds("/metadata/THIM/amd/certification", "imds")
+        chain = (thim.get("vcekCert") or "") + (thim.get("certificateChain") or "")
+        report, runtime = split_hcl(hcl)
+        ak_cert = tpm.nvread(AK_CERT_INDEX)
+        log_bytes = b""
+        if os.path.exists(EVENT_LOG):
+            with open(EVENT_LOG, "rb") as fh:
+                log_bytes = fh.read(1 << 20)
+        body = skr.guest_attestation_request(
+            {"ak_cert": der_cut(ak_cert), "ak_pub": tpm.ak_public(), "quote": quote, "quote_signature": quote_sig,
+             "enc_key_pub": enc_pub, "enc_key_certify_info": certify, "enc_key_certify_signature": certify_sig,
+             "pcrs": pcrs},
+            skr.snp_isolation(report, runtime, chain.encode()), log_bytes)
+        url = self.conf["maa_url"].rstrip("/") + "/attest/AzureGuest?api-version=2020-10-01"
+        resp = self.http.request("POST", url, "attestation", body=body)
+        try:
+            token = skr.decrypt_guest_token(resp, lambda ct: tpm.decrypt(ct, "rsaes"))
+        except skr.ReleaseError as exc:
+            raise Failure("attestation", str(exc))
+        self.maa_claims = skr.jwt_claims(token)
+        return token
+
+    def release(self, kid, token):
+        """(versioned kid, RSA private key, public JWK) of ``kid``, released to this TPM and unwrapped inside it."""
+        enc = self.conf.get("release_enc") or "CKM_RSA_AES_KEY_WRAP"
+        doc = self.vault("POST", kid, "/release", {"target": token, "enc": enc})
+        try:
+            released = skr.parse_release_response(doc)
+            private = skr.unwrap_released_key(released, 256, lambda ct, h: self.tpm.decrypt(ct, oaep_scheme(h)))
+        except skr.ReleaseError as exc:
+            raise Failure("unwrap", str(exc))
+        return released["kid"], private, released["public"]
+
+
+def der_cut(blob):
+    """Azure pads the AK certificate in NV with zeros: cut it at its DER length."""
+    if len(blob) < 4 or blob[0] != 0x30:
+        raise Failure("attestation", "no AK certificate in NV %s" % AK_CERT_INDEX)
+    if blob[1] & 0x80:
+        n = blob[1] & 0x7F
+        return blob[:2 + n + int.from_bytes(blob[2:2 + n], "big")]
+    return blob[:2 + blob[1]]
+
+
+def split_hcl(hcl):
+    """(hardware report, runtime claims bytes) of an HCL report (layout: reference/attestation.md)."""
+    if hcl[:4] != b"HCLA" or len(hcl) < 0x4D4:
+        raise Failure("attestation", "NV %s does not hold an HCL report" % HCL_INDEX)
+    claim_size = int.from_bytes(hcl[0x4D0:0x4D4], "little")
+    if int.from_bytes(hcl[0x4C8:0x4CC], "little") != 2:
+        raise Failure("attestation", "only SEV-SNP HCL reports are supported by this agent")
+    return hcl[0x20:0x20 + 1184], hcl[0x4D4:0x4D4 + claim_size]
+
+
+# ------------------------------------------------------------------ LUKS
+def luks_tokens(device):
+    proc = run(["cryptsetup", "luksDump", "--dump-json-metadata", device], check=False)
+    if proc.returncode != 0:
+        return None
+    meta = json.loads(proc.stdout.decode())
+    return dict((int(k), v) for k, v in (meta.get("tokens") or {}).items())
+
+
+def our_token(device):
+    tokens = luks_tokens(device) or {}
+    for tid, tok in sorted(tokens.items()):
+        parsed = skr.parse_token(tok)
+        if parsed is not None:
+            parsed["token_id"] = tid
+            return parsed
+    return None
+
+
+def is_open(name):
+    return os.path.exists("/dev/mapper/" + name)
+
+
+def open_volume(device, name, passphrase):
+    run(["cryptsetup", "open", "--type", "luks2", "--key-file", "-", device, name], data=passphrase)
+
+
+# ------------------------------------------------------------------ commands
+def load_conf(path):
+    with open(path) as fh:
+        conf = json.load(fh)
+    conf["disks"] = datadisk.validate_specs(conf.get("disks"))
+    return conf
+
+
+def find_disk(conf, name):
+    for spec in conf["disks"]:
+        if spec["name"] == name:
+            return spec
+    raise Failure("config", "no disk named %r in %s" % (name, datadisk.CONFIG_PATH))
+
+
+def write_status(name, status):
+    os.makedirs(datadisk.STATUS_DIR, mode=0o755, exist_ok=True)
+    status["time"] = int(time.time())
+    path = os.path.join(datadisk.STATUS_DIR, name + ".json")
+    with open(path + ".tmp", "w") as fh:
+        json.dump(status, fh, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
+def workdir():
+    base = os.environ.get("RUNTIME_DIRECTORY")
+    return tempfile.mkdtemp(prefix="work-", dir=base or "/run")
+
+
+def cmd_open(conf, name):
+    spec = find_disk(conf, name)
+    device = datadisk.BY_LUN % spec["lun"]
+    if is_open(name):
+        log("%s is already open" % name)
+        return 0
+    work = workdir()
+    releaser = Releaser(conf, work)
+    try:
+        token = our_token(device)
+        if token is None:
+            raise Failure("disk", "%s carries no confidential-azure-skr LUKS2 token" % device)
+        kid, private, _public = releaser.release(token["kid"], releaser.token())
+        passphrase = skr.unwrap_passphrase(private, token)
+        del private
+        open_volume(device, name, passphrase)
+        del passphrase
+        status = {"state": "opened", "device": device, "key_id": kid, "maa": skr.claims_summary(releaser.maa_claims)}
+        write_status(name, status)
+        log("opened %s (%s) with key %s after attestation by %s" % (name, device, kid, status["maa"]["iss"]))
+        return 0
+    except (Failure, skr.ReleaseError, OSError, ValueError) as exc:
+        stage = getattr(exc, "stage", "agent")
+        write_status(name, {"state": "closed", "device": device, "stage": stage, "reason": str(exc),
+                            "maa": skr.claims_summary(releaser.maa_claims) if releaser.maa_claims else None})
+        log("%s stays closed: %s" % (name, exc))
+        return 1
+    finally:
+        releaser.tpm.forget()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def cmd_close(_conf, name):
+    if is_open(name):
+        run(["cryptsetup", "close", name])
+    return 0
+
+
+class SysHost(object):
+    """The few reads datadisk.probe needs, on the live system."""
+
+    def exists(self, path):
+        return os.path.exists(path)
+
+    def blockname(self, path):
+        return os.path.basename(os.path.realpath(path))
+
+    def blkid(self, dev):
+        proc = run(["blkid", "-p", "-o", "export", dev], check=False)
+        return dict(line.split("=", 1) for line in proc.stdout.decode().splitlines() if "=" in line)
+
+    def devno(self, name):
+        with open("/sys/class/block/%s/dev" % name) as fh:
+            return fh.read().strip()
+
+    def parent_disk(self, name):
+        if os.path.exists("/sys/class/block/%s/partition" % name):
+            return os.path.basename(os.path.dirname(os.path.realpath("/sys/class/block/" + name)))
+        return name
+
+    def partitions(self, name):
+        base = "/sys/class/block/" + name
+        return sorted(e for e in os.listdir(base) if e.startswith(name) and os.path.exists(base + "/%s/partition" % e))
+
+    def holders(self, name):
+        return sorted(os.listdir("/sys/class/block/%s/holders" % name))
+
+    def mountinfo(self):
+        rows = []
+        with open("/proc/self/mountinfo") as fh:
+            for line in fh:
+                parts = line.split()
+                rows.append({"devno": parts[2], "target": parts[4]})
+        return rows
+
+
+def cmd_provision(conf, apply):
+    """Per disk: format (empty disk), keep, or re-wrap to the key's current version. JSON on stdout.
+
+    Every disk is checked before the network is used and before anything is written; a formatted disk is left
+    open (the unit then has nothing to do), so a first run attests once."""
+    results, releaser, work = [], None, workdir()
+    try:
+        found = [(spec, datadisk.probe(SysHost(), spec)) for spec in conf["disks"]]
+        tokens = [our_token(f["device"]) if f.get("signature") == "crypto_LUKS" else None for _s, f in found]
+        for (spec, f), token in zip(found, tokens):
+            datadisk.plan_disk(dict(spec, target_kid=token and token["kid"]), f, token)   # refusals: no writes yet
+        releaser = Releaser(conf, work)
+        target_kid, jwk = releaser.current_key(conf["key_id"])
+        planned = [(spec, f, token, datadisk.plan_disk(dict(spec, target_kid=target_kid), f, token))
+                   for (spec, f), token in zip(found, tokens)]
+        wired = wire(conf["disks"], apply)
+        for spec, f, token, action in planned:
+            res = {"name": spec["name"], "lun": spec["lun"], "device": f["device"], "action": action,
+                   "changed": action != "keep", "key_id": target_kid, "unit": datadisk.unit_instance(spec),
+                   "mount_unit": datadisk.mount_unit(spec)}
+            if action == "rewrap":
+                res["previous_key_id"] = token["kid"]
+            if apply and action == "format":
+                format_disk(f["device"], spec, target_kid, jwk)
+                write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
+                                            "maa": skr.claims_summary(releaser.maa_claims)})
+            elif apply and action == "rewrap":
+                rewrap(releaser, f["device"], token, target_kid, jwk)
+                if is_open(spec["name"]):
+                    write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
+                                                "maa": skr.claims_summary(releaser.maa_claims)})
+            results.append(res)
+        print(json.dumps({"disks": results, "key_id": target_kid, "wired": wired,
+                          "changed": bool(wired) or any(r["changed"] for r in results)}))
+        return 0
+    except (Failure, datadisk.PlanError, skr.ReleaseError, OSError) as exc:
+        print(json.dumps({"failed": True, "msg": str(exc), "disks": results}))
+        return 1
+    finally:
+        if releaser is not None:
+            releaser.tpm.forget()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+UNIT_PATH = "/etc/systemd/system/" + datadisk.UNIT_TEMPLATE
+
+
+def _read(path):
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except (IOError, OSError):
+        return ""
+
+
+def _write(path, text, mode):
+    with open(path + ".tmp", "w") as fh:
+        fh.write(text)
+    os.chmod(path + ".tmp", mode)
+    os.replace(path + ".tmp", path)
+
+
+def wire(specs, apply):
+    """Unit template, fstab lines, mount points, enabled units: the list of what changed (or would change)."""
+    changes = []
+    if _read(UNIT_PATH) != datadisk.unit_text():
+        changes.append(UNIT_PATH)
+        if apply:
+            _write(UNIT_PATH, datadisk.unit_text(), 0o644)
+    # No crypttab entry: even with noauto, systemd-cryptsetup-generator would bind the mapper device to a unit that
+    # asks for a passphrase at boot when the mount wants the device (seen in the guest test).
+    for path, mode, lines in (("/etc/fstab", 0o644, [("/dev/mapper/%s " % s["name"], datadisk.fstab_line(s))
+                                                     for s in specs if s.get("mount_point")]),):
+        old = _read(path)
+        new = datadisk.set_lines(old, lines)
+        if new != old:
+            changes.append(path)
+            if apply:
+                _write(path, new, mode)
+    for spec in specs:
+        if spec.get("mount_point") and not os.path.isdir(spec["mount_point"]):
+            changes.append(spec["mount_point"])
+            if apply:
+                os.makedirs(spec["mount_point"], mode=0o755)
+    if apply and changes:
+        run(["systemctl", "daemon-reload"])
+    for spec in specs:
+        unit = datadisk.unit_instance(spec)
+        if run(["systemctl", "is-enabled", "--quiet", unit], check=False).returncode != 0:
+            changes.append(unit)
+            if apply:
+                run(["systemctl", "enable", "--quiet", unit])
+    return changes
+
+
+def format_disk(device, spec, kid, jwk):
+    passphrase = os.urandom(32)
+    token = skr.make_token(kid, jwk, passphrase, 0)
+    run(["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2", "--key-slot", "0", "--key-file", "-",
+         device], data=passphrase)
+    run(["cryptsetup", "token", "import", "--json-file", "-", device], data=json.dumps(token).encode())
+    open_volume(device, spec["name"], passphrase)
+    del passphrase
+    mkfs = {"ext4": ["mkfs.ext4", "-q"], "xfs": ["mkfs.xfs", "-q"]}[spec["fs_type"]]
+    run(mkfs + ["/dev/mapper/" + spec["name"]])
+
+
+def rewrap(releaser, device, token, kid, jwk):
+    """Key rotation: the passphrase is unwrapped with the old version and wrapped to the new one; data untouched."""
+    _old, private, _public = releaser.release(token["kid"], releaser.token())
+    passphrase = skr.unwrap_passphrase(private, token)
+    del private
+    run(["cryptsetup", "open", "--test-passphrase", "--key-file", "-", device], data=passphrase)
+    new = skr.make_token(kid, jwk, passphrase, token["keyslot"])
+    del passphrase
+    run(["cryptsetup", "token", "import", "--json-file", "-", device], data=json.dumps(new).encode())
+    run(["cryptsetup", "token", "remove", "--token-id", str(token["token_id"]), device])
+
+
+def cmd_status(conf):
+    out = {}
+    for spec in conf["disks"]:
+        path = os.path.join(datadisk.STATUS_DIR, spec["name"] + ".json")
+        try:
+            with open(path) as fh:
+                out[spec["name"]] = json.load(fh)
+        except (IOError, OSError, ValueError):
+            out[spec["name"]] = {"state": "unknown", "reason": "the unlock unit has not run this boot"}
+        out[spec["name"]]["open"] = is_open(spec["name"])
+    print(json.dumps(out))
+    return 0
+
+
+def cmd_render(conf):
+    """The boot wiring for the configured disks (pure: nothing is read from the machine)."""
+    disks = [{"name": s["name"], "lun": s["lun"], "mount_point": s["mount_point"], "unit": datadisk.unit_instance(s),
+              "mount_unit": datadisk.mount_unit(s), "fstab": datadisk.fstab_line(s)} for s in conf["disks"]]
+    print(json.dumps({"unit": datadisk.unit_text(), "disks": disks}))
+    return 0
+
+
+def main(argv):
+    if not argv or argv[0] not in ("open", "close", "plan", "provision", "status", "render"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        conf = load_conf(os.environ.get("CONFIDENTIAL_AZURE_DATA_DISK_CONFIG", datadisk.CONFIG_PATH))
+    except (datadisk.PlanError, ValueError, OSError) as exc:
+        print("data disk configuration: %s" % exc, file=sys.stderr)
+        return 1
+    if argv[0] == "render":
+        return cmd_render(conf)
+    if argv[0] in ("open", "close"):
+        if len(argv) != 2:
+            return 2
+        return (cmd_open if argv[0] == "open" else cmd_close)(conf, argv[1])
+    if argv[0] == "status":
+        return cmd_status(conf)
+    return cmd_provision(conf, apply=argv[0] == "provision")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
