@@ -27,7 +27,7 @@ description:
     O(vault_id) nor O(vault_resource_group) is given), the orchestrator in Microsoft Graph (unless
     O(orchestrator_object_id) is given) and, on RBAC vaults, one filtered list of role assignments.
   - With the token cache on (O(token_cache) or E(CONFIDENTIAL_AZURE_TOKEN_CACHE)), facts the play already read are
-    kept beside it in C(<token_cache>.facts) (mode 0600): the region's attestation provider (24 hours), the vault's
+    kept beside it in C(<token_cache>.facts) (mode 0600) - the region's attestation provider (24 hours), the vault's
     Key Vault challenge and the orchestrator grant confirmed by an earlier task (30 minutes). A run without changes
     then reads only the key. A cached fact only confirms that nothing changes; a key, release policy or grant that
     is written is always built from fresh reads, and a cached provider that does not match the key's policy is
