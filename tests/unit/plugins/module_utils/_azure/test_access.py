@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""403 right after a grant: RestClient retries with a bounded backoff, says what it waited for, and a 403 that
-outlasts the wait fails naming the missing permission.  Also the principal read from the access token."""
+"""403 right after a grant: the Key Vault client retries with a bounded backoff, says what it waited for, and a
+403 that outlasts the wait fails naming the missing permission.  Also the principal read from the access token."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ansible_collections.confidential.azure.plugins.module_utils._azure import access, errors, principal, rest
+from ansible_collections.confidential.azure.plugins.module_utils._azure import access, errors, principal
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api as kv_api
 
 KV = 'https://kv1.vault.azure.net'
@@ -30,38 +30,37 @@ FIREWALL_403 = {'error': {'code': 'Forbidden', 'message': 'Client address is not
 CREATED = {'key': {'kid': KV + '/keys/cmk/0123'}}
 
 
-class Scripted(rest.RestClient):
-    def __init__(self, answers, access_timeout=300):
-        self.sleeps = []
-        super(Scripted, self).__init__(KV, KV + '/.default', lambda: None, sleep=self.sleeps.append,
-                                       access_timeout=access_timeout)
-        self.answers = list(answers)
-        self.sent = 0
+def key_client(answers, access_timeout=300):
+    """The real KeyClient (SdkClients.keys) over scripted HTTP answers; the vault's challenge is known already."""
+    from ansible_collections.confidential.azure.plugins.module_utils._azure import clients
+    from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._azure import test_clients as http
 
-    def _send_once(self, method, url, body, headers):
-        self.sent += 1
-        status, payload = self.answers.pop(0)
-        return rest.Response(status, {}, json.dumps(payload))
+    kv_api.seed_challenge(KV + '/', 'Bearer authorization="https://login.example.test/t", '
+                                    'resource="https://vault.azure.net"')
+    adapter = http.Scripted([(status, {}, payload) for status, payload in answers])
+    sleeps = []
+    sdk = clients.SdkClients(http.Session(access_timeout), transport=http.Transport(adapter), sleep=sleeps.append)
+    return sdk, sdk.keys(KV), adapter, sleeps
 
 
 def test_403_right_after_a_grant_is_retried_until_it_is_granted():
-    client = Scripted([(403, POLICY_403), (403, POLICY_403), (200, CREATED)])
-    assert kv_api.create_key(client, 'cmk', {'kty': 'RSA-HSM'}) == CREATED
-    assert client.sleeps == [2.0, 4.0]
-    (wait,) = [w.to_dict() for w in client.access_waits]
+    sdk, keys, _adapter, sleeps = key_client([(403, POLICY_403), (403, POLICY_403), (200, CREATED)])
+    assert kv_api.create_key(keys, 'cmk', {'kty': 'RSA-HSM'}) == CREATED
+    assert sleeps == [2.0, 4.0]
+    (wait,) = [w.to_dict() for w in sdk.access_waits]
     assert wait == {'request': 'POST %s/keys/cmk/create' % KV, 'waited_seconds': 6.0, 'attempts': 3,
                     'waited_for': 'keys create permission', 'principal_id': OID, 'outcome': 'granted'}
 
 
 def test_403_that_outlasts_the_wait_fails_with_the_permission_and_the_fix():
-    client = Scripted([(403, RBAC_403)] * 20, access_timeout=60)
+    sdk, keys, _adapter, sleeps = key_client([(403, RBAC_403)] * 20, access_timeout=60)
     with pytest.raises(errors.AzureApiError) as exc:
-        kv_api.create_key(client, 'cmk', {'kty': 'RSA-HSM'})
+        kv_api.create_key(keys, 'cmk', {'kty': 'RSA-HSM'})
     text = exc.value.summary()
-    assert sum(client.sleeps) == 60 and max(client.sleeps) <= 30
+    assert sum(sleeps) == 60 and max(sleeps) <= 30
     assert 'still refused (403) after waiting 60 s for data action Microsoft.KeyVault/vaults/keys/create/action' in text
     assert 'Key Vault Crypto Officer' in text and 'grant_automation_principal' in text
-    assert client.access_waits[0].to_dict()['outcome'] == 'still denied'
+    assert sdk.access_waits[0].to_dict()['outcome'] == 'still denied'
 
 
 def test_default_wait_is_five_minutes_in_bounded_steps():
@@ -72,17 +71,17 @@ def test_default_wait_is_five_minutes_in_bounded_steps():
 @pytest.mark.parametrize('body', [FIREWALL_403, {'error': {'code': 'Forbidden', 'message': 'x',
                                                            'innererror': {'code': 'ForbiddenByPolicy'}}}])
 def test_403_no_grant_can_cure_is_not_waited_for(body):
-    client = Scripted([(403, body)])
+    sdk, keys, _adapter, sleeps = key_client([(403, body)])
     with pytest.raises(errors.AzureApiError):
-        kv_api.get_key(client, 'cmk')
-    assert client.sleeps == [] and client.access_waits == []
+        kv_api.get_key(keys, 'cmk')
+    assert sleeps == [] and sdk.access_waits == []
 
 
 def test_zero_timeout_does_not_wait():
-    client = Scripted([(403, POLICY_403)], access_timeout=0)
+    _sdk, keys, _adapter, sleeps = key_client([(403, POLICY_403)], access_timeout=0)
     with pytest.raises(errors.AzureApiError) as exc:
-        kv_api.get_key(client, 'cmk')
-    assert client.sleeps == [] and 'keys create permission' in exc.value.summary()
+        kv_api.get_key(keys, 'cmk')
+    assert sleeps == [] and 'keys create permission' in exc.value.summary()
 
 
 def test_missing_permission_is_read_from_both_vault_kinds():
