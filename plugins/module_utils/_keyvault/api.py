@@ -101,8 +101,9 @@ def seed_challenge(vault_url, header):
     token instead of eliciting a 401 (Key Vault's challenge discovery costs one request in every process).
 
     azure-keyvault-keys keeps challenges in its own per-process cache (``_shared.http_challenge_cache``, the same
-    in 4.5 and 4.11); the SDK still checks the challenge's resource against the vault's domain, and a stale one is
-    answered with a new 401 that the SDK follows.  Without that module the SDK simply elicits the challenge."""
+    in 4.5 and 4.11); from 4.6 the SDK checks the challenge's resource against the vault's domain before it asks
+    for a token, and a stale challenge is answered with a new 401 that the SDK follows.  The header comes from this
+    play's owner-only facts file or from expected_challenge().  Without that module the SDK elicits the challenge."""
     if not header:
         return False
     try:
@@ -226,7 +227,8 @@ def update_key(keys, name, version, body):
 
 
 def delete_key(keys, name):
-    """Delete all versions (soft delete); not waited on: the key is gone from the vault once this returns."""
+    """Delete all versions (soft delete): one DELETE; the SDK's poller (it waits for the deleted-key entry to be
+    readable, for a later recover or purge) is not run."""
     return _answer(lambda hook: keys.begin_delete_key(name, raw_response_hook=hook), allow_404=True)
 
 

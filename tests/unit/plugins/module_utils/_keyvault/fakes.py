@@ -47,6 +47,7 @@ class FakeKv(object):
         self.rotation = {}
         self.vault_sku = vault_sku
         self.fail_next = []
+        self.challenges = 0  # requests answered with the 401 challenge (no token)
 
     def url(self, path, api_version=None, params=None):
         return VAULT_URL.rstrip("/") + path
@@ -294,6 +295,7 @@ def kv_adapter(kv):
     class Adapter(requests.adapters.HTTPAdapter):
         def send(self, request, **_kwargs):  # pylint: disable=arguments-differ
             if not request.headers.get("Authorization"):
+                kv.challenges += 1
                 return respond(request, 401, {"WWW-Authenticate": 'Bearer authorization="https://login.microsoftonline'
                                               '.com/%s", resource="https://vault.azure.net"' % TENANT}, None)
             body = request.body

@@ -177,6 +177,26 @@ def test_facts_ttl(tmp_path):
     assert store.get("k", ("a", None), 1000) is None
 
 
+def test_a_known_challenge_saves_the_401_round_trip_and_a_seen_one_is_kept():
+    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api
+    from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
+        FakeKv, Log, fake_sdk)
+
+    kv = FakeKv(Log())
+    seeded, elicited = "https://kvseeded.vault.azure.net/", "https://kvelicited.vault.azure.net/"
+    header = api.expected_challenge("https://login.microsoftonline.com", TENANT, "https://vault.azure.net/.default",
+                                    seeded)
+    assert header == 'Bearer authorization="https://login.microsoftonline.com/%s", ' \
+        'resource="https://vault.azure.net"' % TENANT
+    assert api.seed_challenge(seeded, header)
+    assert api.get_key(fake_sdk(kv).keys(seeded), "cmk") is None and kv.challenges == 0
+    assert api.get_key(fake_sdk(kv).keys(elicited), "cmk") is None and kv.challenges == 1
+    assert api.challenge_seen(elicited).startswith("Bearer authorization=")
+    # a vault outside the cloud's Key Vault domain gets no made-up challenge
+    assert api.expected_challenge("https://login.microsoftonline.com", TENANT, "https://vault.azure.net/.default",
+                                  "https://127.0.0.1:8443/") is None
+
+
 def test_check_mode_on_new_key_writes_nothing_and_diffs_everything():
     m = FakeModule(key_params(), check_mode=True)
     result, log = run(m)
