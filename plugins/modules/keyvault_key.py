@@ -17,8 +17,8 @@ description:
     accepts only the C(equals) operator; other grammar operators are rejected here with the path of the condition).
   - O(release_policy=default_cvm) builds the Azure CLI's default confidential VM policy
     (C(x-ms-compliance-status) equals C(azure-compliant-cvm)) for the attestation authority of O(location), read
-    from C(Microsoft.Attestation/locations/{location}/defaultProvider) (one GET per run), or for the authorities in
-    O(release_policy_authorities) (no lookup).
+    from C(Microsoft.Attestation/locations/{location}/defaultProvider) (one GET per run, unless the play's facts
+    confirm the key's policy - see below), or for the authorities in O(release_policy_authorities) (no lookup).
   - Ensures that the Confidential VM Orchestrator service principal (appId C(bf7b6499-ff71-4aa2-97a4-f372087be7f0))
     holds C(get) and C(release) on the key - an access policy on access-policy vaults, the role
     C(Key Vault Crypto Service Release User) at key scope on RBAC vaults - and says how to create the principal
