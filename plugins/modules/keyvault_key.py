@@ -17,8 +17,8 @@ description:
     accepts only the C(equals) operator; other grammar operators are rejected here with the path of the condition).
   - O(release_policy=default_cvm) builds the Azure CLI's default confidential VM policy
     (C(x-ms-compliance-status) equals C(azure-compliant-cvm)) for the attestation authority of O(location), read
-    from C(Microsoft.Attestation/locations/{location}/defaultProvider) (one GET per run), or for the authorities in
-    O(release_policy_authorities) (no lookup).
+    from C(Microsoft.Attestation/locations/{location}/defaultProvider) (one GET per run, unless the play's facts
+    confirm the key's policy - see below), or for the authorities in O(release_policy_authorities) (no lookup).
   - Ensures that the Confidential VM Orchestrator service principal (appId C(bf7b6499-ff71-4aa2-97a4-f372087be7f0))
     holds C(get) and C(release) on the key - an access policy on access-policy vaults, the role
     C(Key Vault Crypto Service Release User) at key scope on RBAC vaults - and says how to create the principal
@@ -26,6 +26,12 @@ description:
   - A run without changes reads the key (one GET), the vault (one GET; plus one filtered resource list when neither
     O(vault_id) nor O(vault_resource_group) is given), the orchestrator in Microsoft Graph (unless
     O(orchestrator_object_id) is given) and, on RBAC vaults, one filtered list of role assignments.
+  - With the token cache on (O(token_cache) or E(CONFIDENTIAL_AZURE_TOKEN_CACHE)), facts the play already read are
+    kept beside it in C(<token_cache>.facts) (mode 0600) - the region's attestation provider (24 hours), the vault's
+    Key Vault challenge and the orchestrator grant confirmed by an earlier task (30 minutes). A run without changes
+    then reads only the key. A cached fact only confirms that nothing changes; a key, release policy or grant that
+    is written is always built from fresh reads, and a cached provider that does not match the key's policy is
+    read again.
   - Never returns key material; only the key id, type, size, operations, attributes, tags and the decoded release
     policy.
 author:

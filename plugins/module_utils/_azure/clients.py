@@ -231,6 +231,11 @@ def retry_policy(access_timeout=0, waits=None, sleep=time.sleep, backoff=None):
                 if not access.is_access_denied(response.http_response.status_code, _text(response.http_response)):
                     wait.granted = True
                     break
+            if not wait.granted:
+                try:
+                    response.http_response.access_wait = wait  # api_error() says the refusal outlasted the wait
+                except AttributeError:  # pragma: no cover - a response type without attributes
+                    pass
             return response
 
     return CollectionRetryPolicy(retry_total=backoff.max_retries, retry_backoff_factor=backoff.base_delay,
@@ -254,6 +259,9 @@ def api_error(exc, error_class=errors.AzureApiError):
     method = getattr(request, 'method', None)
     url = getattr(request, 'url', None)
     built = errors.from_response(response.status_code, _text(response), dict(response.headers or {}), method, url)
+    wait = getattr(response, 'access_wait', None)
+    if wait is not None and not wait.granted:
+        built.message = '%s (%s)' % (built.message.rstrip(), wait.describe())
     if error_class is not errors.AzureApiError:
         built = error_class(built.status, built.code, built.message, built.target, built.details, built.request_id,
                             method, url)

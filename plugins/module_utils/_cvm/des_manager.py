@@ -8,7 +8,7 @@ __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureError
-from ansible_collections.confidential.azure.plugins.module_utils._keyvault import grants
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault import facts, grants
 
 from . import api, des_body, diff, limits, preflight, summary
 from .failure import ManagerFailure
@@ -197,8 +197,25 @@ class DesManager(object):
                     resource = result.resource or api.get_des(self.m.sdk, self.sub, rg, name)
         out = {"disk_encryption_set": des_body.des_result(resource)}
         if self.p.get("grant_key_permissions"):
-            out["grant"] = self._grant(resource)
+            confirmed = self._confirmed_grant(resource) if resource is current and not self.changed else None
+            out["grant"] = confirmed if confirmed is not None else self._grant(resource)
         return out
+
+    def _grant_fact(self, resource):
+        identity = (resource or {}).get("identity") or {}
+        principal = identity.get("principalId")
+        if self.p.get("identity") == "UserAssigned":
+            principal = self.p.get("user_assigned_identity_principal_id")
+        return ((resource or {}).get("id", "").lower(), principal, (self._vault_id() or "").lower(),
+                self.key_parts["name"], self.p["grant_scope"], ",".join(DES_KEY_PERMISSIONS))
+
+    def _confirmed_grant(self, resource):
+        """The set identity's grant as confirmed or made earlier in the play (facts cache, token cache on): a
+        no-change run then reads only the set; a changed set always reads the vault again."""
+        fact = self._grant_fact(resource)
+        if not fact[1]:
+            return None
+        return facts.Facts.of_params(self.p).get("des-grant", fact, facts.GRANT_TTL)
 
     def _grant(self, resource):
         """The set's identity gets get / wrapKey / unwrapKey on the vault (access policy or RBAC at key scope)."""
@@ -227,6 +244,9 @@ class DesManager(object):
                        % (", ".join(result["missing"]), principal, result["scope"], result["mode"]))
             self.diff["before"]["key_permissions"] = result["before"]
             self.diff["after"]["key_permissions"] = result["after"]
+        if not (result.get("changed") and self.m.check_mode) and (resource or {}).get("id"):
+            settled = dict(facts.settled(result), changed=False)
+            facts.Facts.of_params(self.p).put("des-grant", self._grant_fact(resource), settled)
         return result
 
     def _absent(self):

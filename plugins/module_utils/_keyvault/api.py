@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Key Vault, vault, resource group, attestation and Graph calls, through the plumbing layer's clients.
 
-Every function takes a client (``m.arm``, ``m.data_plane(url)``, ``m.graph``) and returns plain dicts.
+Every function takes a client (``m.arm``, ``m.sdk.keys(vault_url)``, ``m.graph``) and returns plain dicts.
 Key Vault errors are re-raised as the plumbing's AzureApiError with a hint for the fix appended.
 """
 
@@ -11,15 +11,18 @@ from __future__ import annotations
 
 __metaclass__ = type
 
+import json
 import re
 
 from .._azure import api_versions as V
 from .._azure import errors as azerr
+from . import release_policy as rp
 
 try:
-    from urllib.parse import quote
+    from urllib.parse import quote, urlparse
 except ImportError:  # pragma: no cover
     from urllib import quote  # type: ignore
+    from urlparse import urlparse  # type: ignore
 
 # ---------------------------------------------------------------------------- error hints
 
@@ -74,59 +77,197 @@ def with_hint(exc):
     return exc
 
 
-# ---------------------------------------------------------------------------- Key Vault data plane
+# ---------------------------------------------------------------------------- Key Vault keys (KeyClient)
+#
+# Every call goes through azure-keyvault-keys' KeyClient (AzureModule.sdk.keys(vault_url)): the SDK builds the
+# request from its models, and the JSON Key Vault answered (captured with azure-core's raw_response_hook) is what
+# the pure code reads, so results keep Key Vault's own field names and attributes.
 
-def _kv(kv, method, path, body=None, params=None, allow_404=False):
-    response = kv.send(method, path, V.KEYVAULT_KEYS, body=body, params=params)
-    if allow_404 and response.status == 404:
+_CHALLENGES = {}  # vault origin -> the WWW-Authenticate of the 401 challenge it answered in this process
+
+
+def _origin(url):
+    parsed = urlparse(url)
+    return "%s://%s" % (parsed.scheme.lower(), parsed.netloc.lower())
+
+
+def challenge_seen(vault_url):
+    """The vault's Bearer challenge (WWW-Authenticate) this process saw, or None."""
+    return _CHALLENGES.get(_origin(vault_url))
+
+
+def seed_challenge(vault_url, header):
+    """Hand the KeyClient the vault's challenge read earlier in the play, so that its first request carries a
+    token instead of eliciting a 401 (Key Vault's challenge discovery costs one request in every process).
+
+    azure-keyvault-keys keeps challenges in its own per-process cache (``_shared.http_challenge_cache``, the same
+    in 4.5 and 4.11); from 4.6 the SDK checks the challenge's resource against the vault's domain before it asks
+    for a token, and a stale challenge is answered with a new 401 that the SDK follows.  The header comes from this
+    play's owner-only facts file or from expected_challenge().  Without that module the SDK elicits the challenge."""
+    if not header:
+        return False
+    try:
+        from azure.keyvault.keys._shared import http_challenge_cache  # pylint: disable=import-outside-toplevel
+        from azure.keyvault.keys._shared.http_challenge import (  # pylint: disable=import-outside-toplevel
+            HttpChallenge)
+
+        base = vault_url.rstrip("/") + "/"
+        http_challenge_cache.set_challenge_for_url(base, HttpChallenge(base, header))
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return False
+    return True
+
+
+def expected_challenge(authority, tenant, scope, vault_url):
+    """The Bearer challenge a vault of this cloud answers for this tenant, or None when the vault is not under
+    the scope's domain (the same check the KeyClient makes before it asks for a token)."""
+    if not (authority and tenant and scope):
         return None
-    if not response.ok:
-        raise with_hint(kv.error_for(response, method, kv.url(path, V.KEYVAULT_KEYS)))
-    return response.json
+    resource = scope[:-len("/.default")] if scope.endswith("/.default") else scope
+    host = (urlparse(vault_url).hostname or "").lower()
+    domain = (urlparse(resource).hostname or "").lower()
+    if not domain or not host.endswith("." + domain):
+        return None
+    return 'Bearer authorization="%s/%s", resource="%s"' % (authority.rstrip("/"), tenant, resource)
 
 
-def _key_path(name, *rest):
-    return "/keys/" + "/".join(quote(part, safe="") for part in (name,) + rest)
+class KeyArgumentError(ValueError):
+    """A request body field the KeyClient has no parameter for (never dropped silently)."""
 
 
-def get_key(kv, name):
+def _json(http_response):
+    try:
+        text = http_response.text()
+    except Exception:  # pylint: disable=broad-except
+        return None
+    try:
+        return json.loads(text) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+def _answers(call, allow_404=False):
+    """The JSON of every successful answer to ``call(raw_response_hook)`` (pages of a list, or the one result).
+
+    The hook also sees the challenge (401) and refused (403) answers that the pipeline retries; only 2xx count.
+    A 404 is ``None`` with allow_404; other errors are AzureApiError with Azure's code and a hint."""
+    from .._azure import clients  # pylint: disable=import-outside-toplevel
+
+    seen = []
+
+    def hook(pipeline_response):
+        response = pipeline_response.http_response
+        header = response.headers.get("WWW-Authenticate") or ""
+        if response.status_code == 401 and header.lower().startswith("bearer "):
+            _CHALLENGES[_origin(response.request.url)] = header
+        seen.append(response)
+
+    try:
+        with clients.translated():
+            call(hook)
+    except azerr.AzureApiError as exc:
+        if allow_404 and exc.status == 404:
+            return None
+        raise with_hint(exc)
+    return [_json(r) for r in seen if 200 <= r.status_code < 300]
+
+
+def _answer(call, allow_404=False):
+    answers = _answers(call, allow_404)
+    return answers[-1] if answers else None
+
+
+def _release_policy(wire):
+    """KeyReleasePolicy of a release_policy body ({contentType, data (base64url), immutable})."""
+    from azure.keyvault.keys import KeyReleasePolicy  # pylint: disable=import-outside-toplevel
+
+    _only(wire, ("contentType", "data", "immutable"), "release_policy")
+    return KeyReleasePolicy(rp.b64url_decode(wire["data"]), content_type=wire.get("contentType"),
+                            immutable=wire.get("immutable"))
+
+
+def _only(body, known, where):
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise KeyArgumentError("%s: KeyClient has no parameter for %s" % (where, ", ".join(unknown)))
+
+
+def key_arguments(body, creating):
+    """KeyClient keywords for a KeyCreateParameters (creating) or KeyUpdateParameters body built by key.py."""
+    _only(body, ("kty", "key_size", "key_ops", "attributes", "tags", "release_policy") if creating else
+          ("key_ops", "attributes", "tags", "release_policy"), "key body")
+    attrs = body.get("attributes") or {}
+    _only(attrs, ("enabled", "exportable") if creating else ("enabled",), "key attributes")
+    out = {}
+    for field, keyword in (("key_size", "size"), ("key_ops", "key_operations"), ("tags", "tags")):
+        if field in body:
+            out[keyword] = body[field]
+    for field in ("enabled", "exportable"):
+        if field in attrs:
+            out[field] = attrs[field]
+    if body.get("release_policy") is not None:
+        out["release_policy"] = _release_policy(body["release_policy"])
+    return out
+
+
+def get_key(keys, name):
     """The latest version's KeyBundle, or None."""
-    return _kv(kv, "GET", _key_path(name), allow_404=True)
+    return _answer(lambda hook: keys.get_key(name, raw_response_hook=hook), allow_404=True)
 
 
-def create_key(kv, name, body):
-    """POST /keys/{name}/create: the first version, or a new version of an existing key."""
-    return _kv(kv, "POST", _key_path(name, "create"), body=body)
+def create_key(keys, name, body):
+    """The first version, or a new version of an existing key (rotate with the requested properties)."""
+    kwargs = key_arguments(body, creating=True)
+    return _answer(lambda hook: keys.create_key(name, body["kty"], raw_response_hook=hook, **kwargs))
 
 
-def update_key(kv, name, version, body):
-    return _kv(kv, "PATCH", _key_path(name, version), body=body)
+def update_key(keys, name, version, body):
+    kwargs = key_arguments(body, creating=False)
+    return _answer(lambda hook: keys.update_key_properties(name, version, raw_response_hook=hook, **kwargs))
 
 
-def delete_key(kv, name):
-    return _kv(kv, "DELETE", _key_path(name), allow_404=True)
+def delete_key(keys, name):
+    """Delete all versions (soft delete): one DELETE; the SDK's poller (it waits for the deleted-key entry to be
+    readable, for a later recover or purge) is not run."""
+    return _answer(lambda hook: keys.begin_delete_key(name, raw_response_hook=hook), allow_404=True)
 
 
-def list_versions(kv, name):
-    items = []
-    data = _kv(kv, "GET", _key_path(name, "versions"), allow_404=True) or {}
-    while True:
-        items.extend(data.get("value") or [])
-        link = data.get("nextLink")
-        if not link:
-            return items
-        response = kv.send("GET", link)
-        if not response.ok:
-            raise with_hint(kv.error_for(response, "GET", link))
-        data = response.json or {}
+def list_versions(keys, name):
+    """Every version's KeyItem (all pages), [] when the key does not exist."""
+    def walk(hook):
+        for _item in keys.list_properties_of_key_versions(name, raw_response_hook=hook):
+            pass
+    pages = _answers(walk, allow_404=True) or []
+    return [item for page in pages for item in (page or {}).get("value") or []]
 
 
-def get_rotation_policy(kv, name):
-    return _kv(kv, "GET", _key_path(name, "rotationpolicy"), allow_404=True)
+def get_rotation_policy(keys, name):
+    return _answer(lambda hook: keys.get_key_rotation_policy(name, raw_response_hook=hook), allow_404=True)
 
 
-def put_rotation_policy(kv, name, body):
-    return _kv(kv, "PUT", _key_path(name, "rotationpolicy"), body=body)
+def rotation_policy_model(body):
+    """KeyRotationPolicy of a rotation policy body ({lifetimeActions, attributes.expiryTime}) built by key.py."""
+    from azure.keyvault.keys import (  # pylint: disable=import-outside-toplevel
+        KeyRotationLifetimeAction, KeyRotationPolicy)
+
+    _only(body, ("lifetimeActions", "attributes"), "rotation_policy")
+    _only(body.get("attributes") or {}, ("expiryTime",), "rotation_policy attributes")
+    actions = []
+    for item in body.get("lifetimeActions") or []:
+        _only(item, ("trigger", "action"), "rotation_policy lifetime action")
+        trigger = item.get("trigger") or {}
+        _only(trigger, ("timeAfterCreate", "timeBeforeExpiry"), "rotation_policy trigger")
+        _only(item.get("action") or {}, ("type",), "rotation_policy action")
+        actions.append(KeyRotationLifetimeAction(item["action"]["type"],
+                                                 time_after_create=trigger.get("timeAfterCreate"),
+                                                 time_before_expiry=trigger.get("timeBeforeExpiry")))
+    return KeyRotationPolicy(lifetime_actions=actions, expires_in=(body.get("attributes") or {}).get("expiryTime"))
+
+
+def put_rotation_policy(keys, name, body):
+    """The policy Key Vault stored (None when this SDK version does not hand the answer back)."""
+    policy = rotation_policy_model(body)
+    return _answer(lambda hook: keys.update_key_rotation_policy(name, policy, raw_response_hook=hook))
 
 
 # ---------------------------------------------------------------------------- ARM

@@ -15,7 +15,7 @@ from .._azure import cloud as cloud_mod
 from .._azure import errors as azerr
 from .._azure.ids import resource_id
 from .._azure.result import invalid_parameters, join_errors
-from . import api, grants, key, release_policy as rp, vault as vault_mod
+from . import api, facts, grants, key, release_policy as rp, vault as vault_mod
 
 ORCHESTRATOR_PERMISSIONS = ("get", "release")
 
@@ -39,12 +39,23 @@ def _diff(before, after):
 # ============================================================================ keyvault_key
 
 class KeyBackend:
+    """A no-change run reads the key only, when the play's facts cache (token cache on) holds the region's
+    attestation provider that the key's policy names and a grant confirmed earlier in the play; anything
+    written is built from fresh reads (facts.py)."""
+
     def __init__(self, m):
         self.m = m
         self.p = m.params
         self.result = {"changed": False}
         self.before = {}
         self.after = {}
+        self._facts = None
+
+    @property
+    def facts(self):
+        if self._facts is None:
+            self._facts = facts.Facts.of_params(self.p)
+        return self._facts
 
     # -- validation ----------------------------------------------------------------------------------------
     def validate(self):
@@ -93,11 +104,25 @@ class KeyBackend:
                                  % ((key.CVM_ORCHESTRATOR_APP_ID,) * 3))
         return oid
 
-    def _policy(self):
+    def _region_authority(self, bundle):
+        """The region's default attestation provider; the cached answer only when it confirms the key's policy."""
+        location = vault_mod.normalize_location(self.p["location"])
+        parts = (getattr(self.m.cloud, "arm_endpoint", None), self.m.subscription_id, location)
+        cached = self.facts.get("attestation-default", parts, facts.ATTESTATION_TTL)
+        if cached and bundle is not None:
+            try:
+                if key.policy_confirms(bundle, key.resolve_policy(self.p, [cached])):
+                    return cached
+            except (key.KeyParamError, rp.PolicyError):
+                pass
+        uri = api.default_attestation_uri(self.m.arm, self.m.subscription_id, location)
+        self.facts.put("attestation-default", parts, uri)
+        return uri
+
+    def _policy(self, bundle=None):
         authorities = None
         if key.needs_authority_lookup(self.p):
-            authorities = [api.default_attestation_uri(self.m.arm, self.m.subscription_id,
-                                                       vault_mod.normalize_location(self.p["location"]))]
+            authorities = [self._region_authority(bundle)]
         try:
             policy = key.resolve_policy(self.p, authorities)
         except (key.KeyParamError, rp.PolicyError) as exc:
@@ -111,16 +136,21 @@ class KeyBackend:
     # -- run -----------------------------------------------------------------------------------------------
     def run(self):
         self.validate()
-        kv = self.m.data_plane(self.vault_url)
+        kv = _keys_client(self.m, self.facts, self.vault_url)
         name = self.p["name"]
         bundle = api.get_key(kv, name)
+        _remember_challenge(self.facts, self.vault_url)
         if self.p["state"] == "absent":
             return self._absent(kv, bundle)
 
-        policy = self._policy()
+        policy = self._policy(bundle)
         want = key.desired(self.p, policy)
         grant_wanted = self.p["grant_confidential_vm_orchestrator"]
-        vault = self._vault() if grant_wanted or self.p.get(grants.RELEASE_PRINCIPALS_PARAM) else None
+        unchanged = bundle is not None and not self.p["rotate"] and \
+            not key.compare(key.current(bundle), want).changed
+        confirmed = self._confirmed_grant() if grant_wanted and unchanged else None
+        release_wanted = bool(self.p.get(grants.RELEASE_PRINCIPALS_PARAM))
+        vault = self._vault() if (grant_wanted and confirmed is None) or release_wanted else None
         if vault is not None:
             sku = (((vault.get("properties") or {}).get("sku") or {}).get("name") or "").lower()
             if want["kty"] == "RSA-HSM" and sku == "standard":
@@ -129,7 +159,7 @@ class KeyBackend:
                                      "sku: premium)" % vault.get("id"))
         if vault is not None:
             self._warn_chain(vault, want)
-        oid = self._orchestrator() if grant_wanted else None
+        oid = self._orchestrator() if grant_wanted and confirmed is None else None
         self._release_grant(vault, plan_only=True)
 
         write = not self.m.check_mode
@@ -162,7 +192,9 @@ class KeyBackend:
         rotation = None
         if self.p.get("rotation_policy") is not None:
             rotation = self._rotation(kv, name, existed=existed)
-        if grant_wanted:
+        if confirmed is not None:
+            self.result["orchestrator_grant"] = confirmed
+        elif grant_wanted:
             self._grant(vault, oid)
         self._release_grant(vault)
 
@@ -196,6 +228,7 @@ class KeyBackend:
         have = key.current(bundle)
         if not self.m.check_mode:
             api.delete_key(kv, self.p["name"])
+            self.facts.forget("orchestrator-grant", self._grant_fact())
         self.result["key"] = {}
         self.result["deleted_key"] = key.to_result(bundle, self.vault_url)
         self.result["diff"] = _diff(have, {})
@@ -225,6 +258,16 @@ class KeyBackend:
             self.result["changed"] = True
             self.before["orchestrator_grant"] = outcome["before"]
             self.after["orchestrator_grant"] = outcome["after"]
+        if not (outcome["changed"] and self.m.check_mode):
+            self.facts.put("orchestrator-grant", self._grant_fact(), facts.settled(outcome))
+
+    def _grant_fact(self):
+        return (self.vault_url.lower(), self.p["name"], self.p.get("vault_id"), self.p.get("vault_resource_group"),
+                self.p.get("orchestrator_object_id"), ",".join(ORCHESTRATOR_PERMISSIONS), "key")
+
+    def _confirmed_grant(self):
+        """The orchestrator grant as confirmed or made earlier in the play (facts cache), or None."""
+        return self.facts.get("orchestrator-grant", self._grant_fact(), facts.GRANT_TTL)
 
     def _release_grant(self, vault, plan_only=False):
         """release_principal_ids: "Key Vault Crypto Service Release User" at this key's scope (grants.py)."""
@@ -248,6 +291,24 @@ class KeyBackend:
 
 def run_key(m):
     return KeyBackend(m).run()
+
+
+def _keys_client(m, play_facts, vault_url):
+    """The vault's KeyClient, given the vault's challenge (as the play already read it, else the one Key Vault
+    answers for the session's tenant and cloud) so that its first request carries a token: no 401 round trip."""
+    session = m.session
+    header = play_facts.get("keyvault-challenge", (vault_url.lower(),), facts.ATTESTATION_TTL) or \
+        api.expected_challenge(getattr(session, "authority", None),
+                               getattr(getattr(session, "settings", None), "tenant", None),
+                               getattr(getattr(session, "cloud", None), "keyvault_scope", None), vault_url)
+    api.seed_challenge(vault_url, header)
+    return m.sdk.keys(vault_url)
+
+
+def _remember_challenge(play_facts, vault_url):
+    header = api.challenge_seen(vault_url)
+    if header:
+        play_facts.put("keyvault-challenge", (vault_url.lower(),), header)
 
 
 # ============================================================================ keyvault (the vault)
@@ -447,8 +508,10 @@ def run_key_info(m):
     if errors:
         _fail_params(m, errors)
     vault_url = key.parse_vault_url(p["vault_url"], suffix)[0]
-    kv = m.data_plane(vault_url)
+    play_facts = facts.Facts.of_params(p)
+    kv = _keys_client(m, play_facts, vault_url)
     bundle = api.get_key(kv, p["name"])
+    _remember_challenge(play_facts, vault_url)
     if bundle is None:
         return {"changed": False, "exists": False, "key": {}}
     versions = key.version_entries(api.list_versions(kv, p["name"])) if p.get("include_versions") else None

@@ -340,6 +340,12 @@ def current(bundle):
     return out
 
 
+def policy_confirms(bundle, policy):
+    """True when the key's current release policy is ``policy`` (a cached fact may confirm, never replace)."""
+    have = current(bundle)["release_policy"]
+    return have is not None and policy is not None and rp.equivalent(have, policy)
+
+
 def _same(name, have, want):
     if name == "release_policy":
         if have is None or want is None:

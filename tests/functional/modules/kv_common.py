@@ -42,6 +42,12 @@ def since(sim, mark, services=("arm", "keyvault", "graph", "attestation")):
     return out
 
 
+def challenges(sim, mark):
+    """Key Vault challenge round trips (401 to a request without a token) since mark."""
+    return [(e["method"], e["path"]) for e in sim.requests(since=mark)
+            if e.get("service") == "keyvault" and e.get("status") == 401]
+
+
 def writes(sim, mark):
     return [r for r in since(sim, mark) if r[1] != "GET"]
 

@@ -219,3 +219,56 @@ def test_an_unknown_key_fails_the_round_trip():
     body["properties"]["securityProfile"]["secureBootEnabled"] = True  # belongs in uefiSettings
     with pytest.raises(AssertionError):
         assert_roundtrip(compute_models.VirtualMachine, body)
+
+
+# ------------------------------------------------------------------------- keys, on the wire through KeyClient
+
+def _sent(call):
+    """What the real KeyClient put on the wire for call(keys, kv) (api.py's mapping of the built body)."""
+    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api
+    from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
+        FakeKv, Log, VAULT_URL, fake_sdk)
+
+    kv = FakeKv(Log())
+    call(api, fake_sdk(kv).keys(VAULT_URL), kv)
+    return [(method, path, body) for method, path, body in kv.log if method != "GET"]
+
+
+@pytest.mark.parametrize("want", [key_want(), key_want(release_policy_immutable=True, tags=None),
+                                  key_want(kty="RSA", key_size=2048, exportable=False, release_policy=None,
+                                           enabled=False)])
+def test_key_client_sends_the_built_create_body(want):
+    body = key.create_body(want)
+    sent = _sent(lambda api, keys, kv: api.create_key(keys, "cmk", body))
+    assert sent == [("POST", "kv:/keys/cmk/create", body)]
+
+
+def test_key_client_sends_the_built_update_body():
+    body = key.update_body(key_want(enabled=False), _Plan())
+
+    def update(api, keys, kv):
+        made = api.create_key(keys, "cmk", key.create_body(key_want()))
+        api.update_key(keys, "cmk", key.version_of(made["key"]["kid"]), body)
+    sent = _sent(update)
+    assert sent[1][0] == "PATCH" and sent[1][2] == body
+
+
+@pytest.mark.parametrize("param", [
+    {"expiry_time": "p1y", "lifetime_actions": [
+        {"action": "rotate", "time_after_create": "p90d", "time_before_expiry": None},
+        {"action": "notify", "time_after_create": None, "time_before_expiry": "P30D"}]},
+])
+def test_key_client_sends_the_built_rotation_policy(param):
+    body = key.rotation_policy_desired(param)
+    sent = _sent(lambda api, keys, kv: api.put_rotation_policy(keys, "cmk", body))
+    assert sent == [("PUT", "kv:/keys/cmk/rotationpolicy", body)]
+
+
+def test_a_body_field_the_key_client_has_no_parameter_for_is_refused():
+    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api
+
+    body = dict(key.create_body(key_want()), curve="P-256")
+    with pytest.raises(api.KeyArgumentError, match="curve"):
+        api.key_arguments(body, creating=True)
+    with pytest.raises(api.KeyArgumentError, match="exportable"):
+        api.key_arguments({"attributes": {"exportable": True}}, creating=False)

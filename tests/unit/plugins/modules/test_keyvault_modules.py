@@ -13,7 +13,7 @@ from ansible_collections.confidential.azure.plugins.module_utils._azure.module i
 from ansible_collections.confidential.azure.plugins.modules import keyvault, keyvault_key, keyvault_key_info
 from ansible_collections.confidential.azure.plugins.modules import resource_group
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
-    FakeArm, FakeGraph, FakeKv, Log, ORCH, SUB, Session, VAULT_ID, VAULT_URL)
+    FakeArm, FakeGraph, FakeKv, Log, ORCH, SUB, Session, VAULT_ID, VAULT_URL, fake_sdk)
 
 EUS = "https://sharedeus.eus.attest.azure.net"
 
@@ -38,7 +38,8 @@ def world(monkeypatch):
     monkeypatch.setattr(AzureModule, "graph", property(lambda self: w.graph))
     monkeypatch.setattr(AzureModule, "subscription_id", property(lambda self: SUB))
     monkeypatch.setattr(AzureModule, "session", property(lambda self: Session()))
-    monkeypatch.setattr(AzureModule, "data_plane", lambda self, url: w.kv)
+    sdk = fake_sdk(w.kv)
+    monkeypatch.setattr(AzureModule, "sdk", property(lambda self: sdk))
     monkeypatch.delenv("AZURE_CLOUD_ENVIRONMENT", raising=False)
     return w
 

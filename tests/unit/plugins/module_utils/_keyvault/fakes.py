@@ -5,8 +5,16 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
+import io
 import itertools
 import json
+import time
+
+try:
+    from urllib.parse import unquote, urlparse
+except ImportError:  # pragma: no cover
+    from urllib import unquote  # type: ignore
+    from urlparse import urlparse  # type: ignore
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import errors
 from ansible_collections.confidential.azure.plugins.module_utils._azure.operation import Operation
@@ -49,6 +57,7 @@ class FakeKv(object):
         self.rotation = {}
         self.vault_sku = vault_sku
         self.fail_next = []
+        self.challenges = 0  # requests answered with the 401 challenge (no token)
 
     def url(self, path, api_version=None, params=None):
         return VAULT_URL.rstrip("/") + path
@@ -261,6 +270,78 @@ class Failed(Exception):
 class Cloud(object):
     keyvault_dns_suffix = "vault.azure.net"
     name = "AzureCloud"
+    arm_endpoint = "https://management.azure.com"
+
+
+class Credential(object):
+    def __init__(self):
+        self.scopes = []
+
+    def get_token(self, *scopes, **_kwargs):
+        from azure.core.credentials import AccessToken  # pylint: disable=import-outside-toplevel
+
+        self.scopes.append(scopes)
+        return AccessToken("token", int(time.time()) + 3600)
+
+
+def kv_adapter(kv):
+    """A requests adapter that is Key Vault for the real KeyClient: its challenge (401 with the tenant and
+    resource) to a request without a token, FakeKv's answer to one with a token."""
+    import requests  # pylint: disable=import-outside-toplevel
+    from urllib3.response import HTTPResponse  # pylint: disable=import-outside-toplevel
+
+    def respond(request, status, headers, data):
+        content = json.dumps(data).encode() if data is not None else b""
+        headers = dict(headers, **{"Content-Type": "application/json; charset=utf-8"})
+        response = requests.Response()
+        response.status_code = status
+        response.headers.update(headers)
+        response.raw = HTTPResponse(body=io.BytesIO(content), headers=headers, status=status, preload_content=False)
+        response.url = request.url
+        response.request = request
+        response.reason = "fake"
+        return response
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def send(self, request, **_kwargs):  # pylint: disable=arguments-differ
+            if not request.headers.get("Authorization"):
+                kv.challenges += 1
+                return respond(request, 401, {"WWW-Authenticate": 'Bearer authorization="https://login.microsoftonline'
+                                              '.com/%s", resource="https://vault.azure.net"' % TENANT}, None)
+            body = request.body
+            if isinstance(body, bytes):
+                body = body.decode()
+            status, headers, data = kv.request(request.method, unquote(urlparse(request.url).path).rstrip("/"), None,
+                                               json.loads(body) if body else None)
+            return respond(request, status, headers, data)
+
+    return Adapter()
+
+
+class SdkSession(object):
+    """What clients.SdkClients reads of an AzureSession."""
+
+    def __init__(self):
+        self.cloud = Cloud()
+        self.connection_verify = True
+        self.access_timeout = 0
+        self.cred = Credential()
+
+    def credential(self):
+        return self.cred
+
+
+def fake_sdk(kv):
+    """The real SdkClients (KeyClient included) over HTTP answered by FakeKv."""
+    import requests  # pylint: disable=import-outside-toplevel
+    from azure.core.pipeline.transport import RequestsTransport  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.confidential.azure.plugins.module_utils._azure import clients  # noqa
+
+    http = requests.Session()
+    http.mount("https://", kv_adapter(kv))
+    return clients.SdkClients(SdkSession(), transport=RequestsTransport(session=http, session_owner=False),
+                              sleep=lambda _s: None)
 
 
 class Settings(object):
@@ -292,14 +373,18 @@ class FakeModule(object):
         self.graph = FakeGraph(self.log, orchestrator)
         self.cloud = Cloud()
         self.session = Session()
+        self._sdk = None
         self.subscription_id = SUB
         self.warnings = []
         if with_vault:
             self.arm.add_vault(rbac=rbac, sku=sku)
 
-    def data_plane(self, url):
-        assert url == VAULT_URL, url
-        return self.kv
+    @property
+    def sdk(self):
+        if self._sdk is None or self._sdk.kv is not self.kv:
+            self._sdk = fake_sdk(self.kv)
+            self._sdk.kv = self.kv
+        return self._sdk
 
     def fail_json(self, msg, **kwargs):
         raise Failed(msg, kwargs)

@@ -5,10 +5,13 @@ request counts, grants, error hints."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import json
+import os
+
 import pytest
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
-from ansible_collections.confidential.azure.plugins.module_utils._keyvault import backends, grants
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault import backends, facts, grants
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
     AUTOMATION, FakeModule, Failed, ORCH, SUB, TENANT, VAULT_ID, VAULT_URL)
@@ -95,6 +98,103 @@ def test_given_authorities_and_object_id_leave_two_gets():
     result, log = run(rerun(m))
     assert result["changed"] is False
     assert [(e[0], e[1]) for e in log] == [("GET", "kv:/keys/cmk"), ("GET", VAULT_ID)]
+
+
+# ------------------------------------------------------------------ the play's facts (token cache on)
+
+def _poison(path, kind, value):
+    data = json.loads(path.read_text())
+    hits = [k for k in data if k.startswith(kind + " ")]
+    assert hits, data
+    for k in hits:
+        data[k]["value"] = value
+    path.write_text(json.dumps(data))
+    os.chmod(str(path), 0o600)
+
+
+def test_with_the_plays_facts_a_rerun_reads_only_the_key(tmp_path):
+    m = FakeModule(key_params(token_cache=str(tmp_path / "tokens.json")))
+    first = run1(m)
+    result, log = run(rerun(m))
+    assert result["changed"] is False and result["key"] == first["key"]
+    assert [(e[0], e[1]) for e in log] == [("GET", "kv:/keys/cmk")]
+    grant = result["orchestrator_grant"]
+    assert grant["missing"] == [] and grant["before"] == grant["after"] == ["get", "release"]
+    assert grant["principal_id"] == ORCH
+    assert oct(os.stat(str(tmp_path / "tokens.json.facts")).st_mode & 0o777) == "0o600"
+
+
+def test_a_key_change_reads_the_vault_and_the_grant_again(tmp_path):
+    m = FakeModule(key_params(token_cache=str(tmp_path / "tokens.json")))
+    run(m)
+    m.arm.store[VAULT_ID.lower()]["properties"]["accessPolicies"] = []  # the grant was removed behind our back
+    result, log = run(rerun(m, tags={"a": "b"}))
+    assert result["changed"] and result["orchestrator_grant"]["missing"] == ["get", "release"]
+    assert ("GET", VAULT_ID) in [(e[0], e[1]) for e in log]
+
+
+def test_a_cached_authority_that_does_not_confirm_the_key_is_read_again(tmp_path):
+    cache = tmp_path / "tokens.json"
+    m = FakeModule(key_params(token_cache=str(cache)))
+    run(m)
+    _poison(tmp_path / "tokens.json.facts", "attestation-default", "https://attacker.example.net")
+    result, log = run(rerun(m))
+    assert result["changed"] is False and result["key"]["release_policy"] == rp.default_cvm([EUS])
+    assert sum(1 for e in log if e[1].endswith("/defaultProvider")) == 1
+    # a new key is built from a fresh read, never from the cache
+    _poison(tmp_path / "tokens.json.facts", "attestation-default", "https://attacker.example.net")
+    result, log = run(rerun(m, name="cmk2"))
+    assert result["changed"] and result["key"]["release_policy"] == rp.default_cvm([EUS])
+    assert sum(1 for e in log if e[1].endswith("/defaultProvider")) == 1
+
+
+def test_a_facts_file_others_can_write_is_ignored(tmp_path):
+    m = FakeModule(key_params(token_cache=str(tmp_path / "tokens.json")))
+    run(m)
+    os.chmod(str(tmp_path / "tokens.json.facts"), 0o666)
+    _result, log = run(rerun(m))
+    assert sum(1 for e in log if e[1].endswith("/defaultProvider")) == 1
+    assert ("GET", VAULT_ID) in [(e[0], e[1]) for e in log]
+
+
+def test_facts_off_without_the_token_cache_and_grants_settle(monkeypatch):
+    monkeypatch.delenv(facts.TOKEN_CACHE_ENV, raising=False)
+    store = facts.Facts.of_params({"token_cache": None})
+    store.put("k", ("a",), "v")
+    assert store.path is None and store.get("k", ("a",), 10) is None
+    assert facts.settled({"changed": True, "before": [], "after": ["get"], "missing": ["get"], "mode": "x"}) == \
+        {"before": ["get"], "after": ["get"], "missing": [], "mode": "x"}
+
+
+def test_facts_ttl(tmp_path):
+    clock = [1000.0]
+    store = facts.Facts(str(tmp_path / "t.json"), now=lambda: clock[0])
+    store.put("k", ("a", None), "v")
+    assert store.get("k", ("a", None), 10) == "v" and store.get("k", ("b", None), 10) is None
+    clock[0] += 11
+    assert store.get("k", ("a", None), 10) is None
+    store.forget("k", ("a", None))
+    assert store.get("k", ("a", None), 1000) is None
+
+
+def test_a_known_challenge_saves_the_401_round_trip_and_a_seen_one_is_kept():
+    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api
+    from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
+        FakeKv, Log, fake_sdk)
+
+    kv = FakeKv(Log())
+    seeded, elicited = "https://kvseeded.vault.azure.net/", "https://kvelicited.vault.azure.net/"
+    header = api.expected_challenge("https://login.microsoftonline.com", TENANT, "https://vault.azure.net/.default",
+                                    seeded)
+    assert header == 'Bearer authorization="https://login.microsoftonline.com/%s", ' \
+        'resource="https://vault.azure.net"' % TENANT
+    assert api.seed_challenge(seeded, header)
+    assert api.get_key(fake_sdk(kv).keys(seeded), "cmk") is None and kv.challenges == 0
+    assert api.get_key(fake_sdk(kv).keys(elicited), "cmk") is None and kv.challenges == 1
+    assert api.challenge_seen(elicited).startswith("Bearer authorization=")
+    # a vault outside the cloud's Key Vault domain gets no made-up challenge
+    assert api.expected_challenge("https://login.microsoftonline.com", TENANT, "https://vault.azure.net/.default",
+                                  "https://127.0.0.1:8443/") is None
 
 
 def test_check_mode_on_new_key_writes_nothing_and_diffs_everything():
