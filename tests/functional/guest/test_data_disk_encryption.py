@@ -204,6 +204,9 @@ def test_policy_the_vm_no_longer_satisfies_keeps_the_disk_closed(dg):
     assert st["maa"]["tee_type"] == "sevsnpvm"          # attested fine; the policy wants another TEE
     assert sh(dg, "systemctl is-failed %s || true" % UNIT).strip() == "failed"
     assert "stays closed" in sh(dg, "journalctl -b -u %s --no-pager | tail -5" % UNIT)
+    # the boot finished because the unit failed, not because the mapper device's job waited out its timeout
+    assert "Timed out waiting for device" not in sh(dg, "journalctl -b --no-pager -u dev-mapper-cvm_data_lun0.device")
+    assert sh(dg, "systemctl list-jobs --no-legend | wc -l").strip() == "0"
 
     r = run(dg)           # the role reads the unit's status and fails, saying why
     assert r.rc != 0 and r.result["failed"] and r.result["stage"] == "release"
