@@ -168,26 +168,17 @@ def mount_unit(spec):
 
 
 def fstab_line(spec):
-    """The mount waits for the unlock unit and fails with it: nothing is ever mounted in the disk's place."""
+    """The mount waits for the unlock unit and fails with it: nothing is ever mounted in the disk's place.
+
+    ``noauto``: boot does not queue the mount (its device job would wait out the device timeout when the disk stays
+    closed, and boot would not finish for that long, nor would the mount job let the unlock unit stop at shutdown);
+    the unit starts the mount after it opened the volume. A service that needs the mount point (RequiresMountsFor=)
+    still pulls it in, and then waits as long as the unit may run."""
     if not spec.get("mount_point"):
         return None
-    # the device job is queued at boot, long before attestation finishes: wait as long as the unit may run
-    opts = "%s,nofail,_netdev,x-systemd.requires=%s,x-systemd.device-timeout=%ds" % (
+    opts = "%s,noauto,nofail,_netdev,x-systemd.requires=%s,x-systemd.device-timeout=%ds" % (
         spec["mount_options"], unit_instance(spec), UNLOCK_TIMEOUT)
     return "/dev/mapper/%s %s %s %s 0 2" % (spec["name"], spec["mount_point"], spec["fs_type"], opts)
-
-
-def device_unit(spec):
-    return systemd_escape_path("/dev/mapper/" + spec["name"]) + ".device"
-
-
-def device_dropin(spec):
-    """(path, text) of a drop-in that makes the mapper device need the unlock unit, as systemd-cryptsetup-generator
-    does for crypttab volumes (dev-mapper-NAME.device.requires/): when the unit fails, the device job queued at boot
-    for the mount fails at once instead of waiting out the device timeout (boot never finished for that long)."""
-    unit = unit_instance(spec)
-    return ("/etc/systemd/system/%s.d/50-confidential-azure.conf" % device_unit(spec),
-            "# Managed by confidential.azure.data_disk_encryption\n[Unit]\nRequires=%s\nAfter=%s\n" % (unit, unit))
 
 
 def set_lines(text, lines):

@@ -400,6 +400,9 @@ def cmd_open(conf, name):
         status = {"state": "opened", "device": device, "key_id": kid, "maa": skr.claims_summary(releaser.maa_claims)}
         write_status(name, status)
         log("opened %s (%s) with key %s after attestation by %s" % (name, device, kid, status["maa"]["iss"]))
+        if spec.get("mount_point"):
+            # queued, not waited for: the mount is ordered after this unit (fstab noauto: boot never queues it)
+            run(["systemctl", "start", "--no-block", datadisk.mount_unit(spec)], check=False)
         return 0
     except (Failure, skr.ReleaseError, OSError, ValueError) as exc:
         stage = getattr(exc, "stage", "agent")
@@ -588,13 +591,6 @@ def wire(specs, apply):
             changes.append(path)
             if apply:
                 _write(path, new, mode)
-    for spec in specs:
-        path, text = datadisk.device_dropin(spec)
-        if spec.get("mount_point") and _read(path) != text:
-            changes.append(path)
-            if apply:
-                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-                _write(path, text, 0o644)
     for spec in specs:
         if spec.get("mount_point") and not os.path.isdir(spec["mount_point"]):
             changes.append(spec["mount_point"])

@@ -103,7 +103,7 @@ def test_duplicate_luns_names_and_mounts_are_refused():
 
 def test_fstab_mount_requires_the_unlock_unit():
     s = spec()
-    assert dd.fstab_line(s) == ("/dev/mapper/cvm_data_lun0 /data ext4 defaults,nofail,_netdev,"
+    assert dd.fstab_line(s) == ("/dev/mapper/cvm_data_lun0 /data ext4 defaults,noauto,nofail,_netdev,"
                                 "x-systemd.requires=confidential-azure-data-disk@cvm_data_lun0.service,"
                                 "x-systemd.device-timeout=600s 0 2")
     assert dd.fstab_line(spec(mount_point=None)) is None
@@ -172,9 +172,3 @@ def test_a_mount_point_without_the_open_volume_is_not_reported_mounted():
 def test_key_version(kid, version):
     assert dd.key_version(kid) == version
 
-
-def test_the_mapper_device_needs_the_unlock_unit():
-    path, text = dd.device_dropin(spec(name="db-1"))
-    assert path == "/etc/systemd/system/dev-mapper-db\\x2d1.device.d/50-confidential-azure.conf"
-    assert "Requires=confidential-azure-data-disk@db-1.service" in text
-    assert "After=confidential-azure-data-disk@db-1.service" in text
