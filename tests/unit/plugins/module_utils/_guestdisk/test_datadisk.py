@@ -171,4 +171,3 @@ def test_a_mount_point_without_the_open_volume_is_not_reported_mounted():
                                          ("", None), (None, None)])
 def test_key_version(kid, version):
     assert dd.key_version(kid) == version
-
