@@ -657,6 +657,8 @@ class Guest:
                 self.state = json.loads(self.state_file.read_text())
             except ValueError:
                 self.state = {}
+        if self.state.get("port"):
+            self._close_ssh_master()
         for key in ("qemu_pid", "swtpm_pid", "swtpm_provision_pid"):
             _kill_group(self.state.get(key))
         if self.state_file.exists():
@@ -668,11 +670,21 @@ class Guest:
 
     # ---- access
     def ssh_base(self) -> List[str]:
+        # One multiplexed connection per guest: a fresh key exchange costs seconds in a TCG guest, and the tests run
+        # dozens of commands. The master dies with the guest's sshd (reboot, down) and the next command starts one.
         return ["ssh", "-i", self.private_key, "-p", str(self.port),
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
                 "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
+                "-o", "ControlMaster=auto", "-o", "ControlPath=%s" % (self.run_dir / "ssh-mux"),
+                "-o", "ControlPersist=60",
                 "%s@127.0.0.1" % GUEST_USER]
+
+    def _close_ssh_master(self) -> None:
+        if (self.run_dir / "ssh-mux").exists():
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(self.ssh_base()[:-1] + ["-O", "exit", "%s@127.0.0.1" % GUEST_USER], check=False,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=10)
 
     def ssh(self, cmd: str, check: bool = True, timeout: float = 600,
             input: Optional[str] = None) -> subprocess.CompletedProcess:
@@ -717,6 +729,7 @@ class Guest:
         t0 = time.monotonic()
         before = self.boot_id()
         self.ssh("systemd-run --on-active=1 systemctl reboot", check=False)
+        self._close_ssh_master()      # never wait on a connection to the old boot
         deadline = t0 + (timeout or self.boot_timeout)
         while True:
             time.sleep(3)

@@ -107,6 +107,41 @@ def plan_disk(spec, found, our_token):
                     % (where, found["device"], sig, sig))
 
 
+# ------------------------------------------------------------------ the report to the controller
+def key_version(kid):
+    """The version segment of a versioned Key Vault key id (None without one)."""
+    parts = (kid or "").rstrip("/").split("/keys/", 1)
+    if len(parts) != 2 or "/" not in parts[1]:
+        return None
+    return parts[1].split("/", 1)[1] or None
+
+
+def disk_report(spec, status, is_open, mounted, planned=None, failure=None):
+    """One disk as the role reports it (data_disk_encryption_result.disks[]; shape in docs/user/data-disks.md).
+
+    ``status``: this boot's status file of the disk (None if the unlock unit has not run); ``is_open``: the mapper
+    exists; ``mounted``: the mount point is mounted from the mapper; ``planned``: this run's plan entry;
+    ``failure``: {'stage', 'msg'} when this run stopped before touching the disk."""
+    status = status or {}
+    opened = bool(is_open)
+    if opened:
+        stage = reason = None
+        key_id = status.get("key_id") or (planned or {}).get("key_id")
+    elif status.get("state") == "closed":
+        stage, reason, key_id = status.get("stage"), status.get("reason"), None
+    elif failure:
+        stage, reason, key_id = failure.get("stage") or "provision", failure.get("msg"), None
+    elif status.get("state") == "opened":
+        stage, reason, key_id = "closed", "the volume was opened this boot and closed since", None
+    else:
+        stage, reason, key_id = "boot", "the unlock unit has not run this boot", None
+    return {"name": spec["name"], "lun": spec["lun"], "mount_point": spec.get("mount_point"),
+            "device": status.get("device") or (planned or {}).get("device") or BY_LUN % spec["lun"],
+            "action": (planned or {}).get("action"), "opened": opened, "mounted": bool(opened and mounted),
+            "state": "opened" if opened else "closed", "key_id": key_id, "key_version": key_version(key_id),
+            "maa": status.get("maa"), "stage": stage, "reason": reason, "time": status.get("time")}
+
+
 # ------------------------------------------------------------------ rendering
 def systemd_escape_path(path):
     """``systemd-escape --path``: what a mount unit for ``path`` is called (without '.mount')."""
@@ -133,11 +168,15 @@ def mount_unit(spec):
 
 
 def fstab_line(spec):
-    """The mount waits for the unlock unit and fails with it: nothing is ever mounted in the disk's place."""
+    """The mount waits for the unlock unit and fails with it: nothing is ever mounted in the disk's place.
+
+    ``noauto``: boot does not queue the mount (its device job would wait out the device timeout when the disk stays
+    closed, and boot would not finish for that long, nor would the mount job let the unlock unit stop at shutdown);
+    the unit starts the mount after it opened the volume. A service that needs the mount point (RequiresMountsFor=)
+    still pulls it in, and then waits as long as the unit may run."""
     if not spec.get("mount_point"):
         return None
-    # the device job is queued at boot, long before attestation finishes: wait as long as the unit may run
-    opts = "%s,nofail,_netdev,x-systemd.requires=%s,x-systemd.device-timeout=%ds" % (
+    opts = "%s,noauto,nofail,_netdev,x-systemd.requires=%s,x-systemd.device-timeout=%ds" % (
         spec["mount_options"], unit_instance(spec), UNLOCK_TIMEOUT)
     return "/dev/mapper/%s %s %s %s 0 2" % (spec["name"], spec["mount_point"], spec["fs_type"], opts)
 

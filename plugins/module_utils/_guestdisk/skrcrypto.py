@@ -60,17 +60,41 @@ def _make_sbox():
 
 
 _SBOX, _INV_SBOX = _make_sbox()
-_MUL = dict((m, [_gmul(x, m) for x in range(256)]) for m in (2, 3, 9, 11, 13, 14))
+
+
+def _tables(box, coefs):
+    """Four 256-entry tables of 32-bit column words: box[x] times the MixColumns (or InvMixColumns) column
+    ``coefs``, rotated by 0-3 bytes (the classic "T-table" form: one round = 16 lookups and XORs on 4 words)."""
+    t0 = [(_gmul(box[x], coefs[0]) << 24) | (_gmul(box[x], coefs[1]) << 16) | (_gmul(box[x], coefs[2]) << 8)
+          | _gmul(box[x], coefs[3]) for x in range(256)]
+    rot = [t0]
+    for _i in range(3):
+        rot.append([((w >> 8) | (w << 24)) & 0xFFFFFFFF for w in rot[-1]])
+    return rot
+
+
+# Built at import, in well under a second even when the guest's CPU is emulated (the agent runs at boot).
+_TE = _tables(_SBOX, (2, 1, 1, 3))
+_TD = _tables(_INV_SBOX, (14, 9, 13, 11))
+
+
+def _words(block):
+    return [int.from_bytes(block[i:i + 4], "big") for i in (0, 4, 8, 12)]
 
 
 class AES(object):
-    """AES block cipher (128/192/256-bit keys), one 16-byte block at a time."""
+    """AES block cipher (128/192/256-bit keys), one 16-byte block at a time (FIPS 197; the decryption is its
+    "equivalent inverse cipher", section 5.3.5)."""
 
     def __init__(self, key):
         if len(key) not in (16, 24, 32):
             raise CryptoError("AES key must be 16, 24 or 32 bytes")
         self.rounds = {16: 10, 24: 12, 32: 14}[len(key)]
-        self._round_keys = self._expand(bytes(key))
+        enc = [_words(bytes(rk)) for rk in self._expand(bytes(key))]
+        self._enc = enc
+        inv_mix = [[_TD[0][_SBOX[w >> 24]] ^ _TD[1][_SBOX[(w >> 16) & 255]] ^ _TD[2][_SBOX[(w >> 8) & 255]]
+                    ^ _TD[3][_SBOX[w & 255]] for w in rk] for rk in enc[1:-1]]
+        self._dec = [enc[-1]] + inv_mix[::-1] + [enc[0]]
 
     def _expand(self, key):
         nk = len(key) // 4
@@ -87,41 +111,41 @@ class AES(object):
             words.append([a ^ b for a, b in zip(words[i - nk], t)])
         return [sum(words[4 * r:4 * r + 4], []) for r in range(self.rounds + 1)]
 
-    @staticmethod
-    def _add(state, rk):
-        return [a ^ b for a, b in zip(state, rk)]
-
     def encrypt_block(self, block):
-        s = self._add(list(block), self._round_keys[0])
-        m2, m3 = _MUL[2], _MUL[3]
-        for r in range(1, self.rounds + 1):
-            s = [_SBOX[b] for b in s]
-            s = [s[(i + 4 * (i % 4)) % 16] for i in range(16)]          # ShiftRows (column-major state)
-            if r != self.rounds:
-                out = []
-                for c in range(4):
-                    a0, a1, a2, a3 = s[4 * c:4 * c + 4]
-                    out += [m2[a0] ^ m3[a1] ^ a2 ^ a3, a0 ^ m2[a1] ^ m3[a2] ^ a3,
-                            a0 ^ a1 ^ m2[a2] ^ m3[a3], m3[a0] ^ a1 ^ a2 ^ m2[a3]]
-                s = out
-            s = self._add(s, self._round_keys[r])
-        return bytes(s)
+        t0, t1, t2, t3 = _TE
+        rk = self._enc
+        s0, s1, s2, s3 = [w ^ k for w, k in zip(_words(bytes(block)), rk[0])]
+        for r in range(1, self.rounds):
+            k = rk[r]
+            s0, s1, s2, s3 = (
+                t0[s0 >> 24] ^ t1[(s1 >> 16) & 255] ^ t2[(s2 >> 8) & 255] ^ t3[s3 & 255] ^ k[0],
+                t0[s1 >> 24] ^ t1[(s2 >> 16) & 255] ^ t2[(s3 >> 8) & 255] ^ t3[s0 & 255] ^ k[1],
+                t0[s2 >> 24] ^ t1[(s3 >> 16) & 255] ^ t2[(s0 >> 8) & 255] ^ t3[s1 & 255] ^ k[2],
+                t0[s3 >> 24] ^ t1[(s0 >> 16) & 255] ^ t2[(s1 >> 8) & 255] ^ t3[s2 & 255] ^ k[3])
+        return _last_round(_SBOX, (s0, s1, s2, s3), (0, 1, 2, 3), rk[self.rounds])
 
     def decrypt_block(self, block):
-        s = self._add(list(block), self._round_keys[self.rounds])
-        m9, m11, m13, m14 = _MUL[9], _MUL[11], _MUL[13], _MUL[14]
-        for r in range(self.rounds - 1, -1, -1):
-            s = [s[(i - 4 * (i % 4)) % 16] for i in range(16)]          # InvShiftRows
-            s = [_INV_SBOX[b] for b in s]
-            s = self._add(s, self._round_keys[r])
-            if r != 0:
-                out = []
-                for c in range(4):
-                    a0, a1, a2, a3 = s[4 * c:4 * c + 4]
-                    out += [m14[a0] ^ m11[a1] ^ m13[a2] ^ m9[a3], m9[a0] ^ m14[a1] ^ m11[a2] ^ m13[a3],
-                            m13[a0] ^ m9[a1] ^ m14[a2] ^ m11[a3], m11[a0] ^ m13[a1] ^ m9[a2] ^ m14[a3]]
-                s = out
-        return bytes(s)
+        t0, t1, t2, t3 = _TD
+        rk = self._dec
+        s0, s1, s2, s3 = [w ^ k for w, k in zip(_words(bytes(block)), rk[0])]
+        for r in range(1, self.rounds):
+            k = rk[r]
+            s0, s1, s2, s3 = (
+                t0[s0 >> 24] ^ t1[(s3 >> 16) & 255] ^ t2[(s2 >> 8) & 255] ^ t3[s1 & 255] ^ k[0],
+                t0[s1 >> 24] ^ t1[(s0 >> 16) & 255] ^ t2[(s3 >> 8) & 255] ^ t3[s2 & 255] ^ k[1],
+                t0[s2 >> 24] ^ t1[(s1 >> 16) & 255] ^ t2[(s0 >> 8) & 255] ^ t3[s3 & 255] ^ k[2],
+                t0[s3 >> 24] ^ t1[(s2 >> 16) & 255] ^ t2[(s1 >> 8) & 255] ^ t3[s0 & 255] ^ k[3])
+        return _last_round(_INV_SBOX, (s0, s1, s2, s3), (0, 3, 2, 1), rk[self.rounds])
+
+
+def _last_round(box, s, order, k):
+    """SubBytes + (Inv)ShiftRows + AddRoundKey: byte j of output column c comes from column c + order[j]."""
+    out = b""
+    for c in range(4):
+        w = ((box[s[c] >> 24] << 24) | (box[(s[(c + order[1]) % 4] >> 16) & 255] << 16)
+             | (box[(s[(c + order[2]) % 4] >> 8) & 255] << 8) | box[s[(c + order[3]) % 4] & 255])
+        out += (w ^ k[c]).to_bytes(4, "big")
+    return out
 
 
 # ------------------------------------------------------------------ AES key wrap with padding (RFC 5649)
@@ -156,25 +180,42 @@ def aes_kwp_unwrap(kek, wrapped):
 
 
 # ------------------------------------------------------------------ AES-GCM (NIST SP 800-38D), decrypt only
-def _ghash_mul(x, y):
+def _ghash_tables(h):
+    """Multiplication by H as 16 byte-indexed tables: X*H is the XOR of one entry per byte of X (the product is
+    linear in X). Built from H*x^k (GCM's bit-reflected order: the most significant bit is x^0) without a single
+    full multiplication."""
     r = 0xE1 << 120
-    z, v = 0, y
-    for i in range(127, -1, -1):
-        if (x >> i) & 1:
-            z ^= v
+    basis, v = [], h
+    for _k in range(128):
+        basis.append(v)
         v = (v >> 1) ^ r if v & 1 else v >> 1
-    return z
+    tables = []
+    for j in range(16):
+        t = [0] * 256
+        for b in range(1, 256):
+            low = b & -b
+            t[b] = t[b ^ low] ^ basis[8 * j + 8 - low.bit_length()]
+        tables.append(t)
+    return tables
 
 
 def _ghash(h, aad, ct):
+    tables = _ghash_tables(h)
+
+    def times_h(x):
+        z = 0
+        for t, b in zip(tables, x.to_bytes(16, "big")):
+            z ^= t[b]
+        return z
+
     def blocks(data):
         for i in range(0, len(data), 16):
             yield int.from_bytes(data[i:i + 16].ljust(16, b"\0"), "big")
     y = 0
     for b in list(blocks(aad)) + list(blocks(ct)):
-        y = _ghash_mul(y ^ b, h)
+        y = times_h(y ^ b)
     lengths = ((len(aad) * 8) << 64) | (len(ct) * 8)
-    return _ghash_mul(y ^ lengths, h)
+    return times_h(y ^ lengths)
 
 
 def _ctr(aes, counter, data):

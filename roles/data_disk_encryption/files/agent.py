@@ -6,8 +6,11 @@
 
   agent.py open NAME     attest, release, unwrap in the vTPM, open the LUKS2 volume (the boot unit runs this)
   agent.py close NAME    close the volume
-  agent.py plan|provision   what a role run would do / does (JSON on stdout)
-  agent.py status        the per-disk status files (JSON on stdout)
+  agent.py plan          what a role run would do, and each disk's state (JSON on stdout)
+  agent.py provision [--open]   format / keep / re-wrap and wire the boot units; with --open also start the
+                         unlock units and mounts of closed disks now; then each disk's state (JSON on stdout)
+  (plan and provision take --config-stdin: the desired configuration on stdin, stored for the boot units)
+  agent.py status        each disk's state: this boot's status files and the mapper/mount (JSON on stdout)
   agent.py render        unit and fstab lines for the configured disks (JSON on stdout)
 
 Secrets (the MAA transport key, the released private key, the keyslot passphrase) exist only in this
@@ -30,6 +33,22 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_bundled(sources):
+    """The role installs ONE file: the pure helpers (plugins/module_utils/_guestdisk) ride along as sources and are
+    registered as modules here, in dependency order (one copy task per run instead of one per file)."""
+    import types
+    for name in ("skrcrypto", "skr", "datadisk"):
+        if name in sources:
+            mod = types.ModuleType(name)
+            mod.__file__ = "%s[%s]" % (os.path.abspath(__file__), name)
+            sys.modules[name] = mod
+            exec(compile(sources[name], mod.__file__, "exec"), mod.__dict__)  # pylint: disable=exec-used
+
+
+_BUNDLED = {}  # @guestdisk-sources@ (the role replaces this line; tests import the helpers from their directory)
+_load_bundled(_BUNDLED)
 
 import datadisk  # noqa: E402  pylint: disable=import-error,wrong-import-position
 import skr  # noqa: E402  pylint: disable=import-error,wrong-import-position
@@ -319,11 +338,25 @@ def open_volume(device, name, passphrase):
 
 
 # ------------------------------------------------------------------ commands
-def load_conf(path):
-    with open(path) as fh:
-        conf = json.load(fh)
+def load_conf(path, text=None):
+    """The configuration: ``text`` (the role's desired one, on stdin) or the file the boot units read."""
+    if text is None:
+        with open(path) as fh:
+            text = fh.read()
+    conf = json.loads(text)
     conf["disks"] = datadisk.validate_specs(conf.get("disks"))
     return conf
+
+
+def store_conf(path, text, apply):
+    """The desired configuration on disk for the boot units (no secrets in it): [path] if it changed."""
+    text = json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    if _read(path) == text:
+        return []
+    if apply:
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        _write(path, text, 0o644)
+    return [path]
 
 
 def find_disk(conf, name):
@@ -367,6 +400,9 @@ def cmd_open(conf, name):
         status = {"state": "opened", "device": device, "key_id": kid, "maa": skr.claims_summary(releaser.maa_claims)}
         write_status(name, status)
         log("opened %s (%s) with key %s after attestation by %s" % (name, device, kid, status["maa"]["iss"]))
+        if spec.get("mount_point"):
+            # queued, not waited for: the mount is ordered after this unit (fstab noauto: boot never queues it)
+            run(["systemctl", "start", "--no-block", datadisk.mount_unit(spec)], check=False)
         return 0
     except (Failure, skr.ReleaseError, OSError, ValueError) as exc:
         stage = getattr(exc, "stage", "agent")
@@ -423,12 +459,14 @@ class SysHost(object):
         return rows
 
 
-def cmd_provision(conf, apply):
-    """Per disk: format (empty disk), keep, or re-wrap to the key's current version. JSON on stdout.
+def provision(conf, apply, store=None):
+    """Per disk: format (empty disk), keep, or re-wrap to the key's current version -> the run's document.
 
     Every disk is checked before the network is used and before anything is written; a formatted disk is left
-    open (the unit then has nothing to do), so a first run attests once."""
+    open (the unit then has nothing to do), so a first run attests once. ``store`` writes the configuration the
+    boot units read (after the checks, like the rest of the wiring)."""
     results, releaser, work = [], None, workdir()
+    doc = {"planned": results, "key_id": "", "wired": [], "changed": False, "failed": False}
     try:
         found = [(spec, datadisk.probe(SysHost(), spec)) for spec in conf["disks"]]
         tokens = [our_token(f["device"]) if f.get("signature") == "crypto_LUKS" else None for _s, f in found]
@@ -436,35 +474,86 @@ def cmd_provision(conf, apply):
             datadisk.plan_disk(dict(spec, target_kid=token and token["kid"]), f, token)   # refusals: no writes yet
         releaser = Releaser(conf, work)
         target_kid, jwk = releaser.current_key(conf["key_id"])
+        doc["key_id"] = target_kid
+        doc["maa"] = skr.claims_summary(releaser.maa_claims)
         planned = [(spec, f, token, datadisk.plan_disk(dict(spec, target_kid=target_kid), f, token))
                    for (spec, f), token in zip(found, tokens)]
-        wired = wire(conf["disks"], apply)
+        doc["wired"] = (store() if store else []) + wire(conf["disks"], apply)
+        doc["changed"] = bool(doc["wired"])
         for spec, f, token, action in planned:
             res = {"name": spec["name"], "lun": spec["lun"], "device": f["device"], "action": action,
-                   "changed": action != "keep", "key_id": target_kid, "unit": datadisk.unit_instance(spec),
-                   "mount_unit": datadisk.mount_unit(spec)}
+                   "changed": action != "keep", "key_id": target_kid}
             if action == "rewrap":
                 res["previous_key_id"] = token["kid"]
             if apply and action == "format":
                 format_disk(f["device"], spec, target_kid, jwk)
                 write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
-                                            "maa": skr.claims_summary(releaser.maa_claims)})
+                                            "maa": doc["maa"]})
             elif apply and action == "rewrap":
                 rewrap(releaser, f["device"], token, target_kid, jwk)
                 if is_open(spec["name"]):
                     write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
-                                                "maa": skr.claims_summary(releaser.maa_claims)})
+                                                "maa": doc["maa"]})
+            doc["changed"] = doc["changed"] or res["changed"]
             results.append(res)
-        print(json.dumps({"disks": results, "key_id": target_kid, "wired": wired,
-                          "changed": bool(wired) or any(r["changed"] for r in results)}))
-        return 0
     except (Failure, datadisk.PlanError, skr.ReleaseError, OSError) as exc:
-        print(json.dumps({"failed": True, "msg": str(exc), "disks": results}))
-        return 1
+        doc.update(failed=True, msg=str(exc), stage=getattr(exc, "stage", "plan"))
     finally:
         if releaser is not None:
             releaser.tpm.forget()
         shutil.rmtree(work, ignore_errors=True)
+    return doc
+
+
+def mounted(spec):
+    """The disk's mount point is mounted from its mapper (not an empty directory on the OS disk)."""
+    mp, dev = spec.get("mount_point"), "/dev/mapper/" + spec["name"]
+    try:
+        return bool(mp) and os.path.ismount(mp) and os.stat(mp).st_dev == os.stat(dev).st_rdev
+    except OSError:
+        return False
+
+
+def bring_up(conf):
+    """Start each closed disk's unlock unit (it attests and opens) and each opened disk's mount: what was started.
+    A unit that fails leaves the disk closed and says why in its status file; its mount is never started."""
+    started = []
+    for spec in conf["disks"]:
+        if not is_open(spec["name"]):
+            unit = datadisk.unit_instance(spec)
+            run(["systemctl", "restart", unit], check=False)
+            started.append(unit)
+        if spec.get("mount_point") and is_open(spec["name"]) and not mounted(spec):
+            run(["systemctl", "start", datadisk.mount_unit(spec)], check=False)
+            started.append(datadisk.mount_unit(spec))
+    return started
+
+
+def read_status(name):
+    try:
+        with open(os.path.join(datadisk.STATUS_DIR, name + ".json")) as fh:
+            return json.load(fh)
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def report(conf, doc):
+    """The per-disk list the role publishes (datadisk.disk_report)."""
+    planned = dict((p["name"], p) for p in doc.get("planned") or [])
+    failure = {"stage": doc.get("stage"), "msg": doc.get("msg")} if doc.get("failed") else None
+    return [datadisk.disk_report(spec, read_status(spec["name"]), is_open(spec["name"]), mounted(spec),
+                                 planned.get(spec["name"]), failure) for spec in conf["disks"]]
+
+
+def cmd_provision(conf, apply, open_now, store=None):
+    """plan / provision [--open]: the run's document, with the per-disk report, as JSON on stdout."""
+    doc = provision(conf, apply, store)
+    if apply and open_now and not doc["failed"]:
+        doc["started"] = bring_up(conf)
+        doc["changed"] = doc["changed"] or bool(doc["started"])
+    doc["disks"] = report(conf, doc)
+    print(json.dumps(doc))
+    return 1 if doc["failed"] else 0
 
 
 UNIT_PATH = "/etc/systemd/system/" + datadisk.UNIT_TEMPLATE
@@ -521,8 +610,11 @@ def wire(specs, apply):
 def format_disk(device, spec, kid, jwk):
     passphrase = os.urandom(32)
     token = skr.make_token(kid, jwk, passphrase, 0)
-    run(["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2", "--key-slot", "0", "--key-file", "-",
-         device], data=passphrase)
+    # The passphrase is 256 random bits: key stretching adds nothing to it (systemd-cryptenroll uses PBKDF2 with the
+    # minimum iterations for its random TPM2/FIDO2 keys for the same reason), and argon2's memory cost and timing
+    # benchmark would only slow every boot.
+    run(["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2", "--key-slot", "0", "--pbkdf", "pbkdf2",
+         "--pbkdf-force-iterations", "1000", "--hash", "sha256", "--key-file", "-", device], data=passphrase)
     run(["cryptsetup", "token", "import", "--json-file", "-", device], data=json.dumps(token).encode())
     open_volume(device, spec["name"], passphrase)
     del passphrase
@@ -543,16 +635,7 @@ def rewrap(releaser, device, token, kid, jwk):
 
 
 def cmd_status(conf):
-    out = {}
-    for spec in conf["disks"]:
-        path = os.path.join(datadisk.STATUS_DIR, spec["name"] + ".json")
-        try:
-            with open(path) as fh:
-                out[spec["name"]] = json.load(fh)
-        except (IOError, OSError, ValueError):
-            out[spec["name"]] = {"state": "unknown", "reason": "the unlock unit has not run this boot"}
-        out[spec["name"]]["open"] = is_open(spec["name"])
-    print(json.dumps(out))
+    print(json.dumps({"disks": report(conf, {})}))
     return 0
 
 
@@ -568,9 +651,13 @@ def main(argv):
     if not argv or argv[0] not in ("open", "close", "plan", "provision", "status", "render"):
         print(__doc__, file=sys.stderr)
         return 2
+    path = os.environ.get("CONFIDENTIAL_AZURE_DATA_DISK_CONFIG", datadisk.CONFIG_PATH)
+    text = sys.stdin.read() if "--config-stdin" in argv[1:] else None
     try:
-        conf = load_conf(os.environ.get("CONFIDENTIAL_AZURE_DATA_DISK_CONFIG", datadisk.CONFIG_PATH))
+        conf = load_conf(path, text)
     except (datadisk.PlanError, ValueError, OSError) as exc:
+        if argv[0] in ("plan", "provision"):
+            print(json.dumps({"failed": True, "stage": "config", "msg": str(exc), "changed": False, "disks": []}))
         print("data disk configuration: %s" % exc, file=sys.stderr)
         return 1
     if argv[0] == "render":
@@ -581,7 +668,9 @@ def main(argv):
         return (cmd_open if argv[0] == "open" else cmd_close)(conf, argv[1])
     if argv[0] == "status":
         return cmd_status(conf)
-    return cmd_provision(conf, apply=argv[0] == "provision")
+    apply = argv[0] == "provision"
+    store = (lambda: store_conf(path, text, apply)) if text is not None else None
+    return cmd_provision(conf, apply, open_now="--open" in argv[1:], store=store)
 
 
 if __name__ == "__main__":

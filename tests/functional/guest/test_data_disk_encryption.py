@@ -7,10 +7,12 @@ the simulator trusts those TEST roots explicitly and plays Azure: the VM's manag
 AzureGuest attestation and Key Vault release. The guest reaches the simulator over qemu user networking
 (10.0.2.2 = the host's 127.0.0.1; the vault's own loopback address through a guestfwd relay).
 
-One guest for the module; the tests build on each other: a disk with data is refused -> an emptied disk is
-formatted, opened after attestation and mounted, marker not on the raw disk, re-run changes nothing -> the key is
-rotated, a run re-wraps, after a reboot the disk opens with the new key version -> the release policy stops
-matching, after a reboot the disk stays closed, nothing is mounted, the unit and the status file say why.
+One guest for the module (one boot, two reboots); the tests build on each other: a disk with data is refused and
+nothing is written -> an emptied disk is formatted, opened after attestation and mounted, marker not on the raw
+disk -> the key is rotated, a run re-wraps (same keyslot and volume key), after a reboot the unit opens the disk
+with the new key version, a re-run changes nothing and reports the boot's attestation -> the release policy stops
+matching, after a reboot the disk stays closed, nothing is mounted, the unit, the status file and the role's
+result say why.
 """
 from __future__ import annotations
 
@@ -110,14 +112,32 @@ def status_file(dg):
     return json.loads(sh(dg, "cat /run/confidential-azure/data-disks/cvm_data_lun0.json"))
 
 
+def luks_keys(dg):
+    """Keyslots and the volume key digest: unchanged means the data was not re-encrypted."""
+    meta = json.loads(sh(dg, "cryptsetup luksDump --dump-json-metadata %s" % RAW))
+    return meta["keyslots"], meta["digests"], [t["kid"] for t in meta["tokens"].values()]
+
+
+def the_disk(result):
+    disks = result["disks"]
+    assert [d["name"] for d in disks] == ["cvm_data_lun0"], disks
+    return disks[0]
+
+
 def test_disk_holding_data_is_refused_and_untouched(dg):
     assert sh(dg, "readlink -f %s" % RAW).strip() == "/dev/vdc"
     before = raw_fingerprint(dg)
     r = run(dg)
-    assert r.rc != 0
-    assert "format_signature" in r.output and "ext4" in r.output
+    assert r.rc != 0 and r.result["failed"] and r.result["stage"] == "plan"
+    assert "format_signature" in r.result["msg"] and "ext4" in r.result["msg"]
+    disk = the_disk(r.result)
+    assert disk["opened"] is False and disk["mounted"] is False and disk["stage"] == "plan"
+    assert "format_signature" in disk["reason"]
     assert raw_fingerprint(dg) == before
     assert sh(dg, "ls /dev/mapper").split() == ["control"]
+    # refused before anything is written: no configuration for the boot units, no fstab line
+    assert sh(dg, "test -e /etc/confidential-azure/data-disks.json && echo yes || echo no").strip() == "no"
+    assert "cvm_data_lun0" not in sh(dg, "cat /etc/fstab")
 
 
 def test_empty_disk_opens_after_attestation_and_data_is_encrypted(dg):
@@ -126,39 +146,50 @@ def test_empty_disk_opens_after_attestation_and_data_is_encrypted(dg):
     assert r.rc == 0 and r.changed > 0
     res = r.result
     assert res["planned"][0]["action"] == "format"
-    disk = res["disks"]["cvm_data_lun0"]
-    assert disk["state"] == "opened" and disk["open"] is True
-    assert disk["key_id"].startswith(dg.env["key_id"] + "/")
+    disk = the_disk(res)
+    assert disk["state"] == "opened" and disk["opened"] is True and disk["mounted"] is True
+    assert disk["action"] == "format" and disk["stage"] is None and disk["reason"] is None
+    assert disk["key_id"].startswith(dg.env["key_id"] + "/") and disk["key_id"] == res["key_id"]
+    assert disk["key_version"] == disk["key_id"].rsplit("/", 1)[1]
     assert disk["maa"]["compliance_status"] == "azure-compliant-cvm" and disk["maa"]["tee_type"] == "sevsnpvm"
+    assert disk["maa"]["iss"] == dg.env["maa_url"]
     assert sh(dg, "findmnt -n -o SOURCE %s" % MOUNT).strip() == MAPPER
     assert sh(dg, "cryptsetup isLuks --type luks2 %s && echo luks2" % RAW).strip() == "luks2"
     marker = "data-disk-marker-" + secrets.token_hex(16)
     sh(dg, "echo %s > %s/marker && sync && echo 3 > /proc/sys/vm/drop_caches" % (marker, MOUNT))
     assert sh(dg, "grep -a -c %s %s || true" % (marker, RAW)).strip() == "0"
-    # nothing that opens the disk on persistent storage: only the wrapped passphrase in the LUKS2 token
+    assert sh(dg, "grep -a -c %s %s || true" % (marker, MAPPER)).strip() != "0"     # the grep can find it
+    # the unit's work directory is gone: only the wrapped passphrase remains, in the LUKS2 token
     assert sh(dg, "ls /run/confidential-azure-data-disk-cvm_data_lun0 2>/dev/null | wc -l").strip() == "0"
     dg.marker = marker
 
-    again = run(dg)
-    assert again.rc == 0 and again.changed == 0
-    assert again.result["planned"][0]["action"] == "keep"
 
-
-def test_key_rotation_rewraps_and_the_disk_reopens_after_reboot(dg):
+def test_key_rotation_rewraps_the_disk_opens_after_reboot_and_a_rerun_changes_nothing(dg):
     old_kid = status_file(dg)["key_id"]
-    header = sh(dg, "cryptsetup luksDump %s | grep -A3 -i 'Digests' | sha256sum" % RAW)
+    slots, digests, kids = luks_keys(dg)
+    assert kids == [old_kid]
     skr_setup.set_key(dg.sim, dg.env["vault"], skr_setup.cvm_policy(dg.env["maa_url"]), rotate=True)
     r = run(dg)
     assert r.rc == 0 and r.changed > 0
-    assert r.result["planned"][0]["action"] == "rewrap"
+    assert r.result["planned"][0]["action"] == "rewrap" and r.result["planned"][0]["previous_key_id"] == old_kid
     new_kid = r.result["key_id"]
-    assert new_kid != old_kid
-    assert sh(dg, "cryptsetup luksDump %s | grep -A3 -i 'Digests' | sha256sum" % RAW) == header   # same volume key
+    assert new_kid != old_kid and new_kid.startswith(dg.env["key_id"] + "/")
+    assert luks_keys(dg) == (slots, digests, [new_kid])        # same keyslot and volume key: data not re-encrypted
+    assert the_disk(r.result)["key_id"] == new_kid
+
     dg.guest.reboot()
     assert sh(dg, "findmnt -n -o SOURCE %s" % MOUNT).strip() == MAPPER
     assert sh(dg, "cat %s/marker" % MOUNT).strip() == dg.marker
     st = status_file(dg)
     assert st["state"] == "opened" and st["key_id"] == new_kid
+    assert "opened cvm_data_lun0" in sh(dg, "journalctl -b -u %s --no-pager" % UNIT)
+
+    again = run(dg)       # after a reboot the unit has opened and mounted it: the role only reports
+    assert again.rc == 0 and again.changed == 0
+    assert again.result["planned"][0]["action"] == "keep"
+    disk = the_disk(again.result)
+    assert disk["opened"] and disk["mounted"] and disk["key_id"] == new_kid and disk["time"] == st["time"]
+    assert disk["maa"] == st["maa"]            # the claims of the boot's attestation, read from the status file
 
 
 def test_policy_the_vm_no_longer_satisfies_keeps_the_disk_closed(dg):
@@ -170,5 +201,16 @@ def test_policy_the_vm_no_longer_satisfies_keeps_the_disk_closed(dg):
     st = status_file(dg)
     assert st["state"] == "closed" and st["stage"] == "release", st
     assert "403" in st["reason"], st
+    assert st["maa"]["tee_type"] == "sevsnpvm"          # attested fine; the policy wants another TEE
     assert sh(dg, "systemctl is-failed %s || true" % UNIT).strip() == "failed"
     assert "stays closed" in sh(dg, "journalctl -b -u %s --no-pager | tail -5" % UNIT)
+    # the boot finished because the unit failed, not because the mapper device's job waited out its timeout
+    assert "Timed out waiting for device" not in sh(dg, "journalctl -b --no-pager -u dev-mapper-cvm_data_lun0.device")
+    assert sh(dg, "systemctl list-jobs --no-legend | wc -l").strip() == "0"
+
+    r = run(dg)           # the role reads the unit's status and fails, saying why
+    assert r.rc != 0 and r.result["failed"] and r.result["stage"] == "release"
+    disk = the_disk(r.result)
+    assert disk["opened"] is False and disk["mounted"] is False and disk["state"] == "closed"
+    assert disk["stage"] == "release" and "403" in disk["reason"] and disk["key_id"] is None
+    assert sh(dg, "test -e %s && echo open || echo closed" % MAPPER).strip() == "closed"

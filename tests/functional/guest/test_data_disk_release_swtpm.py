@@ -174,3 +174,23 @@ def test_grant_covers_the_data_disk_key_only(swtpm_vm):
         rel.release(other["kid"], rel.token())
     rel.tpm.forget()
     assert err.value.stage == "release" and "403" in str(err.value)
+
+
+def test_disabled_key_version_is_not_released(swtpm_vm):
+    """Disabling the version a disk's token names closes the disk (rotate and re-wrap BEFORE disabling old versions)."""
+    sim, env = swtpm_vm
+    rel = releaser(sim, env)
+    kid, _jwk = rel.current_key(env["key_id"])
+
+    def enable(on):
+        status, _h, doc = sim.call("PATCH", kid, {"attributes": {"enabled": on}}, api_version="7.4",
+                                   resource=env["vault_resource"])
+        assert status == 200, doc
+    enable(False)
+    try:
+        with pytest.raises(agent.Failure) as err:
+            rel.release(kid, rel.token())
+        assert err.value.stage == "release" and "403" in str(err.value) and "disabled key" in str(err.value)
+    finally:
+        enable(True)
+        rel.tpm.forget()

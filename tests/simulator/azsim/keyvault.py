@@ -529,12 +529,17 @@ class KeyVaultDataPlane:
     # ------------------------------------------------------------- release
     def release(self, req, vault, arm_vault, name, ver):
         """Release a key version (the latest when the URL names none: keys.json's ``key-version`` "Adding the
-        version parameter retrieves a specific version of a key"; the Azure SDK's recorded release test omits it)."""
+        version parameter retrieves a specific version of a key"; the Azure SDK's recorded release test omits it).
+        A disabled version is refused like Key Vault's other private-key operations: 403 Forbidden "Operation X is
+        not allowed on a disabled key." with inner error KeyDisabled (Azure/azure-sdk-for-python issue 45342 quotes
+        the service's answer)."""
         k = self._key(vault, name)
         ver = ver or k["order"][-1]
         b = k["versions"].get(ver)
         if b is None:
             raise self._not_found(name, ver)
+        if not b["attributes"].get("enabled", True):
+            raise _kv_error(403, "Forbidden", "Operation release is not allowed on a disabled key.", inner="KeyDisabled")
         body = req.json()
         target = body.get("target") or body.get("value")
         if not b["attributes"].get("exportable") or not b.get("release_policy"):

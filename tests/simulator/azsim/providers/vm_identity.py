@@ -20,8 +20,8 @@ def apply(sim, res, existing):
     if not ident:
         return
     # Enum values are matched case-insensitively by ARM (the simulator's case-insensitive enum rule).
-    kind = {t.replace(" ", "").lower(): t for t in TYPES}.get(str(ident.get("type") or "").replace(" ", "").lower(),
-                                                               ident.get("type"))
+    folded = {t.replace(" ", "").lower(): t for t in TYPES}
+    kind = folded.get(str(ident.get("type") or "").replace(" ", "").lower(), ident.get("type"))
     if kind not in TYPES:
         raise bad_request("InvalidParameter", "The value '%s' of parameter 'identity.type' is not valid. Allowed "
                           "values: %s." % (kind, ", ".join(TYPES)), target="identity.type")

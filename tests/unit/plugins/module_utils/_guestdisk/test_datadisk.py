@@ -103,7 +103,7 @@ def test_duplicate_luns_names_and_mounts_are_refused():
 
 def test_fstab_mount_requires_the_unlock_unit():
     s = spec()
-    assert dd.fstab_line(s) == ("/dev/mapper/cvm_data_lun0 /data ext4 defaults,nofail,_netdev,"
+    assert dd.fstab_line(s) == ("/dev/mapper/cvm_data_lun0 /data ext4 defaults,noauto,nofail,_netdev,"
                                 "x-systemd.requires=confidential-azure-data-disk@cvm_data_lun0.service,"
                                 "x-systemd.device-timeout=600s 0 2")
     assert dd.fstab_line(spec(mount_point=None)) is None
@@ -130,3 +130,44 @@ def test_set_lines_replaces_appends_and_keeps_the_rest():
                    "/dev/mapper/b /b ext4 y 0 2\n")
     assert dd.set_lines(new, [("/dev/mapper/a ", "/dev/mapper/a /data ext4 y 0 2")]) == new
     assert dd.set_lines("", []) == ""
+
+
+MAA = {"iss": "https://sharedeus.eus.attest.azure.net", "tee_type": "sevsnpvm", "compliance_status": "azure-compliant-cvm"}
+
+
+def test_report_of_an_opened_disk_names_the_key_version_and_the_claims():
+    s = spec()
+    status = {"state": "opened", "device": "/dev/sdc", "key_id": KID2, "maa": MAA, "time": 7}
+    rep = dd.disk_report(s, status, True, True, {"action": "keep", "key_id": KID2})
+    assert rep == {"name": "cvm_data_lun0", "lun": 0, "mount_point": "/data", "device": "/dev/sdc", "action": "keep",
+                   "opened": True, "mounted": True, "state": "opened", "key_id": KID2, "key_version": "v2",
+                   "maa": MAA, "stage": None, "reason": None, "time": 7}
+
+
+def test_report_of_a_closed_disk_says_why():
+    s = spec()
+    status = {"state": "closed", "device": "/dev/sdc", "stage": "release", "reason": "release: HTTP 403", "maa": MAA}
+    rep = dd.disk_report(s, status, False, False, None, {"stage": "release", "msg": "later failure"})
+    assert (rep["opened"], rep["mounted"], rep["state"]) == (False, False, "closed")
+    assert (rep["stage"], rep["reason"], rep["key_id"], rep["key_version"]) == ("release", "release: HTTP 403", None, None)
+    assert rep["maa"] == MAA        # the claims that did not satisfy the policy
+
+
+def test_report_without_a_status_takes_the_run_failure_or_says_the_unit_did_not_run():
+    s = spec()
+    rep = dd.disk_report(s, None, False, False, None, {"stage": "plan", "msg": "holds data (ext4)"})
+    assert (rep["stage"], rep["reason"], rep["device"]) == ("plan", "holds data (ext4)", dd.BY_LUN % 0)
+    rep = dd.disk_report(s, None, False, False)
+    assert rep["stage"] == "boot" and "has not run" in rep["reason"]
+    rep = dd.disk_report(s, {"state": "opened", "key_id": KID1}, False, False)
+    assert rep["state"] == "closed" and rep["key_id"] is None and "closed since" in rep["reason"]
+
+
+def test_a_mount_point_without_the_open_volume_is_not_reported_mounted():
+    assert dd.disk_report(spec(), None, False, True)["mounted"] is False
+
+
+@pytest.mark.parametrize("kid,version", [(KID1, "v1"), ("https://kv1.vault.azure.net/keys/datadisk", None),
+                                         ("", None), (None, None)])
+def test_key_version(kid, version):
+    assert dd.key_version(kid) == version
