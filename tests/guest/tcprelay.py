@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) confidential.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """stdin/stdout <-> TCP relay for qemu's ``guestfwd=...-cmd:`` (qemu runs it once per guest connection).

@@ -34,11 +34,13 @@ def record(tmp_path, result):
 
 
 def test_opened_closed_and_silent_disks_are_recorded_and_keep_the_vm_out_of_service(tmp_path):
-    guest = record(tmp_path, {"key_id": KID, "planned": [], "disks": {
-        "cvm_data_lun0": {"state": "opened", "open": True, "device": "/dev/disk/azure/data/by-lun/0", "key_id": KID,
-                          "maa": MAA, "time": 1},
-        "cvm_data_lun1": {"state": "closed", "open": False, "device": "/dev/disk/azure/data/by-lun/1",
-                          "stage": "release", "reason": "Key Vault answered 403 ForbiddenByRbac", "maa": MAA}}})
+    guest = record(tmp_path, {"key_id": KID, "planned": [], "disks": [
+        {"name": "cvm_data_lun0", "lun": 0, "mount_point": "/data", "state": "opened", "opened": True, "mounted": True,
+         "device": "/dev/disk/azure/data/by-lun/0", "key_id": KID, "key_version": "0123456789abcdef0123456789abcdef",
+         "maa": MAA, "stage": None, "reason": None, "time": 1},
+        {"name": "cvm_data_lun1", "lun": 1, "mount_point": "/logs", "state": "closed", "opened": False,
+         "mounted": False, "device": "/dev/disk/azure/data/by-lun/1", "key_id": None, "key_version": None,
+         "stage": "release", "reason": "Key Vault answered 403 ForbiddenByRbac", "maa": MAA, "time": 1}]})
     opened, closed, silent = guest["data_disks"]
     assert opened == {"lun": 0, "name": "cvm_data_lun0", "mount_point": "/data", "state": "opened", "key_id": KID,
                       "key_version": "0123456789abcdef0123456789abcdef", "maa": MAA, "stage": None,
@@ -50,6 +52,7 @@ def test_opened_closed_and_silent_disks_are_recorded_and_keep_the_vm_out_of_serv
 
 
 def test_all_disks_opened_leaves_no_error(tmp_path):
-    status = {"state": "opened", "open": True, "key_id": KID, "maa": MAA}
-    guest = record(tmp_path, {"key_id": KID, "planned": [], "disks": {d["name"]: status for d in DISKS}})
+    status = {"state": "opened", "opened": True, "mounted": True, "key_id": KID,
+              "key_version": "0123456789abcdef0123456789abcdef", "maa": MAA, "stage": None, "reason": None}
+    guest = record(tmp_path, {"key_id": KID, "planned": [], "disks": [dict(status, **d) for d in DISKS]})
     assert [d["state"] for d in guest["data_disks"]] == ["opened"] * 3 and guest["error"] == ""
