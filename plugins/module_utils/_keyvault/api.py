@@ -118,15 +118,19 @@ def seed_challenge(vault_url, header):
     return True
 
 
-def expected_challenge(authority, tenant, scope, vault_url):
+def expected_challenge(authority, tenant, scope, vault_url, any_host=False):
     """The Bearer challenge a vault of this cloud answers for this tenant, or None when the vault is not under
-    the scope's domain (the same check the KeyClient makes before it asks for a token)."""
+    the scope's domain (the same check the KeyClient makes before it asks for a token).
+
+    ``any_host``: the cloud serves vaults off its Key Vault domain (Azure Stack Hub by IP, a local simulator), so
+    the KeyClient cannot check the challenge's resource and would take whatever resource a 401 names; seeding the
+    cloud's own Key Vault resource is then the stricter choice, whatever the vault's host."""
     if not (authority and tenant and scope):
         return None
     resource = scope[:-len("/.default")] if scope.endswith("/.default") else scope
     host = (urlparse(vault_url).hostname or "").lower()
     domain = (urlparse(resource).hostname or "").lower()
-    if not domain or not host.endswith("." + domain):
+    if not domain or not (any_host or host.endswith("." + domain)):
         return None
     return 'Bearer authorization="%s/%s", resource="%s"' % (authority.rstrip("/"), tenant, resource)
 

@@ -296,11 +296,15 @@ def run_key(m):
 def _keys_client(m, play_facts, vault_url):
     """The vault's KeyClient, given the vault's challenge (as the play already read it, else the one Key Vault
     answers for the session's tenant and cloud) so that its first request carries a token: no 401 round trip."""
+    from .._azure import clients  # pylint: disable=import-outside-toplevel
+
     session = m.session
+    cloud = getattr(session, "cloud", None)
+    off_domain = cloud is not None and not clients.verify_challenge(cloud, vault_url)
     header = play_facts.get("keyvault-challenge", (vault_url.lower(),), facts.ATTESTATION_TTL) or \
         api.expected_challenge(getattr(session, "authority", None),
                                getattr(getattr(session, "settings", None), "tenant", None),
-                               getattr(getattr(session, "cloud", None), "keyvault_scope", None), vault_url)
+                               getattr(cloud, "keyvault_scope", None), vault_url, any_host=off_domain)
     api.seed_challenge(vault_url, header)
     return m.sdk.keys(vault_url)
 

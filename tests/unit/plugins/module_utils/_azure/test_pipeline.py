@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
 import pytest
 
 pytest.importorskip("requests")
@@ -79,19 +81,39 @@ def test_no_wait_returns_what_a_later_task_waits_on():
     assert len(adapter.sent) == 1
 
 
+class HeldPolls(list):
+    """Answers whose polls (after the first answer) wait until the test lets them go: the poller's thread cannot
+    race the caller's time-out check, however loaded the machine is."""
+
+    def __init__(self, answers):
+        super(HeldPolls, self).__init__(answers)
+        self.release = threading.Event()
+        self.served = 0
+
+    def pop(self, index=-1):
+        if self.served:
+            self.release.wait(10)
+        self.served += 1
+        return super(HeldPolls, self).pop(index)
+
+
 def test_failed_and_timed_out_operations():
     op = ARM + '/operations/2'
-    sdk, _a, _t, _s = build([(201, {'Azure-AsyncOperation': op}, vnet('Updating')),
-                             (200, {}, {'status': 'Failed', 'error': {'code': 'InUseSubnetCannotBeDeleted',
-                                                                      'message': 'subnet in use'}}),
-                             (201, {'Azure-AsyncOperation': op}, vnet('Updating'))] +
-                            [(200, {}, {'status': 'InProgress'})] * 3)
+    sdk, adapter, _t, _s = build([(201, {'Azure-AsyncOperation': op}, vnet('Updating')),
+                                  (200, {}, {'status': 'Failed', 'error': {'code': 'InUseSubnetCannotBeDeleted',
+                                                                           'message': 'subnet in use'}})])
     with pytest.raises(errors.LroFailed) as exc:
         sdk.arm_requests().put(VNET, 'v', {})
     assert exc.value.code == 'InUseSubnetCannotBeDeleted' and 'subnet in use' in exc.value.summary()
-    with pytest.raises(errors.LroTimeout) as late:
-        sdk.arm_requests().put(VNET, 'v', {}, timeout=0)
-    assert late.value.poll_url == op
+    adapter.answers = HeldPolls([(201, {'Azure-AsyncOperation': op}, vnet('Updating')),
+                                 (200, {}, {'status': 'InProgress'}), (200, {}, {'status': 'Succeeded'}),
+                                 (200, {}, vnet('Succeeded'))])
+    try:
+        with pytest.raises(errors.LroTimeout) as late:
+            sdk.arm_requests().put(VNET, 'v', {}, timeout=0)
+        assert late.value.poll_url == op
+    finally:
+        adapter.answers.release.set()
 
 
 def test_delete_location_polls_until_done_and_a_missing_resource_is_not_an_error():

@@ -195,6 +195,11 @@ def test_a_known_challenge_saves_the_401_round_trip_and_a_seen_one_is_kept():
     # a vault outside the cloud's Key Vault domain gets no made-up challenge
     assert api.expected_challenge("https://login.microsoftonline.com", TENANT, "https://vault.azure.net/.default",
                                   "https://127.0.0.1:8443/") is None
+    # ... unless the cloud serves its vaults off that domain (the KeyClient cannot check a 401's resource there):
+    # the cloud's own Key Vault resource, never one a server names
+    assert api.expected_challenge("https://login.example.test", TENANT, "https://vault.azsim.local/.default",
+                                  "https://127.0.0.1:8443/", any_host=True) == \
+        'Bearer authorization="https://login.example.test/%s", resource="https://vault.azsim.local"' % TENANT
 
 
 def test_check_mode_on_new_key_writes_nothing_and_diffs_everything():
