@@ -36,6 +36,23 @@ def merge_tags(desired, current, append=True):
     return dict(desired)
 
 
+class Changes:
+    """What differs between a resource and the task: changes {property: (before, after)}, errors (changes that
+    cannot be made, each with its fix).  Subclasses add what they plan to send."""
+
+    def __init__(self):
+        self.changes = {}
+        self.errors = []
+
+    @property
+    def changed(self):
+        return bool(self.changes)
+
+    def diff(self):
+        return {'before': dict((k, v[0]) for k, v in self.changes.items()),
+                'after': dict((k, v[1]) for k, v in self.changes.items())}
+
+
 def shape(result, name, changed, actions, diff=None, operation=None):
     """Complete ``result`` into the one shape: ``name`` ({} when absent), changed (unless set), actions,
     operation when a write was not waited for, diff when given (pass it in diff mode only)."""

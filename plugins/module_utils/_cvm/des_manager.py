@@ -7,13 +7,12 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
-from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureError
-from ansible_collections.confidential.azure.plugins.module_utils._azure.result import (invalid_parameters, join_errors,
-                                                                                        merge_tags, shape)
+from ansible_collections.confidential.azure.plugins.module_utils._azure.result import join_errors, merge_tags
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import facts, grants
 
 from . import api, des_body, diff, limits, preflight, summary
 from .failure import ManagerFailure
+from .manager import Manager
 
 DES_KEY_PERMISSIONS = ("get", "wrapKey", "unwrapKey")
 
@@ -21,37 +20,17 @@ DES_KEY_PERMISSIONS = ("get", "wrapKey", "unwrapKey")
 RECREATE_KEYS = ("encryption_type",)
 
 
-class DesManager(object):
+class DesManager(Manager):
+    resource = "disk_encryption_set"
+
     def __init__(self, m):
-        self.m = m
-        self.p = m.params
-        self.changed = False
-        self.actions = []
-        self.operation = None
-        self.diff = {"before": {}, "after": {}}
+        super(DesManager, self).__init__(m)
         self.key_parts = None
         self.vault = None
 
-    def run(self):
+    def validate(self):
         errors, self.key_parts = limits.validate_des(self.p)
-        if errors:
-            self.m.fail_json(msg=invalid_parameters(errors), errors=errors, changed=False)
-        try:
-            result = self._absent() if self.p["state"] == "absent" else self._present()
-        except ManagerFailure as exc:
-            self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
-        except AzureError as exc:
-            self.m.fail_azure(exc, changed=self.changed, actions=self.actions)
-        self.m.exit_json(**shape(result, "disk_encryption_set", self.changed, self.actions,
-                                 self.diff if self.m.diff_mode else None, self.operation))
-
-    @property
-    def sub(self):
-        return self.m.subscription_id
-
-    def _note(self, action):
-        self.changed = True
-        self.actions.append(action)
+        return errors
 
     def _vault_id(self):
         vault = self.p.get("source_vault")

@@ -11,55 +11,40 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
-from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import (AzureApiError, AzureError,
-                                                                                       LroFailed)
+from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError, AzureError, LroFailed
 from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import same_id
-from ansible_collections.confidential.azure.plugins.module_utils._azure.result import (invalid_parameters, join_errors,
-                                                                                        merge_tags, shape)
+from ansible_collections.confidential.azure.plugins.module_utils._azure.result import join_errors, merge_tags
 
 from . import api, diff, limits, network_body, preflight, summary, vm_body, vm_properties
 from .failure import ManagerFailure
+from .manager import Manager
 
 TRANSITIONAL = ("creating", "updating", "deleting", "migrating")
 # tag on the NIC / public IP this module creates: state absent removes them even when the VM was never created
 OWNER_TAG = "confidential.azure.vm"
 
 
-class VmManager(object):
+class VmManager(Manager):
+    resource = "vm"
+
     def __init__(self, m):
-        self.m = m
-        self.p = m.params
-        self.changed = False
-        self.operation = None
-        self.diff = {"before": {}, "after": {}}
-        self.actions = []
+        super(VmManager, self).__init__(m)
         self.pending = []        # network writes planned, not sent yet
         self.created = []        # (kind, id) this run created
         self.left_behind = None  # what a failed create could not remove
 
     # -- entry -----------------------------------------------------------------------------------------------
-    def run(self):
-        errors = limits.validate_vm(self.p)
-        if errors:
-            self.m.fail_json(msg=invalid_parameters(errors), errors=errors, changed=False)
-        try:
-            result = self._absent() if self.p["state"] == "absent" else self._present()
-        except ManagerFailure as exc:
-            self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
-        except AzureError as exc:
-            changed = self.changed
-            if isinstance(exc, AzureApiError) and not isinstance(exc, LroFailed) and 400 <= exc.status < 500:
-                # the last write was refused outright: only what is still there from this run changed something
-                changed = bool(self.created or self.left_behind) or any(
-                    a.startswith(("update", "power", "delete VM", "delete disk")) for a in self.actions[:-1])
-            extra = {"left_behind": self.left_behind} if self.left_behind else {}
-            self.m.fail_azure(exc, changed=changed, actions=self.actions, **extra)
-        self.m.exit_json(**shape(result, "vm", self.changed, self.actions, self.diff if self.m.diff_mode else None,
-                                 self.operation))
+    def validate(self):
+        return limits.validate_vm(self.p)
 
-    @property
-    def sub(self):
-        return self.m.subscription_id
+    def azure_failure(self, exc):
+        changed = self.changed
+        if isinstance(exc, AzureApiError) and not isinstance(exc, LroFailed) and 400 <= exc.status < 500:
+            # the last write was refused outright: only what is still there from this run changed something
+            changed = bool(self.created or self.left_behind) or any(
+                a.startswith(("update", "power", "delete VM", "delete disk")) for a in self.actions[:-1])
+        extra = {"left_behind": self.left_behind} if self.left_behind else {}
+        return dict(extra, changed=changed)
 
     @property
     def arm(self):
@@ -175,10 +160,6 @@ class VmManager(object):
                 left.append({"kind": kind, "id": rid, "error": str(exc)})
         self.created = []
         return left
-
-    def _note(self, action):
-        self.changed = True
-        self.actions.append(action)
 
     # -- pre-flight: reads only, before the first write -------------------------------------------------------
     def _des_rid(self):
