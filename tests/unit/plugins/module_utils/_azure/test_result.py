@@ -28,3 +28,16 @@ def test_outcome_absent_resource_is_empty_dict_and_diff_only_in_diff_mode():
     diffed.act("create key", before={}, after={"kty": "RSA-HSM"})
     assert diffed.to_dict() == {"key": {}, "changed": True, "actions": ["create key"],
                                 "diff": {"before": {}, "after": {"kty": "RSA-HSM"}}}
+
+
+def test_shape_completes_a_result_and_keeps_what_the_module_added():
+    out = result.shape({"vm": None, "grant": {"changed": False}}, "vm", True, ("delete VM cvm1",), operation={"id": "op"})
+    assert out == {"vm": {}, "grant": {"changed": False}, "changed": True, "actions": ["delete VM cvm1"],
+                   "operation": {"id": "op"}}
+
+
+def test_changes_diff_is_exactly_what_differs():
+    changes = result.Changes()
+    assert not changes.changed and changes.diff() == {"before": {}, "after": {}}
+    changes.changes["tags"] = ({}, {"env": "t"})
+    assert changes.changed and changes.diff() == {"before": {"tags": {}}, "after": {"tags": {"env": "t"}}}
