@@ -139,7 +139,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 disk_encryption_set:
-  description: The set; C(null) when absent.
+  description: The set; C({}) when absent.
   returned: always
   type: dict
   contains:

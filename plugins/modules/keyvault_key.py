@@ -111,8 +111,14 @@ options:
     description: Enable or disable the current key version. Left as it is when omitted (new keys are enabled).
     type: bool
   tags:
-    description: Key tags (at most 15, string values). When given, the key's tags are set to exactly these.
+    description:
+      - Key tags (string values), merged into the key's tags (see O(append_tags)); the key holds at most 15.
     type: dict
+  append_tags:
+    description:
+      - Merge O(tags) into the key's existing tags; C(false) sets the tags to exactly O(tags).
+    type: bool
+    default: true
   rotate:
     description:
       - Create a new key version with the requested properties (changed every run while true).
@@ -371,9 +377,15 @@ deleted_key:
   description: The key that was deleted.
   returned: when O(state=absent) removed a key
   type: dict
+actions:
+  description: What the module did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create key cvm-cmk", "set the rotation policy of key cvm-cmk"]
 diff:
   description: Exactly the properties that change (before / after).
-  returned: in diff or check mode
+  returned: in diff mode
   type: dict
 """
 
@@ -397,6 +409,7 @@ def argument_spec():
         release_policy_immutable=dict(type='bool', default=False),
         enabled=dict(type='bool'),
         tags=dict(type='dict'),
+        append_tags=dict(type='bool', default=True),
         rotate=dict(type='bool', default=False),
         rotation_policy=dict(type='dict', options=dict(
             expiry_time=dict(type='str'),

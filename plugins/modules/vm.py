@@ -347,7 +347,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 vm:
-  description: The VM in the shape M(confidential.azure.vm_info) returns; C(null) when absent.
+  description: The VM in the shape M(confidential.azure.vm_info) returns; C({}) when absent.
   returned: always
   type: dict
   contains:

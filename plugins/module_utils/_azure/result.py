@@ -36,6 +36,36 @@ def merge_tags(desired, current, append=True):
     return dict(desired)
 
 
+class Changes:
+    """What differs between a resource and the task: changes {property: (before, after)}, errors (changes that
+    cannot be made, each with its fix).  Subclasses add what they plan to send."""
+
+    def __init__(self):
+        self.changes = {}
+        self.errors = []
+
+    @property
+    def changed(self):
+        return bool(self.changes)
+
+    def diff(self):
+        return {'before': dict((k, v[0]) for k, v in self.changes.items()),
+                'after': dict((k, v[1]) for k, v in self.changes.items())}
+
+
+def shape(result, name, changed, actions, diff=None, operation=None):
+    """Complete ``result`` into the one shape: ``name`` ({} when absent), changed (unless set), actions,
+    operation when a write was not waited for, diff when given (pass it in diff mode only)."""
+    result[name] = result.get(name) or {}
+    result.setdefault('changed', changed)
+    result['actions'] = list(actions)
+    if operation is not None:
+        result['operation'] = operation
+    if diff is not None:
+        result['diff'] = diff
+    return result
+
+
 class Outcome:
     """What a run did, built up as it goes; to_dict() is the module result."""
 
@@ -57,8 +87,6 @@ class Outcome:
         self.after.update(after or {})
 
     def to_dict(self):
-        result = dict(self.extra)
-        result.update({self.name: self.resource or {}, 'changed': self.changed, 'actions': list(self.actions)})
-        if self.diff_mode:
-            result['diff'] = {'before': dict(self.before), 'after': dict(self.after)}
-        return result
+        result = dict(self.extra, **{self.name: self.resource, 'changed': self.changed})
+        diff = {'before': dict(self.before), 'after': dict(self.after)} if self.diff_mode else None
+        return shape(result, self.name, self.changed, self.actions, diff)

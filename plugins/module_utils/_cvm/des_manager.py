@@ -7,11 +7,12 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
-from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureError
+from ansible_collections.confidential.azure.plugins.module_utils._azure.result import join_errors, merge_tags
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import facts, grants
 
 from . import api, des_body, diff, limits, preflight, summary
 from .failure import ManagerFailure
+from .manager import Manager
 
 DES_KEY_PERMISSIONS = ("get", "wrapKey", "unwrapKey")
 
@@ -19,42 +20,17 @@ DES_KEY_PERMISSIONS = ("get", "wrapKey", "unwrapKey")
 RECREATE_KEYS = ("encryption_type",)
 
 
-class DesManager(object):
+class DesManager(Manager):
+    resource = "disk_encryption_set"
+
     def __init__(self, m):
-        self.m = m
-        self.p = m.params
-        self.changed = False
-        self.actions = []
-        self.operation = None
-        self.diff = {"before": {}, "after": {}}
+        super(DesManager, self).__init__(m)
         self.key_parts = None
         self.vault = None
 
-    def run(self):
+    def validate(self):
         errors, self.key_parts = limits.validate_des(self.p)
-        if errors:
-            self.m.fail_json(msg="invalid parameters: " + " | ".join(errors), errors=errors, changed=False)
-        try:
-            result = self._absent() if self.p["state"] == "absent" else self._present()
-        except ManagerFailure as exc:
-            self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
-        except AzureError as exc:
-            self.m.fail_azure(exc, changed=self.changed, actions=self.actions)
-        result["changed"] = self.changed
-        result["actions"] = self.actions
-        if self.operation is not None:
-            result["operation"] = self.operation
-        if self.m.diff_mode:
-            result["diff"] = self.diff
-        self.m.exit_json(**result)
-
-    @property
-    def sub(self):
-        return self.m.subscription_id
-
-    def _note(self, action):
-        self.changed = True
-        self.actions.append(action)
+        return errors
 
     def _vault_id(self):
         vault = self.p.get("source_vault")
@@ -82,7 +58,7 @@ class DesManager(object):
         problems = des_body.key_problems(body, self.p.get("encryption_type") or limits.CONFIDENTIAL_DES_TYPE)
         if problems:
             raise ManagerFailure("key_url: %s cannot back a confidential disk encryption set: %s"
-                                 % (self.p["key_url"], "; ".join(problems)))
+                                 % (self.p["key_url"], join_errors(problems)))
 
     def _check_vault(self):
         """Before the set is written: its vault exists with purge protection (Azure refuses the set otherwise)."""
@@ -92,7 +68,7 @@ class DesManager(object):
         self.vault = api.get_vault(self.m.arm, vault_id)
         problems = preflight.vault_problems(self.vault, vault_id, param="source_vault")
         if problems:
-            raise ManagerFailure(" | ".join(problems), errors=problems)
+            raise ManagerFailure(join_errors(problems), errors=problems)
 
     def _vms_using(self, des_id):
         """VMs of the subscription whose confidential OS disk uses this set, with their power state."""
@@ -142,7 +118,7 @@ class DesManager(object):
             if group is None:
                 raise ManagerFailure("resource_group: %s does not exist; create it first" % rg)
             location = group["location"]
-        tags = diff.merge_tags(self.p.get("tags"), (current or {}).get("tags"), self.p["append_tags"])
+        tags = merge_tags(self.p.get("tags"), (current or {}).get("tags"), self.p["append_tags"])
         desired = des_body.des_body(self.p, location, self._vault_id(), tags)
         want = des_body.des_view(desired)
         if current is None:
@@ -253,11 +229,11 @@ class DesManager(object):
         rg, name = self.p["resource_group"], self.p["name"]
         current = api.get_des(self.m.sdk, self.sub, rg, name)
         if current is None:
-            return {"disk_encryption_set": None}
+            return {"disk_encryption_set": {}}
         self._note("delete disk encryption set %s" % current.get("id"))
         self.diff = {"before": {"state": "present"}, "after": {"state": "absent"}}
         if not self.m.check_mode:
             result = api.delete_des(self.m.sdk, self.sub, rg, name, self.p["wait"], self.p["wait_timeout"])
             if not result.done:
                 self.operation = result.to_dict()
-        return {"disk_encryption_set": None}
+        return {"disk_encryption_set": {}}

@@ -83,17 +83,6 @@ def vm_view(body):
     }
 
 
-def merge_tags(desired, current, append):
-    """Tags to set: desired replaces current unless append (then desired is merged over current)."""
-    if desired is None:
-        return dict(current or {})
-    if append:
-        out = dict(current or {})
-        out.update(desired)
-        return out
-    return dict(desired)
-
-
 def _image_equal(desired, current):
     if "id" in desired or "id" in current:
         return desired.get("id") == current.get("id")

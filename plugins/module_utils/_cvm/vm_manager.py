@@ -11,58 +11,40 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
-from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import (AzureApiError, AzureError,
-                                                                                       LroFailed)
+from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError, AzureError, LroFailed
 from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import same_id
+from ansible_collections.confidential.azure.plugins.module_utils._azure.result import join_errors, merge_tags
 
 from . import api, diff, limits, network_body, preflight, summary, vm_body, vm_properties
 from .failure import ManagerFailure
+from .manager import Manager
 
 TRANSITIONAL = ("creating", "updating", "deleting", "migrating")
 # tag on the NIC / public IP this module creates: state absent removes them even when the VM was never created
 OWNER_TAG = "confidential.azure.vm"
 
 
-class VmManager(object):
+class VmManager(Manager):
+    resource = "vm"
+
     def __init__(self, m):
-        self.m = m
-        self.p = m.params
-        self.changed = False
-        self.operation = None
-        self.diff = {"before": {}, "after": {}}
-        self.actions = []
+        super(VmManager, self).__init__(m)
         self.pending = []        # network writes planned, not sent yet
         self.created = []        # (kind, id) this run created
         self.left_behind = None  # what a failed create could not remove
 
     # -- entry -----------------------------------------------------------------------------------------------
-    def run(self):
-        errors = limits.validate_vm(self.p)
-        if errors:
-            self.m.fail_json(msg="invalid parameters: " + " | ".join(errors), errors=errors, changed=False)
-        try:
-            result = self._absent() if self.p["state"] == "absent" else self._present()
-        except ManagerFailure as exc:
-            self.m.fail_json(msg=exc.msg, changed=self.changed, actions=self.actions, **exc.extra)
-        except AzureError as exc:
-            changed = self.changed
-            if isinstance(exc, AzureApiError) and not isinstance(exc, LroFailed) and 400 <= exc.status < 500:
-                # the last write was refused outright: only what is still there from this run changed something
-                changed = bool(self.created or self.left_behind) or any(
-                    a.startswith(("update", "power", "delete VM", "delete disk")) for a in self.actions[:-1])
-            extra = {"left_behind": self.left_behind} if self.left_behind else {}
-            self.m.fail_azure(exc, changed=changed, actions=self.actions, **extra)
-        result.setdefault("changed", self.changed)
-        result["actions"] = self.actions
-        if self.operation is not None:
-            result["operation"] = self.operation
-        if self.m.diff_mode:
-            result["diff"] = self.diff
-        self.m.exit_json(**result)
+    def validate(self):
+        return limits.validate_vm(self.p)
 
-    @property
-    def sub(self):
-        return self.m.subscription_id
+    def azure_failure(self, exc):
+        changed = self.changed
+        if isinstance(exc, AzureApiError) and not isinstance(exc, LroFailed) and 400 <= exc.status < 500:
+            # the last write was refused outright: only what is still there from this run changed something
+            changed = bool(self.created or self.left_behind) or any(
+                a.startswith(("update", "power", "delete VM", "delete disk")) for a in self.actions[:-1])
+        extra = {"left_behind": self.left_behind} if self.left_behind else {}
+        return dict(extra, changed=changed)
 
     @property
     def arm(self):
@@ -125,7 +107,7 @@ class VmManager(object):
         nic = api.get_nic(self.arm, nic_rid)
         problems = preflight.nic_problems(nic, location, api.vm_id(self.sub, rg, self.p["name"]))
         if problems:
-            raise ManagerFailure(" | ".join(problems), errors=problems)
+            raise ManagerFailure(join_errors(problems), errors=problems)
         want = {"subnet_id": self.p["subnet_id"].lower(), "public_ip_id": pip_rid.lower() if pip_rid else None,
                 "accelerated_networking": False}
         have = network_body.nic_view(nic)
@@ -148,7 +130,7 @@ class VmManager(object):
         vnet = api.get_vnet_by_id(self.arm, subnet.split("/subnets/", maxsplit=1)[0])
         problems = preflight.subnet_problems(vnet, subnet, location)
         if problems:
-            raise ManagerFailure(" | ".join(problems), errors=problems)
+            raise ManagerFailure(join_errors(problems), errors=problems)
 
     def _write_network(self):
         """Send the planned public IP / NIC writes; with wait: false they are not waited for (the VM PUT is)."""
@@ -179,10 +161,6 @@ class VmManager(object):
         self.created = []
         return left
 
-    def _note(self, action):
-        self.changed = True
-        self.actions.append(action)
-
     # -- pre-flight: reads only, before the first write -------------------------------------------------------
     def _des_rid(self):
         des = self.p.get("disk_encryption_set")
@@ -191,7 +169,7 @@ class VmManager(object):
     def _check_sku(self, location, size, zone):
         problems = preflight.sku_problems(api.list_skus(self.m.sdk, location), size, location, zone)
         if problems:
-            raise ManagerFailure(" | ".join(problems), errors=problems)
+            raise ManagerFailure(join_errors(problems), errors=problems)
 
     def _check_des(self, location):
         des_rid = self._des_rid()
@@ -203,10 +181,10 @@ class VmManager(object):
         if not problems and vault_rid:
             problems = preflight.vault_problems(api.get_vault(self.arm, vault_rid), vault_rid)
         if problems:
-            raise ManagerFailure(" | ".join(problems), errors=problems)
+            raise ManagerFailure(join_errors(problems), errors=problems)
 
     def _desired_body(self, location, nic_refs, current):
-        tags = diff.merge_tags(self.p.get("tags"), (current or {}).get("tags"), self.p["append_tags"])
+        tags = merge_tags(self.p.get("tags"), (current or {}).get("tags"), self.p["append_tags"])
         os_type = limits.image_info(self.p["image"])["os_type"]
         return vm_body.build_vm_body(self.p, location, nic_refs, self._des_rid(), os_type, tags)
 
@@ -275,7 +253,7 @@ class VmManager(object):
         rg, name = self.p["resource_group"], self.p["name"]
         location = current["location"]
         nic_refs = self._plan_network(location, current)
-        tags = diff.merge_tags(self.p.get("tags"), current.get("tags"), self.p["append_tags"])
+        tags = merge_tags(self.p.get("tags"), current.get("tags"), self.p["append_tags"])
         have = diff.vm_view(current)
         want = vm_properties.desired_view(self.p, self._des_rid(), [r for r, _c in nic_refs] if nic_refs else None,
                                           tags, have["identity"])
@@ -293,7 +271,7 @@ class VmManager(object):
                 reasons = [c["reason"] for _k, c in blockers]
                 how = ("allow_recreate: true (with the full definition: size and image) deletes and recreates the VM "
                        "(its OS disk and the NIC it created are deleted; data on them is lost)")
-                raise ManagerFailure("%s. %s" % ("; ".join(reasons), how), diff=self.diff,
+                raise ManagerFailure("%s. %s" % (join_errors(reasons), how), diff=self.diff,
                                      changes=sorted(k for k, _change in blockers))
             return self._recreate(current)
         power = summary.power_state(current)
@@ -410,11 +388,11 @@ class VmManager(object):
                 self._note("delete %s %s (created by this module for a VM that does not exist)" % (kind, rid))
                 if not self.m.check_mode:
                     api.delete_by_id(self.arm, rid, V.NETWORK, True, self.timeout)
-            return {"vm": None}
+            return {"vm": {}}
         self.diff = {"before": {"state": "present"}, "after": {"state": "absent"}}
         if self.m.check_mode:
             self._note("delete VM %s" % current.get("id"))
-            return {"vm": None}
+            return {"vm": {}}
         if not self.p["wait"]:
             self._note("delete VM %s" % current.get("id"))
             result = api.delete_vm(self.m.sdk, self.sub, self.p["resource_group"], self.p["name"], False, self.timeout)
@@ -422,6 +400,6 @@ class VmManager(object):
             if not result.done:
                 self.m.warn("wait: false - the VM is being deleted; its OS disk and NIC are removed by ARM "
                             "(deleteOption Delete) or by a later run with wait: true")
-            return {"vm": None}
+            return {"vm": {}}
         self._remove(current)
-        return {"vm": None}
+        return {"vm": {}}

@@ -14,7 +14,7 @@ from .._azure import api_versions as V
 from .._azure import cloud as cloud_mod
 from .._azure import errors as azerr
 from .._azure.ids import resource_id
-from .._azure.result import invalid_parameters, join_errors
+from .._azure.result import invalid_parameters, join_errors, shape
 from . import api, facts, grants, key, release_policy as rp, vault as vault_mod
 
 ORCHESTRATOR_PERMISSIONS = ("get", "release")
@@ -32,23 +32,40 @@ def _dns_suffix(m):
         m.fail_json(msg=str(exc))
 
 
-def _diff(before, after):
-    return {"before": before, "after": after}
+class _Backend:
+    """What a run records (actions, before / after) and the common result shape it ends with (result.shape);
+    ``result`` carries the actions so far into a failure too."""
 
-
-# ============================================================================ keyvault_key
-
-class KeyBackend:
-    """A no-change run reads the key only, when the play's facts cache (token cache on) holds the region's
-    attestation provider that the key's policy names and a grant confirmed earlier in the play; anything
-    written is built from fresh reads (facts.py)."""
+    resource = None  # the result key of the resource
 
     def __init__(self, m):
         self.m = m
         self.p = m.params
-        self.result = {"changed": False}
+        self.result = {"changed": False, "actions": []}
         self.before = {}
         self.after = {}
+
+    def _act(self, action):
+        """One change, done or (check mode) to be done."""
+        self.result["changed"] = True
+        self.result["actions"].append(action)
+
+    def _result(self):
+        diff = {"before": self.before, "after": self.after} if self.m.diff_mode else None
+        return shape(self.result, self.resource, False, self.result["actions"], diff)
+
+
+# ============================================================================ keyvault_key
+
+class KeyBackend(_Backend):
+    """A no-change run reads the key only, when the play's facts cache (token cache on) holds the region's
+    attestation provider that the key's policy names and a grant confirmed earlier in the play; anything
+    written is built from fresh reads (facts.py)."""
+
+    resource = "key"
+
+    def __init__(self, m):
+        super().__init__(m)
         self._facts = None
 
     @property
@@ -144,7 +161,11 @@ class KeyBackend:
             return self._absent(kv, bundle)
 
         policy = self._policy(bundle)
-        want = key.desired(self.p, policy)
+        want = key.desired(self.p, policy, key.current(bundle)["tags"] if bundle is not None else None)
+        if len(want.get("tags") or {}) > key.MAX_TAGS:
+            _fail_params(self.m, ["tags: the key would have %d tags after merging O(tags) into its %d current ones; "
+                                  "Key Vault allows at most %d per key. Set append_tags: false to replace them"
+                                  % (len(want["tags"]), len(bundle.get("tags") or {}), key.MAX_TAGS)])
         grant_wanted = self.p["grant_confidential_vm_orchestrator"]
         unchanged = bundle is not None and not self.p["rotate"] and \
             not key.compare(key.current(bundle), want).changed
@@ -165,16 +186,17 @@ class KeyBackend:
         write = not self.m.check_mode
         existed = bundle is not None
         if bundle is None:
-            self.result["changed"] = True
+            self._act("create key %s" % name)
             self.after = dict(want)
             if write:
                 bundle = api.create_key(kv, name, key.create_body(want))
         else:
             plan = key.compare(key.current(bundle), want, rotate=self.p["rotate"])
             if plan.errors:
-                self.m.fail_json(msg="; ".join(plan.errors), diff=plan.diff(), key=key.to_result(bundle, self.vault_url))
+                self.m.fail_json(msg=join_errors(plan.errors), errors=plan.errors, diff=plan.diff(), changed=False,
+                                 actions=[], key=key.to_result(bundle, self.vault_url))
             if self.p["rotate"]:
-                self.result["changed"] = True
+                self._act("create a new version of key %s" % name)
                 self.before["version"] = key.version_of((bundle.get("key") or {}).get("kid"))
                 self.after["version"] = "(new)"
                 self.before.update(plan.diff()["before"])
@@ -182,7 +204,7 @@ class KeyBackend:
                 if write:
                     bundle = api.create_key(kv, name, key.create_body(want))
             elif plan.changed:
-                self.result["changed"] = True
+                self._act("update key %s: %s" % (name, ", ".join(sorted(plan.update))))
                 self.before.update(plan.diff()["before"])
                 self.after.update(plan.diff()["after"])
                 if write:
@@ -204,8 +226,7 @@ class KeyBackend:
         self.result["key"] = key.to_result(bundle, self.vault_url, versions, rotation) if bundle else {}
         if self.m.check_mode and not bundle:
             self.result["key"] = {}
-        self.result["diff"] = _diff(self.before, self.after)
-        return self.result
+        return self._result()
 
     def _warn_chain(self, vault, want):
         """The rest of the CMK chain Azure checks later (disk encryption set creation): say it now."""
@@ -222,24 +243,23 @@ class KeyBackend:
     def _absent(self, kv, bundle):
         if bundle is None:
             self.result["key"] = {}
-            self.result["diff"] = _diff({}, {})
-            return self.result
-        self.result["changed"] = True
+            return self._result()
+        self._act("delete key %s" % self.p["name"])
         have = key.current(bundle)
         if not self.m.check_mode:
             api.delete_key(kv, self.p["name"])
             self.facts.forget("orchestrator-grant", self._grant_fact())
         self.result["key"] = {}
         self.result["deleted_key"] = key.to_result(bundle, self.vault_url)
-        self.result["diff"] = _diff(have, {})
-        return self.result
+        self.before, self.after = have, {}
+        return self._result()
 
     def _rotation(self, kv, name, existed):
         wanted = key.rotation_policy_desired(self.p["rotation_policy"])
         have = api.get_rotation_policy(kv, name) if existed else None
         if key.rotation_policy_compared(have) == key.rotation_policy_compared(wanted):
             return have
-        self.result["changed"] = True
+        self._act("set the rotation policy of key %s" % name)
         self.before["rotation_policy"] = key.rotation_policy_compared(have) if have else None
         self.after["rotation_policy"] = key.rotation_policy_compared(wanted)
         if self.m.check_mode:
@@ -255,7 +275,9 @@ class KeyBackend:
             self.m.fail_json(msg=str(exc), **self.result)
         self.result["orchestrator_grant"] = dict((k, v) for k, v in outcome.items() if k != "changed")
         if outcome["changed"]:
-            self.result["changed"] = True
+            self._act("grant the Confidential VM Orchestrator %s %s on key %s (%s)"
+                      % (oid, ", ".join(outcome.get("missing") or ORCHESTRATOR_PERMISSIONS), self.p["name"],
+                         outcome.get("mode")))
             self.before["orchestrator_grant"] = outcome["before"]
             self.after["orchestrator_grant"] = outcome["after"]
         if not (outcome["changed"] and self.m.check_mode):
@@ -285,7 +307,8 @@ class KeyBackend:
         for text in grants.broader_warnings(outcome):
             self.m.warn(text)
         if outcome["changed"]:
-            self.result["changed"] = True
+            self._act("grant %s Key Vault Crypto Service Release User on key %s"
+                      % (", ".join(sorted(outcome.get("missing") or [])), self.p["name"]))
             self.before["release_principal_ids"], self.after["release_principal_ids"] = before, after
 
 
@@ -317,16 +340,10 @@ def _remember_challenge(play_facts, vault_url):
 
 # ============================================================================ keyvault (the vault)
 
-class VaultBackend:
+class VaultBackend(_Backend):
     """The vault, then the automation principal's own data-plane access to it (the one place that grants it)."""
 
-    def __init__(self, m):
-        self.m = m
-        self.p = m.params
-        self.result = {"changed": False}
-        self.actions = []
-        self.before = {}
-        self.after = {}
+    resource = "vault"
 
     def run(self):
         errors = vault_mod.validate(self.p)
@@ -345,17 +362,6 @@ class VaultBackend:
             self._grant_role(resource)
         self.result["vault"] = vault_mod.to_result(resource)
         return self._result()
-
-    def _result(self):
-        """The common result shape (result.Outcome): vault, changed, actions, diff in diff mode."""
-        self.result["actions"] = list(self.actions)
-        if self.m.diff_mode:
-            self.result["diff"] = _diff(self.before, self.after)
-        return self.result
-
-    def _act(self, action):
-        self.result["changed"] = True
-        self.actions.append(action)
 
     def _absent(self, have):
         self.result["vault"] = {}

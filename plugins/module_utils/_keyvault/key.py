@@ -14,6 +14,7 @@ __metaclass__ = type
 import json
 import re
 
+from .._azure.result import Changes, merge_tags
 from . import release_policy as rp
 
 CVM_ORCHESTRATOR_APP_ID = "bf7b6499-ff71-4aa2-97a4-f372087be7f0"
@@ -284,8 +285,9 @@ def resolve_policy(params, authorities=None):
 
 # --------------------------------------------------------------------------- desired / current
 
-def desired(params, policy):
-    """The compared subset the user asked for.  Keys absent from the dict are not managed."""
+def desired(params, policy, current_tags=None):
+    """The compared subset the user asked for.  Keys absent from the dict are not managed.  Tags merge into
+    ``current_tags`` (the key's tags) unless append_tags is false."""
     out = {
         "kty": params.get("key_type") or "RSA-HSM",
         "key_size": params.get("key_size") or 3072,
@@ -298,7 +300,7 @@ def desired(params, policy):
     if params.get("enabled") is not None:
         out["enabled"] = bool(params["enabled"])
     if params.get("tags") is not None:
-        out["tags"] = dict(params["tags"])
+        out["tags"] = merge_tags(params["tags"], current_tags, params.get("append_tags", True))
     return out
 
 
@@ -356,22 +358,13 @@ def _same(name, have, want):
     return have == want
 
 
-class Plan:
+class Plan(Changes):
     """What to do with an existing key: in-place update, new version, or refusal."""
 
     def __init__(self):
-        self.changes = {}            # property -> (before, after), everything that differs
+        super(Plan, self).__init__()
         self.update = {}             # property -> new value, updatable in place
         self.new_version = []        # properties that need a new version
-        self.errors = []             # changes that cannot be made, with the fix
-
-    @property
-    def changed(self):
-        return bool(self.changes)
-
-    def diff(self):
-        return {"before": dict((k, v[0]) for k, v in self.changes.items()),
-                "after": dict((k, v[1]) for k, v in self.changes.items())}
 
 
 def compare(have, want, rotate=False):

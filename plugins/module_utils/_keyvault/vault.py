@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import re
 
-from .._azure.result import merge_tags
+from .._azure.result import Changes, merge_tags
 from . import grants
 
 CREATE_DEFAULTS = {
@@ -212,24 +212,24 @@ def missing_access(current_policies, wanted_entries):
     return out
 
 
-class Plan:
+class Plan(Changes):
+    """result.Changes, the PATCH to send and the access policy entries to add."""
+
     def __init__(self):
-        self.changes = {}
+        super(Plan, self).__init__()
         self.patch = {}
         self.access = []
-        self.errors = []
 
     @property
     def changed(self):
         return bool(self.changes) or bool(self.access)
 
     def diff(self):
-        before = dict((k, v[0]) for k, v in self.changes.items())
-        after = dict((k, v[1]) for k, v in self.changes.items())
+        out = super(Plan, self).diff()
         if self.access:
-            before["access_policies"] = []
-            after["access_policies"] = [dict(object_id=a["objectId"], **a["permissions"]) for a in self.access]
-        return {"before": before, "after": after}
+            out["before"]["access_policies"] = []
+            out["after"]["access_policies"] = [dict(object_id=a["objectId"], **a["permissions"]) for a in self.access]
+        return out
 
 
 def compare(resource, params, extra_access=()):

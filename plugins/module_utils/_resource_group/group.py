@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import re
 
-from .._azure.result import merge_tags
+from .._azure.result import Changes, merge_tags
 
 _RG_NAME = re.compile(r"^[-\w._()]{1,90}$")
 _LOCATION = re.compile(r"^[a-z0-9]+$")
@@ -35,22 +35,12 @@ def validate(params):
     return errors
 
 
-class Plan:
-    """What differs between the group and the task: changes {property: (before, after)}, errors (no fix by
-    update), tags (what to set)."""
+class Plan(Changes):
+    """What differs between the group and the task (result.Changes) and the tags to set."""
 
     def __init__(self):
-        self.changes = {}
-        self.errors = []
+        super(Plan, self).__init__()
         self.tags = None
-
-    @property
-    def changed(self):
-        return bool(self.changes)
-
-    def diff(self):
-        return {"before": dict((k, v[0]) for k, v in self.changes.items()),
-                "after": dict((k, v[1]) for k, v in self.changes.items())}
 
 
 def compare(resource, params):

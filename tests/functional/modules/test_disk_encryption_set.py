@@ -67,7 +67,7 @@ def test_des_create_idempotent_update_absent(fresh_simulator):
     out = ok(run_module("disk_encryption_set", {"resource_group": RG, "name": "des1", "state": "absent"}, sim.env))
     assert out["changed"]
     out = ok(run_module("disk_encryption_set", {"resource_group": RG, "name": "des1", "state": "absent"}, sim.env))
-    assert out["changed"] is False
+    assert out["changed"] is False and out["disk_encryption_set"] == {}
 
 
 def test_des_refuses_a_key_that_cannot_be_released(fresh_simulator):

@@ -64,6 +64,8 @@ def test_cmk_lifecycle_on_access_policy_vault(fresh_simulator):
     out = ok(run_module("keyvault_key", key_args(vault), sim.env, check=True, diff=True))
     assert out["changed"] and writes(sim, mark) == []
     assert out["key"] == {}
+    assert out["actions"][0] == "create key cmk" and out["actions"][1].startswith(
+        "grant the Confidential VM Orchestrator ")
     assert out["diff"]["after"]["kty"] == "RSA-HSM" and out["diff"]["after"]["orchestrator_grant"] == ["get", "release"]
 
     out = ok(run_module("keyvault_key", key_args(vault), sim.env))
@@ -117,6 +119,15 @@ def test_cmk_lifecycle_on_access_policy_vault(fresh_simulator):
     assert [r[1] for r in writes(sim, mark)] == ["PATCH"]
     assert [a["authority"] for a in out["key"]["release_policy"]["anyOf"]] == [authority, second]
     assert out["key"]["version"] == key["version"]
+    assert out["actions"] == ["update key cmk: release_policy, tags"]
+
+    # tags merge into the key's tags (append_tags defaults to true); append_tags: false replaces them
+    args = dict(args, release_policy_authorities=[authority, second])
+    out = ok(run_module("keyvault_key", dict(args, tags={"team": "x"}), sim.env))
+    assert out["key"]["tags"] == {"env": "t", "team": "x"} and "diff" not in out
+    out = ok(run_module("keyvault_key", dict(args, tags={"team": "x"}, append_tags=False), sim.env, diff=True))
+    assert out["key"]["tags"] == {"team": "x"} and out["diff"] == {"before": {"tags": {"env": "t", "team": "x"}},
+                                                                   "after": {"tags": {"team": "x"}}}
 
     # a size change needs rotate; rotate makes a new version
     out = run_module("keyvault_key", dict(args, key_size=4096), sim.env)
@@ -124,6 +135,7 @@ def test_cmk_lifecycle_on_access_policy_vault(fresh_simulator):
     out = ok(run_module("keyvault_key", dict(args, key_size=4096, rotate=True, include_versions=True), sim.env))
     assert out["changed"] and out["key"]["key_size"] == 4096 and out["key"]["version"] != key["version"]
     assert len(out["key"]["versions"]) == 2
+    assert out["actions"] == ["create a new version of key cmk"]
 
     mark = sim.mark()
     out = ok(run_module("keyvault_key", {"vault_url": vault["vault_uri"], "name": "cmk", "state": "absent"},

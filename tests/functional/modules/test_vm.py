@@ -55,7 +55,7 @@ def test_vm_create_idempotent_check_diff_update_absent(fresh_simulator):
     out = run_module("vm", {"resource_group": "rg-cvm", "name": "cvm1", "state": "absent"}, sim.env, check=True)
     assert out["changed"] and arm_since(sim, mark, writes_only=True) == []
     out = run_module("vm", {"resource_group": "rg-cvm", "name": "cvm1", "state": "absent"}, sim.env)
-    assert out["changed"] and not out.get("failed"), out
+    assert out["changed"] and not out.get("failed") and out["vm"] == {}, out
     deleted = [w["path"].rsplit("/", 2)[-2] for w in arm_since(sim, mark, writes_only=True)
                if w["method"] == "DELETE"]
     assert deleted == ["virtualMachines", "disks", "networkInterfaces"], deleted

@@ -126,8 +126,9 @@ def test_absent(run):
     run(des_module, args())
     result = run(des_module, {"resource_group": "rg", "name": "des1", "state": "absent"})
     assert result["changed"] and [w[0] for w in run.arm.writes()] == ["DELETE"]
+    assert result["disk_encryption_set"] == {}
     again = run(des_module, {"resource_group": "rg", "name": "des1", "state": "absent"})
-    assert again["changed"] is False
+    assert again["changed"] is False and again["disk_encryption_set"] == {}
 
 
 def test_vault_without_purge_protection_is_refused_before_anything_is_written(run):

@@ -90,7 +90,7 @@ def test_key_defaults_from_argspec_make_the_cvm_cmk(world, captured):
     assert sorted(key["key_ops"]) == ["unwrapKey", "wrapKey"]
     assert out["orchestrator_grant"]["principal_id"] == ORCH
     again = call(keyvault_key, key_args(), captured)
-    assert again["changed"] is False
+    assert again["changed"] is False and again["actions"] == [] and "diff" not in again
 
 
 def test_key_check_mode_and_diff_through_ansible_flags(world, captured):

@@ -167,8 +167,9 @@ def test_absent_removes_vm_os_disk_and_created_nic_only(run):
     assert result["changed"]
     deleted = [w[1].rsplit("/", 1)[-1] for w in run.arm.writes() if w[0] == "DELETE"]
     assert deleted == ["cvm1", "cvm1-osdisk", "cvm1-data-0", "cvm1-nic"]
+    assert result["vm"] == {}
     again = run(vm, {"resource_group": "rg", "name": "cvm1", "state": "absent"})
-    assert again["changed"] is False and run.arm.writes() == []
+    assert again["changed"] is False and run.arm.writes() == [] and again["vm"] == {}
 
 
 def test_absent_keeps_user_nic(run):

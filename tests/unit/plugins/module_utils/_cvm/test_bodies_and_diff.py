@@ -121,12 +121,6 @@ def test_data_disks_added_in_place_resized_refused():
     assert resized["data_disks"]["kind"] == diff.RECREATE and "LUN 0" in resized["data_disks"]["reason"]
 
 
-def test_merge_tags():
-    assert diff.merge_tags({"a": "2"}, {"a": "1", "b": "1"}, True) == {"a": "2", "b": "1"}
-    assert diff.merge_tags({"a": "2"}, {"a": "1", "b": "1"}, False) == {"a": "2"}
-    assert diff.merge_tags(None, {"b": "1"}, False) == {"b": "1"}
-
-
 def test_diff_output_has_only_changed_properties():
     out = diff.diff_output({"size": {"before": "a", "after": "b", "kind": "in_place", "reason": None}})
     assert out == {"before": {"size": "a"}, "after": {"size": "b"}}

@@ -23,7 +23,7 @@ def key_params(**over):
     p = dict(vault_url=VAULT_URL, name="cmk", state="present", key_type="RSA-HSM", key_size=3072,
              key_ops=["wrapKey", "unwrapKey"], exportable=True, release_policy="default_cvm",
              release_policy_authorities=None, location="eastus", release_policy_immutable=False, enabled=None,
-             tags=None, rotate=False, rotation_policy=None, grant_confidential_vm_orchestrator=True,
+             tags=None, append_tags=True, rotate=False, rotation_policy=None, grant_confidential_vm_orchestrator=True,
              orchestrator_object_id=None, vault_id=None, vault_resource_group="rg", include_versions=False,
              cloud_environment="AzureCloud")
     p.update(over)
@@ -203,10 +203,12 @@ def test_a_known_challenge_saves_the_401_round_trip_and_a_seen_one_is_kept():
 
 
 def test_check_mode_on_new_key_writes_nothing_and_diffs_everything():
-    m = FakeModule(key_params(), check_mode=True)
+    m = FakeModule(key_params(), check_mode=True, diff_mode=True)
     result, log = run(m)
     assert result["changed"] is True
     assert writes(log) == []
+    assert result["actions"] == ["create key cmk", "grant the Confidential VM Orchestrator %s get, release on key cmk "
+                                 "(access_policy)" % ORCH]
     assert result["diff"]["before"].get("kty") is None
     assert result["diff"]["after"]["kty"] == "RSA-HSM"
     assert result["diff"]["after"]["orchestrator_grant"] == ["get", "release"]
@@ -223,6 +225,41 @@ def test_diff_shows_only_changed_properties():
     assert result["diff"] == {"before": {"tags": {}}, "after": {"tags": {"env": "prod"}}}
     patch = [e for e in log if e[0] == "PATCH"][0]
     assert patch[1].startswith("kv:/keys/cmk/") and patch[2] == {"tags": {"env": "prod"}}
+
+
+def test_result_shape_actions_always_diff_only_in_diff_mode():
+    m = FakeModule(key_params())
+    first = run1(m)
+    assert "diff" not in first and first["actions"][0] == "create key cmk"
+    again = run1(rerun(m))
+    assert again["changed"] is False and again["actions"] == [] and "diff" not in again
+    gone = run1(rerun(m, state="absent"))
+    assert gone["actions"] == ["delete key cmk"] and gone["key"] == {} and "diff" not in gone
+    none = rerun(m, state="absent")
+    none.diff_mode = True
+    assert run1(none) == {"changed": False, "actions": [], "key": {}, "diff": {"before": {}, "after": {}}}
+
+
+def test_tags_merge_by_default_and_replace_with_append_tags_false():
+    m = FakeModule(key_params(tags={"env": "prod"}))
+    run(m)
+    merged = run1(rerun(m, tags={"team": "cvm"}))
+    assert merged["key"]["tags"] == {"env": "prod", "team": "cvm"}
+    assert merged["actions"] == ["update key cmk: tags"]
+    assert run1(rerun(m, tags={"env": "prod"}))["changed"] is False
+    replaced = run1(rerun(m, tags={"team": "cvm"}, append_tags=False))
+    assert replaced["changed"] and replaced["key"]["tags"] == {"team": "cvm"}
+    assert run1(rerun(m, tags={"team": "cvm"}, append_tags=False))["changed"] is False
+
+
+def test_merged_tags_over_the_key_limit_are_refused_before_any_write():
+    m = FakeModule(key_params(tags=dict(("t%d" % i, "v") for i in range(10))))
+    run(m)
+    n = rerun(m, tags=dict(("u%d" % i, "v") for i in range(10)))
+    start = len(n.log)
+    with pytest.raises(Failed) as exc:
+        run(n)
+    assert "tags:" in exc.value.msg and "append_tags: false" in exc.value.msg and writes(n.log[start:]) == []
 
 
 def test_policy_change_is_updated_in_place():
@@ -249,10 +286,12 @@ def test_key_size_change_needs_rotate_and_rotate_creates_new_version():
     with pytest.raises(Failed) as exc:
         run(rerun(m, key_size=4096))
     assert "key_size" in exc.value.msg and "rotate: true" in exc.value.msg
-    result, log = run(rerun(m, key_size=4096, rotate=True))
+    n = rerun(m, key_size=4096, rotate=True)
+    n.diff_mode = True
+    result, log = run(n)
     assert result["changed"] and result["key"]["key_size"] == 4096
     assert result["key"]["version"] != first["key"]["version"]
-    assert result["diff"]["before"]["key_size"] == 3072
+    assert result["diff"]["before"]["key_size"] == 3072 and result["actions"] == ["create a new version of key cmk"]
 
 
 def test_rotate_without_changes_still_creates_a_version():

@@ -260,3 +260,10 @@ def test_version_entries_sorted_oldest_first():
     items = [{"kid": URL + "keys/cmk/b", "attributes": {"created": 2, "enabled": True}},
              {"kid": URL + "keys/cmk/a", "attributes": {"created": 1, "enabled": False}}]
     assert [v["version"] for v in key.version_entries(items)] == ["a", "b"]
+
+
+def test_desired_tags_merge_into_current_unless_append_tags_false():
+    policy = rp.default_cvm([EUS])
+    assert key.desired(params(tags={"a": "b"}), policy, {"x": "y"})["tags"] == {"x": "y", "a": "b"}
+    assert key.desired(params(tags={"a": "b"}, append_tags=False), policy, {"x": "y"})["tags"] == {"a": "b"}
+    assert key.desired(params(tags={"a": "b"}), policy)["tags"] == {"a": "b"}

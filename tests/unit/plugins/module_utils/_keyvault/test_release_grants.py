@@ -111,7 +111,7 @@ def module(rbac=True, check_mode=False, **over):
                   orchestrator_object_id=None, vault_id=VAULT_ID, vault_resource_group=None, include_versions=False,
                   release_principal_ids=[VM1, VM2], cloud_environment="AzureCloud")
     params.update(over)
-    m = FakeModule(params, check_mode=check_mode, rbac=rbac)
+    m = FakeModule(params, check_mode=check_mode, diff_mode=True, rbac=rbac)
     arm = ListingArm(m.log)
     arm.store = m.arm.store
     m.arm = arm
@@ -119,7 +119,7 @@ def module(rbac=True, check_mode=False, **over):
 
 
 def rerun(m, check_mode=False, **over):
-    n = FakeModule(dict(m.params, **over), check_mode=check_mode)
+    n = FakeModule(dict(m.params, **over), check_mode=check_mode, diff_mode=True)
     n.kv, n.arm, n.graph, n.log = m.kv, m.arm, m.graph, m.log
     return n
 
@@ -134,6 +134,8 @@ def test_new_key_with_release_principals_creates_key_then_grants_each_once():
     ops = [e[0] for e in m.log.writes()]
     assert ops.index("POST") < ops.index("PUT"), m.log.writes()       # the key exists before its scope is granted
     assert result["diff"]["after"]["release_principal_ids"] == sorted([VM1, VM2])
+    assert result["actions"] == ["create key datadisk", "grant %s Key Vault Crypto Service Release User on key "
+                                 "datadisk" % ", ".join(sorted([VM1, VM2]))]
 
     start = len(m.log)
     again = backends.run_key(rerun(m))
