@@ -186,7 +186,8 @@ def verify_challenge(cloud, vault_url):
     return host.lower().endswith('.' + cloud.keyvault_dns_suffix)
 
 
-def _json(http_response):
+def response_json(http_response):
+    """The JSON body of an azure-core HTTP response, or None (no body, not JSON, body not readable)."""
     try:
         text = http_response.text()
     except Exception:  # pylint: disable=broad-except
@@ -304,7 +305,7 @@ def get_or_none(call):
 def raw(pipeline_response, _deserialized, _headers):
     """``cls=raw`` makes an SDK get or long-running operation return Azure's JSON as a dict (what the pure code
     reads)."""
-    return _json(pipeline_response.http_response)
+    return response_json(pipeline_response.http_response)
 
 
 def as_dict(model):
@@ -329,7 +330,7 @@ def _accepted(http_response):
     request = http_response.request
     resource_url = request.url if request.method in ('PUT', 'PATCH') else None
     return first_answer(request.method, http_response.status_code, dict(http_response.headers or {}),
-                        _json(http_response), resource_url)
+                        response_json(http_response), resource_url)
 
 
 def operation(begin, wait, timeout):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-import json
 import re
 
 from .._azure import api_versions as V
@@ -139,17 +138,6 @@ class KeyArgumentError(ValueError):
     """A request body field the KeyClient has no parameter for (never dropped silently)."""
 
 
-def _json(http_response):
-    try:
-        text = http_response.text()
-    except Exception:  # pylint: disable=broad-except
-        return None
-    try:
-        return json.loads(text) if text and text.strip() else None
-    except ValueError:
-        return None
-
-
 def _answers(call, allow_404=False):
     """The JSON of every successful answer to ``call(raw_response_hook)`` (pages of a list, or the one result).
 
@@ -173,7 +161,7 @@ def _answers(call, allow_404=False):
         if allow_404 and exc.status == 404:
             return None
         raise with_hint(exc)
-    return [_json(r) for r in seen if 200 <= r.status_code < 300]
+    return [clients.response_json(r) for r in seen if 200 <= r.status_code < 300]
 
 
 def _answer(call, allow_404=False):
