@@ -15,23 +15,14 @@ pytest.importorskip("requests")
 pytest.importorskip("azure.mgmt.core")
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import cloud, errors  # noqa: E402
+from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._azure.test_access import (  # noqa: E402
+    FIREWALL_403, OID, POLICY_403, RBAC_403)
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._azure.test_clients import (  # noqa: E402
     ARM, SUB, build)
 
 RG = '/subscriptions/%s/resourceGroups/rg' % SUB
 VNET = RG + '/providers/Microsoft.Network/virtualNetworks/vnet1'
 KV = 'https://kv1.vault.example.test'
-OID = '11111111-2222-3333-4444-555555555555'
-POLICY_403 = {'error': {'code': 'Forbidden', 'message': "The user, group or application 'appid=a;oid=%s;iss=https://"
-                        "sts.windows.net/t/' does not have keys create permission on key vault 'kv1;location=eastus'."
-                        % OID, 'innererror': {'code': 'AccessDenied'}}}
-RBAC_403 = {'error': {'code': 'Forbidden', 'message': "Caller is not authorized to perform action on resource.\r\nIf "
-                      "role assignments, deny assignments or role definitions were changed recently, please observe "
-                      "propagation time.\r\nCaller: appid=a;oid=%s;iss=https://sts.windows.net/t/\r\nAction: "
-                      "'Microsoft.KeyVault/vaults/keys/create/action'\r\nResource: '/subscriptions/s/keys/cmk'" % OID,
-                      'innererror': {'code': 'ForbiddenByRbac'}}}
-FIREWALL_403 = {'error': {'code': 'Forbidden', 'message': 'Client address is not authorized and caller is not a '
-                          'trusted service.', 'innererror': {'code': 'ForbiddenByFirewall'}}}
 
 
 def vnet(state):
