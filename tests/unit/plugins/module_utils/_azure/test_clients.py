@@ -58,15 +58,20 @@ class Scripted(requests.adapters.HTTPAdapter):
     def send(self, request, **_kwargs):  # pylint: disable=arguments-differ
         self.sent.append((request.method, request.url))
         status, headers, body = self.answers.pop(0)
-        content = json.dumps(body).encode() if body is not None else b''
-        response = requests.Response()
-        response.status_code = status
-        response.headers.update(headers)
-        response.raw = HTTPResponse(body=io.BytesIO(content), headers=headers, status=status, preload_content=False)
-        response.url = request.url
-        response.request = request
-        response.reason = 'scripted'
-        return response
+        return json_response(request, status, headers, body, 'scripted')
+
+
+def json_response(request, status, headers, body, reason):
+    """A requests.Response to ``request`` carrying ``body`` as JSON (no body when None)."""
+    content = json.dumps(body).encode() if body is not None else b''
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers)
+    response.raw = HTTPResponse(body=io.BytesIO(content), headers=headers, status=status, preload_content=False)
+    response.url = request.url
+    response.request = request
+    response.reason = reason
+    return response
 
 
 class Transport(RequestsTransport):

@@ -5,7 +5,6 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
-import io
 import itertools
 import json
 import time
@@ -288,19 +287,12 @@ def kv_adapter(kv):
     """A requests adapter that is Key Vault for the real KeyClient: its challenge (401 with the tenant and
     resource) to a request without a token, FakeKv's answer to one with a token."""
     import requests  # pylint: disable=import-outside-toplevel
-    from urllib3.response import HTTPResponse  # pylint: disable=import-outside-toplevel
+    from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._azure import (  # noqa: E501 pylint: disable=import-outside-toplevel
+        test_clients as http)
 
     def respond(request, status, headers, data):
-        content = json.dumps(data).encode() if data is not None else b""
         headers = dict(headers, **{"Content-Type": "application/json; charset=utf-8"})
-        response = requests.Response()
-        response.status_code = status
-        response.headers.update(headers)
-        response.raw = HTTPResponse(body=io.BytesIO(content), headers=headers, status=status, preload_content=False)
-        response.url = request.url
-        response.request = request
-        response.reason = "fake"
-        return response
+        return http.json_response(request, status, headers, data, "fake")
 
     class Adapter(requests.adapters.HTTPAdapter):
         def send(self, request, **_kwargs):  # pylint: disable=arguments-differ
