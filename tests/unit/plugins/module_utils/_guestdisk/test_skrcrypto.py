@@ -66,7 +66,7 @@ def test_gcm_decrypts_and_authenticates(iv_len):
     with pytest.raises(c.CryptoError):
         c.aes_gcm_decrypt(key, iv, sealed[:-16], sealed[-16:], b"other aad")
     with pytest.raises(c.CryptoError):
-        c.aes_gcm_decrypt(key, iv, b"\0" + sealed[1:-16], sealed[-16:], b"Transport Key")
+        c.aes_gcm_decrypt(key, iv, bytes([sealed[0] ^ 1]) + sealed[1:-16], sealed[-16:], b"Transport Key")
 
 
 def test_pkcs8_and_pkcs1_rsa_keys_load(rsa_key):
