@@ -26,6 +26,7 @@ __metaclass__ = type
 
 import contextlib
 import json
+import threading
 import time
 
 try:
@@ -50,6 +51,7 @@ class SdkClients:
         self._sleep = sleep or time.sleep
         self.poll_interval = poll_interval
         self._built = {}
+        self._lock = threading.RLock()
         self.access_waits = []
 
     # -- shared options --------------------------------------------------------------------------------------
@@ -61,14 +63,15 @@ class SdkClients:
         return options
 
     def _once(self, key, build):
-        if key not in self._built:
-            try:
-                self._built[key] = build()
-            except ImportError as exc:
-                raise errors.AzureError('%s; install the collection\'s requirements on the control node '
-                                        '(pip install -r requirements.txt: azure-mgmt-compute, azure-keyvault-keys, '
-                                        'azure-mgmt-core)' % exc)
-        return self._built[key]
+        with self._lock:  # vm_batch's threads share the clients
+            if key not in self._built:
+                try:
+                    self._built[key] = build()
+                except ImportError as exc:
+                    raise errors.AzureError('%s; install the collection\'s requirements on the control node '
+                                            '(pip install -r requirements.txt: azure-mgmt-compute, azure-keyvault-keys, '
+                                            'azure-mgmt-core)' % exc)
+            return self._built[key]
 
     # -- clients ---------------------------------------------------------------------------------------------
     def compute(self):

@@ -93,18 +93,29 @@ class AzureSession:
         """What every client waited for after 403 answers (plain dicts, safe to return)."""
         return [wait.to_dict() for wait in (self._sdk.access_waits if self._sdk is not None else [])]
 
+    def _arm_token(self):
+        from azure.core.exceptions import ClientAuthenticationError  # pylint: disable=import-outside-toplevel
+
+        try:
+            return self.credential().get_token(self.cloud.arm_scope).token
+        except ClientAuthenticationError as exc:
+            raise AzureAuthError('could not get an access token for %s: %s'
+                                 % (self.cloud.arm_scope, ' '.join(str(exc.message or exc).split())[:500]))
+
     def principal(self):
         """The automation principal (object id from the oid claim of its ARM access token)."""
         from . import principal as principal_mod  # pylint: disable=import-outside-toplevel
 
-        from azure.core.exceptions import ClientAuthenticationError  # pylint: disable=import-outside-toplevel
+        return principal_mod.from_claims(principal_mod.token_claims(self._arm_token()), self.settings.describe())
 
-        try:
-            token = self.credential().get_token(self.cloud.arm_scope).token
-        except ClientAuthenticationError as exc:
-            raise AzureAuthError('could not get an access token for %s: %s'
-                                 % (self.cloud.arm_scope, ' '.join(str(exc.message or exc).split())[:500]))
-        return principal_mod.from_claims(principal_mod.token_claims(token), self.settings.describe())
+    def prepare_threads(self):
+        """Resolve the subscription, build the compute and ARM clients and get the ARM token once, before worker
+        threads share this session (so they do not each ask for a token)."""
+        sub = self.subscription_id
+        self.sdk.compute()
+        self.sdk.arm()
+        self._arm_token()
+        return sub
 
     @property
     def sdk(self):

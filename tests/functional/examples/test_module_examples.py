@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from helpers import REPO, ansible_env, run_playbook
 from simctl import start_simulator, stop_simulator
 
-CHAIN = ["resource_group", "keyvault", "keyvault_key", "disk_encryption_set", "virtual_network", "vm", "vm_info",
-         "sku_info"]
+CHAIN = ["resource_group", "keyvault", "keyvault_key", "disk_encryption_set", "virtual_network", "vm", "vm_batch",
+         "vm_info", "sku_info"]
 
 
 def examples_text(path: Path) -> str:
@@ -105,11 +105,11 @@ def test_examples_chain_into_one_idempotent_playbook_and_the_inventory_examples_
     for name, text in inventory_examples().items():
         (tmp_path / name).write_text(text)
     minimal = inventory(tmp_path / "minimal.cvm.yml", user_env)
-    assert members(minimal, "tee_snp") == {"cvm-snp-1"}
-    assert members(minimal, "tee_tdx") == {"cvm-1", "cvm-2"}
+    assert members(minimal, "tee_snp") == {"cvm-snp-1", "batch-snp-1"}
+    assert members(minimal, "tee_tdx") == {"cvm-1", "cvm-2", "batch-tdx-1"}
     fleet = inventory(tmp_path / "fleet.cvm.yml", user_env)
-    assert members(fleet, "rg_cvm_rg") == {"cvm-snp-1", "cvm-1", "cvm-2"}
-    assert members(fleet, "tee_SNP") == {"cvm-snp-1"}
-    assert members(fleet, "cmk") == {"cvm-snp-1", "cvm-1", "cvm-2"}
+    assert members(fleet, "rg_cvm_rg") == {"cvm-snp-1", "cvm-1", "cvm-2", "batch-snp-1", "batch-tdx-1"}
+    assert members(fleet, "tee_SNP") == {"cvm-snp-1", "batch-snp-1"}
+    assert members(fleet, "cmk") == {"cvm-snp-1", "cvm-1", "cvm-2", "batch-snp-1", "batch-tdx-1"}
     user = fleet["_meta"]["hostvars"]["cvm-1"]["ansible_user"]
     assert (user.get("__ansible_unsafe") if isinstance(user, dict) else user) == "azureuser"

@@ -344,8 +344,8 @@ def test_secure_boot_without_size_and_image_is_applied_while_deallocated(run):
 
 
 def test_every_vm_option_is_in_the_managed_properties_table():
-    from ansible_collections.confidential.azure.plugins.module_utils._cvm import vm_properties
-    assert set(vm.argument_spec()) == set(vm_properties.VM_OPTIONS)
+    from ansible_collections.confidential.azure.plugins.module_utils._cvm import vm_args, vm_properties
+    assert set(vm_args.vm_argument_spec()) == set(vm_properties.VM_OPTIONS)
 
 
 def test_system_assigned_identity_returns_principal_id_and_user_assigned_is_added_in_place(run):
