@@ -4,6 +4,10 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import os
+import subprocess
+import sys
+
 from ansible_collections.confidential.azure.plugins.modules import disk_encryption_set as des_module
 from ansible_collections.confidential.azure.tests.unit.plugins.modules.cvm_harness import SUB, run  # noqa: F401 pylint: disable=unused-import
 
@@ -105,6 +109,14 @@ def test_other_key_read_errors_say_status_code_and_message(run):
     assert result["failed"] and result["msg"] == ("key_url: reading the key failed with 400 BadParameter: The "
                                                   "request URI contains an invalid name"), result
     assert run.arm.writes() == []
+
+
+def test_the_module_imports_no_key_vault_sdk_until_it_checks_a_key():
+    code = ("import sys\n"
+            "from ansible_collections.confidential.azure.plugins.modules import disk_encryption_set\n"
+            "assert not [m for m in sys.modules if m.startswith('azure.keyvault')], 'azure.keyvault imported'\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_unversioned_key_url_rejected_before_any_request(run):
