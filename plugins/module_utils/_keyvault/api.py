@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Key Vault, vault, resource group, attestation and Graph calls, through the plumbing layer's clients.
 
-Every function takes a client (``m.arm``, ``m.sdk.keys(vault_url)``, ``m.graph``) and returns plain dicts.
+Every call takes a client (``m.arm``, the KeyClient keys_client() builds, ``m.graph``) and returns plain dicts;
+keys_client() is how keyvault_key, keyvault_key_info and disk_encryption_set's key check get a vault's KeyClient.
 Key Vault errors are re-raised as the plumbing's AzureApiError with a hint for the fix appended.
 """
 
