@@ -8,8 +8,8 @@
 - ``keys(vault_url)``: azure-keyvault-keys' KeyClient for one vault (Key Vault's challenge authentication);
 - ``arm()``: azure-mgmt-core's ARMPipelineClient; ``arm_requests()`` sends Azure's JSON over it for the ARM calls
   no typed SDK of the design covers (resource groups, network, vault management, role assignments);
-- ``graph_requests()``, ``vault_requests(url)``, ``service_requests(url)``: the same over azure-core pipelines for
-  Microsoft Graph, a vault's data plane and MAA (pipeline.ServiceRequests).
+- ``graph_requests()``, ``service_requests(url)``: the same over azure-core pipelines for Microsoft Graph and MAA
+  (pipeline.ServiceRequests).
 
 All use the session's credential and cloud (custom ARM endpoint and token scopes, custom CA bundle), the same
 retries (429/5xx honour Retry-After, capped) and, for Key Vault, the bounded wait on 403 answers while a fresh
@@ -122,7 +122,7 @@ class SdkClients:
         return self._once('arm', build)
 
     def _service_client(self, base_url, scope, access_timeout):
-        """A PipelineClient for a service outside ARM (Graph, a vault's data plane, MAA) with the same policies;
+        """A PipelineClient for a service outside ARM (Graph, MAA) with the same policies;
         scope None sends no token (MAA's attest endpoints are anonymous)."""
         from azure.core import PipelineClient  # pylint: disable=import-outside-toplevel
         from azure.core.pipeline import policies  # pylint: disable=import-outside-toplevel
@@ -144,10 +144,6 @@ class SdkClients:
     def graph_requests(self):
         cloud = self.session.cloud
         return self.service_requests(cloud.graph_endpoint, cloud.graph_scope)
-
-    def vault_requests(self, vault_url):
-        """A vault's data plane with a token for Key Vault; 403 answers wait while a grant propagates."""
-        return self.service_requests(vault_url, self.session.cloud.keyvault_scope, self.session.access_timeout)
 
     def service_requests(self, base_url, scope=None, access_timeout=0):
         base = base_url.rstrip('/')

@@ -35,7 +35,7 @@ def _missing_lib():
 
 class AzureModule:
     """Wraps AnsibleModule; modules read params here and reach Azure only through .sdk (the SDK clients) and
-    .arm / .graph / .data_plane (JSON requests over the same pipelines)."""
+    .arm / .graph (JSON requests over the same pipelines)."""
 
     def __init__(self, argument_spec, **kwargs):
         spec = dict(AZURE_COMMON_ARGS)
@@ -110,9 +110,6 @@ class AzureModule:
     @property
     def graph(self):
         return self.session.graph
-
-    def data_plane(self, vault_url):
-        return self.session.data_plane(vault_url)
 
     def fail_azure(self, exc, **result):
         """Fail the task with a one-line message and the structured error; never a traceback."""

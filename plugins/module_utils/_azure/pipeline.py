@@ -4,10 +4,11 @@
 """Azure's JSON in and out for one service through the azure-core pipeline clients.py builds.
 
 ARM calls no typed SDK of the design covers (resource groups, network, vault management, role assignments,
-attestation providers), Microsoft Graph, a vault's data plane and MAA all go through ``ServiceRequests``: the
-same retries (429/5xx and dropped connections, Retry-After honoured and capped), the same bounded wait on a 403
-while a fresh grant propagates, and the same error translation (Azure's code and message, one line).  ARM writes
-run their long-running part on azure-mgmt-core's ARM polling with the collection's wait / no-wait contract.
+attestation providers), Microsoft Graph and MAA all go through ``ServiceRequests`` (Key Vault keys go through
+azure-keyvault-keys' KeyClient, clients.SdkClients.keys): the same retries (429/5xx and dropped connections,
+Retry-After honoured and capped), the same bounded wait on a 403 while a fresh grant propagates, and the same
+error translation (Azure's code and message, one line).  ARM writes run their long-running part on
+azure-mgmt-core's ARM polling with the collection's wait / no-wait contract.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -137,7 +137,3 @@ class AzureSession:
     @property
     def graph(self):
         return self.sdk.graph_requests()
-
-    def data_plane(self, vault_url):
-        """Requests to one Key Vault's data plane (vault_url like https://name.vault.azure.net/)."""
-        return self.sdk.vault_requests(vault_url)

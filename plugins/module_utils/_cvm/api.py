@@ -172,12 +172,6 @@ def get_vault(arm, vault_resource_id):
     return arm.get(vault_resource_id, V.KEYVAULT_MANAGEMENT)
 
 
-def get_key(kv, name, version):
-    """Key Vault data plane: (status, json) of GET /keys/{name}/{version}."""
-    status, _headers, body = kv.request("GET", "/keys/%s/%s" % (name, version), V.KEYVAULT_KEYS)
-    return status, body
-
-
 # -- SKUs -------------------------------------------------------------------------------------------------------
 def list_skus(sdk, location):
     """Resource SKUs of the subscription (one region when location is given), as Azure's JSON."""

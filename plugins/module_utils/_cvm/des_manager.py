@@ -7,7 +7,9 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
+from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
 from ansible_collections.confidential.azure.plugins.module_utils._azure.result import join_errors, merge_tags
+from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api as kv_api
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import facts, grants
 
 from . import api, des_body, diff, limits, preflight, summary
@@ -41,21 +43,27 @@ class DesManager(Manager):
         return api.vault_id(self.sub, self.p["resource_group"], vault)
 
     def _check_key(self):
-        """Key Vault data plane GET of the key: exportable HSM key with a release policy, else say why not."""
+        """Key Vault GET of the key version through the KeyClient: an exportable HSM key with a release policy, else
+        say why not."""
         parts = self.key_parts
-        kv = self.m.data_plane(parts["vault_url"])
-        status, body = api.get_key(kv, parts["name"], parts["version"])
-        if status == 404:
-            raise ManagerFailure("key_url: key %s version %s does not exist in %s" % (parts["name"], parts["version"],
-                                                                                      parts["vault_url"]))
-        if status == 403:
-            raise ManagerFailure("key_url: no permission to read key %s in %s (needs key permission get) - %s"
-                                 % (parts["name"], parts["vault_url"], ((body or {}).get("error") or {}).get("message")))
-        if status >= 300:
-            err = (body or {}).get("error") or {}
-            raise ManagerFailure("key_url: reading the key failed with %s %s: %s" % (status, err.get("code"),
-                                                                                     err.get("message")))
-        problems = des_body.key_problems(body, self.p.get("encryption_type") or limits.CONFIDENTIAL_DES_TYPE)
+        vault_url, name = parts["vault_url"], parts["name"]
+        play_facts = facts.Facts.of_params(self.p)
+        try:
+            bundle = kv_api.get_key(kv_api.keys_client(self.m, play_facts, vault_url), name, parts["version"])
+        except AzureApiError as exc:
+            if exc.status == 403:
+                raise ManagerFailure("key_url: no permission to read key %s in %s (needs key permission get) - %s"
+                                     % (name, vault_url, exc.message), azure_error=exc.to_dict())
+            if not exc.status:  # no answer from Key Vault: the plumbing's connection error as it is
+                raise
+            raise ManagerFailure("key_url: reading the key failed with %s %s: %s" % (exc.status, exc.code,
+                                                                                     exc.message),
+                                 azure_error=exc.to_dict())
+        kv_api.remember_challenge(play_facts, vault_url)
+        if bundle is None:
+            raise ManagerFailure("key_url: key %s version %s does not exist in %s" % (name, parts["version"],
+                                                                                      vault_url))
+        problems = des_body.key_problems(bundle, self.p.get("encryption_type") or limits.CONFIDENTIAL_DES_TYPE)
         if problems:
             raise ManagerFailure("key_url: %s cannot back a confidential disk encryption set: %s"
                                  % (self.p["key_url"], join_errors(problems)))

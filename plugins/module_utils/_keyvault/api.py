@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Key Vault, vault, resource group, attestation and Graph calls, through the plumbing layer's clients.
 
-Every function takes a client (``m.arm``, ``m.sdk.keys(vault_url)``, ``m.graph``) and returns plain dicts.
+Every call takes a client (``m.arm``, the KeyClient keys_client() builds, ``m.graph``) and returns plain dicts;
+keys_client() is how keyvault_key, keyvault_key_info and disk_encryption_set's key check get a vault's KeyClient.
 Key Vault errors are re-raised as the plumbing's AzureApiError with a hint for the fix appended.
 """
 
@@ -15,7 +16,7 @@ import re
 
 from .._azure import api_versions as V
 from .._azure import errors as azerr
-from . import release_policy as rp
+from . import facts, release_policy as rp
 
 try:
     from urllib.parse import quote, urlparse
@@ -202,9 +203,33 @@ def key_arguments(body, creating):
     return out
 
 
-def get_key(keys, name):
-    """The latest version's KeyBundle, or None."""
-    return _answer(lambda hook: keys.get_key(name, raw_response_hook=hook), allow_404=True)
+def keys_client(m, play_facts, vault_url):
+    """The vault's KeyClient (``m.sdk.keys``), given the vault's challenge (as the play already read it, else the
+    one Key Vault answers for the session's tenant and cloud) so that its first request carries a token: no 401
+    round trip.  After the first call, remember_challenge() keeps what the vault answered for the play."""
+    from .._azure import clients  # pylint: disable=import-outside-toplevel
+
+    session = m.session
+    cloud = getattr(session, "cloud", None)
+    off_domain = cloud is not None and not clients.verify_challenge(cloud, vault_url)
+    header = play_facts.get("keyvault-challenge", (vault_url.lower(),), facts.ATTESTATION_TTL) or \
+        expected_challenge(getattr(session, "authority", None),
+                           getattr(getattr(session, "settings", None), "tenant", None),
+                           getattr(cloud, "keyvault_scope", None), vault_url, any_host=off_domain)
+    seed_challenge(vault_url, header)
+    return m.sdk.keys(vault_url)
+
+
+def remember_challenge(play_facts, vault_url):
+    """Keep the vault's challenge this process saw in the play's facts (used only with the token cache on)."""
+    header = challenge_seen(vault_url)
+    if header:
+        play_facts.put("keyvault-challenge", (vault_url.lower(),), header)
+
+
+def get_key(keys, name, version=None):
+    """The KeyBundle of the latest version (or of ``version``), or None when Key Vault answers 404."""
+    return _answer(lambda hook: keys.get_key(name, version, raw_response_hook=hook), allow_404=True)
 
 
 def create_key(keys, name, body):

@@ -153,10 +153,10 @@ class KeyBackend(_Backend):
     # -- run -----------------------------------------------------------------------------------------------
     def run(self):
         self.validate()
-        kv = _keys_client(self.m, self.facts, self.vault_url)
+        kv = api.keys_client(self.m, self.facts, self.vault_url)
         name = self.p["name"]
         bundle = api.get_key(kv, name)
-        _remember_challenge(self.facts, self.vault_url)
+        api.remember_challenge(self.facts, self.vault_url)
         if self.p["state"] == "absent":
             return self._absent(kv, bundle)
 
@@ -314,28 +314,6 @@ class KeyBackend(_Backend):
 
 def run_key(m):
     return KeyBackend(m).run()
-
-
-def _keys_client(m, play_facts, vault_url):
-    """The vault's KeyClient, given the vault's challenge (as the play already read it, else the one Key Vault
-    answers for the session's tenant and cloud) so that its first request carries a token: no 401 round trip."""
-    from .._azure import clients  # pylint: disable=import-outside-toplevel
-
-    session = m.session
-    cloud = getattr(session, "cloud", None)
-    off_domain = cloud is not None and not clients.verify_challenge(cloud, vault_url)
-    header = play_facts.get("keyvault-challenge", (vault_url.lower(),), facts.ATTESTATION_TTL) or \
-        api.expected_challenge(getattr(session, "authority", None),
-                               getattr(getattr(session, "settings", None), "tenant", None),
-                               getattr(cloud, "keyvault_scope", None), vault_url, any_host=off_domain)
-    api.seed_challenge(vault_url, header)
-    return m.sdk.keys(vault_url)
-
-
-def _remember_challenge(play_facts, vault_url):
-    header = api.challenge_seen(vault_url)
-    if header:
-        play_facts.put("keyvault-challenge", (vault_url.lower(),), header)
 
 
 # ============================================================================ keyvault (the vault)
@@ -519,9 +497,9 @@ def run_key_info(m):
         _fail_params(m, errors)
     vault_url = key.parse_vault_url(p["vault_url"], suffix)[0]
     play_facts = facts.Facts.of_params(p)
-    kv = _keys_client(m, play_facts, vault_url)
+    kv = api.keys_client(m, play_facts, vault_url)
     bundle = api.get_key(kv, p["name"])
-    _remember_challenge(play_facts, vault_url)
+    api.remember_challenge(play_facts, vault_url)
     if bundle is None:
         return {"changed": False, "exists": False, "key": {}}
     versions = key.version_entries(api.list_versions(kv, p["name"])) if p.get("include_versions") else None

@@ -3,6 +3,7 @@
 """confidential.azure.disk_encryption_set against the simulator (vault and key made by the keyvault modules)."""
 from __future__ import annotations
 
+from azure.keyvault.keys import KeyClient
 from cvm_common import arm_since
 from helpers import run_module
 
@@ -39,12 +40,18 @@ def test_des_create_idempotent_update_absent(fresh_simulator):
     assert out["changed"] and arm_since(sim, mark, writes_only=True) == [], out
     assert out["diff"]["after"]["encryption_type"] == "ConfidentialVmEncryptedWithCustomerKey"
 
+    mark = sim.mark()
     out = ok(run_module("disk_encryption_set", des_args(key), sim.env))
     des = out["disk_encryption_set"]
     assert out["changed"] and des["encryption_type"] == "ConfidentialVmEncryptedWithCustomerKey"
     assert des["key_url"] == key["kid"] and des["identity"]["principal_id"]
-    reqs = sim.requests(since=mark)
-    assert any(r["service"] == "keyvault" and r["method"] == "GET" and "/keys/cmk/" in r["path"] for r in reqs)
+    # the key version is read once, by azure-keyvault-keys' KeyClient (its api-version), handed the cloud's
+    # challenge (no 401 round trip)
+    kv_reqs = [(r["method"], r["path"], r["api_version"], r["status"]) for r in sim.requests(since=mark)
+               if r["service"] == "keyvault"]
+    version = key["kid"].rsplit("/", 1)[-1]
+    assert kv_reqs == [("GET", "/keys/cmk/" + version, KeyClient(vault["vault_uri"], object()).api_version, 200)], \
+        kv_reqs
 
     mark = sim.mark()
     out = ok(run_module("disk_encryption_set", des_args(key), sim.env))
@@ -106,4 +113,21 @@ def test_des_grants_its_identity_on_the_vault_once(fresh_simulator):
     mark = sim.mark()
     out = ok(run_module("disk_encryption_set", des_args(key, grant_key_permissions=True), sim.env))
     assert out["changed"] is False and out["grant"]["changed"] is False
+    assert arm_since(sim, mark, writes_only=True) == []
+
+
+def test_des_without_key_get_permission_says_so_before_writing(fresh_simulator):
+    sim = fresh_simulator
+    vault, key = chain(sim)
+    _st, _h, doc = sim.call("GET", vault["id"], api_version="2024-11-01")
+    (entry,) = doc["properties"]["accessPolicies"]   # the automation principal's (keyvault granted it)
+    st, _h, _b = sim.call("PUT", vault["id"] + "/accessPolicies/remove", {"properties": {"accessPolicies": [
+        {"tenantId": entry["tenantId"], "objectId": entry["objectId"], "permissions": {"keys": ["get"]}}]}},
+        api_version="2024-11-01")
+    assert st == 200
+    mark = sim.mark()
+    out = run_module("disk_encryption_set", des_args(key, access_propagation_timeout=0), sim.env)
+    assert out["failed"] and out["msg"].startswith(
+        "key_url: no permission to read key cmk in %s (needs key permission get) - " % vault["vault_uri"]), out
+    assert "does not have keys get permission" in out["msg"] and out["azure_error"]["status"] == 403, out
     assert arm_since(sim, mark, writes_only=True) == []

@@ -13,6 +13,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from ansible_collections.confidential.azure.plugins.module_utils._azure import api_versions as V
 from ansible_collections.confidential.azure.plugins.module_utils._azure.ids import resource_id
+from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault import fakes as kv_fakes
 
 POWER = {"begin_start": "start", "begin_power_off": "powerOff", "begin_deallocate": "deallocate"}
 
@@ -160,10 +161,15 @@ class FakeCompute(object):
 
 
 class FakeSdk(object):
-    def __init__(self, arm, sub):
+    def __init__(self, arm, sub, kv=None):
         self.arm = arm
         self.sub = sub
+        self.kv = kv
         self.access_waits = []
 
     def compute(self):
         return FakeCompute(self.arm, self.sub)
+
+    def keys(self, vault_url):
+        """The real KeyClient, over HTTP answered by ``kv`` (its request(method, path, api_version, body))."""
+        return kv_fakes.fake_sdk(self.kv).keys(vault_url)

@@ -4,6 +4,10 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import os
+import subprocess
+import sys
+
 from ansible_collections.confidential.azure.plugins.modules import disk_encryption_set as des_module
 from ansible_collections.confidential.azure.tests.unit.plugins.modules.cvm_harness import SUB, run  # noqa: F401 pylint: disable=unused-import
 
@@ -16,10 +20,13 @@ GOOD_KEY = {"key": {"kid": KEY_URL, "kty": "RSA-HSM", "key_ops": ["wrapKey", "un
 
 
 class FakeKv(object):
+    """One key version's answer (or error) to the KeyClient's requests; ``challenges`` counts the 401 round trips."""
+
     def __init__(self, bundle, status=200):
         self.bundle = bundle
         self.status = status
         self.calls = []
+        self.challenges = 0
 
     def request(self, method, path, api_version=None, body=None, params=None, headers=None):
         self.calls.append((method, path))
@@ -49,7 +56,8 @@ def test_create_checks_key_then_puts_confidential_des(run):
     run.kv = FakeKv(GOOD_KEY)
     result = run(des_module, args())
     assert result["changed"] and not result.get("failed"), result
-    assert run.kv.calls == [("GET", "/keys/cvm-key/0123456789abcdef0123456789abcdef")]
+    # the KeyClient reads the key version, handed the cloud's challenge: no 401 round trip
+    assert run.kv.calls == [("GET", "/keys/cvm-key/0123456789abcdef0123456789abcdef")] and run.kv.challenges == 0
     body = run.arm.writes()[0][2]
     assert body["properties"]["encryptionType"] == "ConfidentialVmEncryptedWithCustomerKey"
     assert body["properties"]["activeKey"] == {"keyUrl": KEY_URL, "sourceVault": {"id": VAULT}}
@@ -67,7 +75,8 @@ def test_rerun_is_one_get_no_key_read_no_write(run):
 
 
 def test_non_exportable_key_without_policy_is_refused_with_reasons(run):
-    run.kv = FakeKv({"key": {"kty": "RSA", "key_ops": ["wrapKey", "unwrapKey"]}, "attributes": {"exportable": False}})
+    run.kv = FakeKv({"key": {"kid": KEY_URL, "kty": "RSA", "key_ops": ["wrapKey", "unwrapKey"]},
+                     "attributes": {"exportable": False}})
     result = run(des_module, args())
     assert result["failed"] and run.arm.writes() == []
     for reason in ("HSM-protected", "not exportable", "no release policy"):
@@ -77,7 +86,37 @@ def test_non_exportable_key_without_policy_is_refused_with_reasons(run):
 def test_missing_key_is_reported(run):
     run.kv = FakeKv({"error": {"code": "KeyNotFound"}}, status=404)
     result = run(des_module, args())
-    assert result["failed"] and "does not exist" in result["msg"]
+    assert result["failed"] and result["msg"] == ("key_url: key cvm-key version 0123456789abcdef0123456789abcdef "
+                                                  "does not exist in https://kv1.vault.azure.net/"), result
+    assert run.arm.writes() == []
+
+
+def test_no_permission_to_read_the_key_names_the_permission_and_azures_message(run):
+    run.kv = FakeKv({"error": {"code": "Forbidden", "message": "The user, group or application 'appid=x' does not "
+                               "have keys get permission on key vault 'kv1'.", "innererror": {
+                                   "code": "AccessDenied"}}}, status=403)
+    result = run(des_module, args())
+    assert result["failed"] and result["msg"].startswith(
+        "key_url: no permission to read key cvm-key in https://kv1.vault.azure.net/ (needs key permission get) - "
+        "The user, group or application 'appid=x' does not have keys get permission on key vault 'kv1'."), result
+    assert result["azure_error"]["status"] == 403 and run.arm.writes() == []
+
+
+def test_other_key_read_errors_say_status_code_and_message(run):
+    run.kv = FakeKv({"error": {"code": "BadParameter", "message": "The request URI contains an invalid name"}},
+                    status=400)
+    result = run(des_module, args())
+    assert result["failed"] and result["msg"] == ("key_url: reading the key failed with 400 BadParameter: The "
+                                                  "request URI contains an invalid name"), result
+    assert run.arm.writes() == []
+
+
+def test_the_module_imports_no_key_vault_sdk_until_it_checks_a_key():
+    code = ("import sys\n"
+            "from ansible_collections.confidential.azure.plugins.modules import disk_encryption_set\n"
+            "assert not [m for m in sys.modules if m.startswith('azure.keyvault')], 'azure.keyvault imported'\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_unversioned_key_url_rejected_before_any_request(run):

@@ -25,6 +25,11 @@ VNET = RG + '/providers/Microsoft.Network/virtualNetworks/vnet1'
 KV = 'https://kv1.vault.example.test'
 
 
+def vault(sdk):
+    """A vault's data plane over ServiceRequests with a Key Vault token and the session's 403 grant wait."""
+    return sdk.service_requests(KV, sdk.session.cloud.keyvault_scope, sdk.session.access_timeout)
+
+
 def vnet(state):
     return {'id': VNET, 'name': 'vnet1', 'properties': {'provisioningState': state}}
 
@@ -147,7 +152,7 @@ def test_graph_requests_use_the_graph_scope_and_the_same_retries():
 def test_vault_403_right_after_a_grant_is_waited_for_until_granted():
     sdk, _a, _t, sleeps = build([(403, {}, POLICY_403), (403, {}, POLICY_403), (200, {}, {'key': {}})],
                                 access_timeout=300)
-    response = sdk.vault_requests(KV).checked('POST', '/keys/cmk/create', '7.5', {'kty': 'RSA-HSM'})
+    response = vault(sdk).checked('POST', '/keys/cmk/create', '7.5', {'kty': 'RSA-HSM'})
     assert response.ok and sleeps == [2.0, 4.0]
     (wait,) = [w.to_dict() for w in sdk.access_waits]
     assert wait == {'request': 'POST %s/keys/cmk/create' % KV, 'waited_seconds': 6.0, 'attempts': 3,
@@ -157,7 +162,7 @@ def test_vault_403_right_after_a_grant_is_waited_for_until_granted():
 def test_vault_403_that_outlasts_the_wait_names_the_permission_and_the_fix():
     sdk, _a, _t, sleeps = build([(403, {}, RBAC_403)] * 20, access_timeout=60)
     with pytest.raises(errors.AzureApiError) as exc:
-        sdk.vault_requests(KV).checked('POST', '/keys/cmk/create', '7.5', {'kty': 'RSA-HSM'})
+        vault(sdk).checked('POST', '/keys/cmk/create', '7.5', {'kty': 'RSA-HSM'})
     text = exc.value.summary()
     assert sum(sleeps) == 60 and max(sleeps) <= 30
     assert 'still refused (403) after waiting 60 s for data action Microsoft.KeyVault/vaults/keys/create/action' in text
@@ -169,7 +174,7 @@ def test_vault_403_that_outlasts_the_wait_names_the_permission_and_the_fix():
 def test_a_403_no_grant_can_cure_and_arm_403s_are_not_waited_for(body):
     sdk, _a, _t, sleeps = build([(403, {}, body), (403, {}, POLICY_403)], access_timeout=300)
     with pytest.raises(errors.AzureApiError):
-        sdk.vault_requests(KV).checked('GET', '/keys/cmk', '7.5')
+        vault(sdk).checked('GET', '/keys/cmk', '7.5')
     with pytest.raises(errors.AzureApiError):
         sdk.arm_requests().checked('GET', VNET, 'v')
     assert sleeps == [] and sdk.access_waits == []
