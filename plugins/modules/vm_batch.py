@@ -37,6 +37,8 @@ options:
     description:
       - The VMs, each a dict of M(confidential.azure.vm) options (see C(ansible-doc confidential.azure.vm)); an
         item's options win over O(defaults). C(name) is required; C(resource_group) in the item or in O(defaults).
+      - An item value C(null) removes that option's default for this VM; an item's C(network_interfaces) drops the
+        default C(subnet_id) (and the other way round).
       - An item may not hold O(admin_password), O(custom_data) or authentication options; give those as task
         options.
     type: list
@@ -50,14 +52,22 @@ options:
     type: dict
     default: {}
   admin_password:
-    description: Administrator password of every VM the batch creates (M(confidential.azure.vm)'s O(admin_password)).
+    description:
+      - Administrator password of every VM the batch may create (M(confidential.azure.vm)'s O(admin_password)).
+      - Given only to the VMs with the full definition (size and image) and C(state=present); a VM managed
+        without them (tags, power state of an existing VM) does not get it.
     type: str
   custom_data:
-    description: cloud-init / custom data of every VM the batch creates (M(confidential.azure.vm)'s O(custom_data)).
+    description:
+      - cloud-init / custom data of every VM the batch may create (M(confidential.azure.vm)'s O(custom_data)),
+        given as O(admin_password) is.
     type: str
   parallel:
-    description: How many VMs are handled at the same time (1 to 50). Azure throttling (429) is retried as in every
-      module, honouring Retry-After.
+    description:
+      - How many VMs are handled at the same time (1 to 50). Azure throttling (429) is retried as in every module,
+        honouring Retry-After.
+      - Reads every new VM needs alike (the region's resource SKUs, the disk encryption set and its vault, the
+        subnet's virtual network, the resource group) are made once per batch.
     type: int
     default: 10
 '''
@@ -88,9 +98,13 @@ EXAMPLES = r'''
     resource_group: cvm-rg
     tags: ["fleet:batch"]
   register: batch_state
-  until: batch_state.vms | rejectattr('provisioning_state', 'equalto', 'Succeeded') | list | length == 0
+  # count the VMs too: a filter that matches nothing would otherwise "wait" for zero VMs
+  until: >-
+    batch_state.vms | length == 2 and
+    batch_state.vms | rejectattr('provisioning_state', 'in', ['Succeeded', 'Failed']) | list | length == 0
   retries: 60
   delay: 20
+  failed_when: batch_state.vms | selectattr('provisioning_state', 'equalto', 'Failed') | list | length > 0
 
 - name: Show which VMs the batch created (actions of each VM)
   ansible.builtin.debug:
@@ -131,9 +145,19 @@ vms:
       description: The VM in the shape M(confidential.azure.vm) returns; C({}) when absent or not started.
       type: dict
     operation:
-      description: With C(wait=false), the operation Azure accepted (what a later task waits on).
+      description: With C(wait=false), the operation Azure accepted (what a later task waits on); after a
+        C(wait_timeout) time-out, the operation still running.
       type: dict
-      returned: when an operation was started and not waited for
+      returned: when an operation was started and not waited for, or timed out
+    errors:
+      description: Every problem with this VM's options, found before any request.
+      type: list
+      elements: str
+      returned: when the VM's options were refused
+    azure_error:
+      description: Azure's error (status, code, message) when Azure refused or failed a request for this VM.
+      type: dict
+      returned: when Azure answered with an error
     diff:
       description: This VM's before / after (diff mode).
       type: dict

@@ -111,6 +111,10 @@ class AzureModule:
     def graph(self):
         return self.session.graph
 
+    def shared_read(self, key, read):
+        """read(); vm_batch's VMs share the answer of the same key (a region's SKUs, a disk encryption set)."""
+        return read()
+
     def fail_azure(self, exc, **result):
         """Fail the task with a one-line message and the structured error; never a traceback."""
         if isinstance(exc, AzureApiError):

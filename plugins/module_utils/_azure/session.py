@@ -11,12 +11,39 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import threading
+import time
 
 from . import cloud as cloud_mod
 from . import access, credentials, token_cache
 from .errors import AzureAuthError
 
 TOKEN_CACHE_ENV = 'CONFIDENTIAL_AZURE_TOKEN_CACHE'
+
+
+class SharedCredential:
+    """A credential threads share: one get_token per scope and options until the token has 5 minutes left."""
+
+    MIN_REMAINING = 300
+
+    def __init__(self, inner):
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._tokens = {}
+
+    def get_token(self, *scopes, **kwargs):
+        key = (scopes, repr(sorted(kwargs.items())))
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is None or token.expires_on - self.MIN_REMAINING <= time.time():
+                token = self._inner.get_token(*scopes, **kwargs)
+                self._tokens[key] = token
+            return token
+
+    def close(self):
+        close = getattr(self._inner, 'close', None)
+        if close:
+            close()
 
 
 class AzureSession:
@@ -109,8 +136,11 @@ class AzureSession:
         return principal_mod.from_claims(principal_mod.token_claims(self._arm_token()), self.settings.describe())
 
     def prepare_threads(self):
-        """Resolve the subscription, build the compute and ARM clients and get the ARM token once, before worker
-        threads share this session (so they do not each ask for a token)."""
+        """Before worker threads share this session (and before its clients are built): one token request per scope
+        for all threads (azure-core's token policy has no lock; the Azure CLI credential does not cache), the
+        subscription resolved, the compute and ARM clients built, the ARM token fetched."""
+        if not isinstance(self.credential(), SharedCredential):
+            self._credential = SharedCredential(self.credential())
         sub = self.subscription_id
         self.sdk.compute()
         self.sdk.arm()

@@ -41,12 +41,13 @@ def batch_errors(defaults, vms, parallel, auth_options):
     return errors
 
 
-def misplaced_secrets(defaults, vms):
-    """The string values of secrets given in defaults or an item (refused, but hidden from the result)."""
+def misplaced_secrets(defaults, vms, secret_keys):
+    """The string values of secret options (SECRETS and the no_log authentication options) given in defaults or an
+    item: refused, but hidden from what the task returns."""
     values = set()
     for options in [defaults] + list(vms or []):
         if isinstance(options, dict):
-            values.update(str(options[key]) for key in SECRETS if options.get(key) not in (None, ''))
+            values.update(str(options[key]) for key in secret_keys if options.get(key) not in (None, ''))
     return values
 
 
@@ -64,13 +65,27 @@ def _duplicates(defaults, vms):
     return errors
 
 
-def item_options(defaults, item, secrets):
-    """One VM's options: defaults, then the item's own (an item's dict option replaces the default's whole), then
-    the task's secrets that are set."""
+def item_options(defaults, item, exclusive=()):
+    """One VM's options: defaults, then the item's own (an item's dict option replaces the default's whole). An item
+    value None unsets the default; an item option drops the default of the option it excludes (subnet_id /
+    network_interfaces)."""
     options = dict(defaults or {})
+    for pair in exclusive:
+        for key in pair:
+            if item.get(key) is not None:
+                for other in pair:
+                    if other != key:
+                        options.pop(other, None)
     options.update(item)
-    options.update((key, value) for key, value in secrets.items() if value is not None)
-    return options
+    return dict((key, value) for key, value in options.items() if value is not None)
+
+
+def with_secrets(params, secrets, creates):
+    """The task's secrets that are set go to a VM the run may create (the full definition, state present) only:
+    the vm module refuses them on a partial definition."""
+    if not creates:
+        return params
+    return dict(params, **dict((key, value) for key, value in secrets.items() if value is not None))
 
 
 def summary_message(results):

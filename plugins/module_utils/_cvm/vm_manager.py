@@ -75,7 +75,8 @@ class VmManager(Manager):
             return self.p["location"]
         if current:
             return current["location"]
-        group = api.get_resource_group(self.arm, self.sub, self.p["resource_group"])
+        group = self.m.shared_read(("resource group", self.sub, self.p["resource_group"].lower()),
+                                   lambda: api.get_resource_group(self.arm, self.sub, self.p["resource_group"]))
         if group is None:
             raise ManagerFailure("resource_group: %s does not exist in subscription %s; create it first or fix the name"
                                  % (self.p["resource_group"], self.sub))
@@ -127,7 +128,8 @@ class VmManager(Manager):
         if not any(kind == "NIC" for kind, _rid, _body in self.pending):
             return
         subnet = self.p["subnet_id"]
-        vnet = api.get_vnet_by_id(self.arm, subnet.split("/subnets/", maxsplit=1)[0])
+        vnet_rid = subnet.split("/subnets/", maxsplit=1)[0]
+        vnet = self.m.shared_read(("vnet", vnet_rid.lower()), lambda: api.get_vnet_by_id(self.arm, vnet_rid))
         problems = preflight.subnet_problems(vnet, subnet, location)
         if problems:
             raise ManagerFailure(join_errors(problems), errors=problems)
@@ -167,7 +169,8 @@ class VmManager(Manager):
         return self._id_or_name(des, api.des_id) if des else None
 
     def _check_sku(self, location, size, zone):
-        problems = preflight.sku_problems(api.list_skus(self.m.sdk, location), size, location, zone)
+        skus = self.m.shared_read(("skus", location.lower()), lambda: api.list_skus(self.m.sdk, location))
+        problems = preflight.sku_problems(skus, size, location, zone)
         if problems:
             raise ManagerFailure(join_errors(problems), errors=problems)
 
@@ -175,11 +178,12 @@ class VmManager(Manager):
         des_rid = self._des_rid()
         if not des_rid:
             return
-        des = api.get_des_by_id(self.m.sdk, des_rid)
+        des = self.m.shared_read(("des", des_rid.lower()), lambda: api.get_des_by_id(self.m.sdk, des_rid))
         problems = preflight.des_problems(des, des_rid, location)
         vault_rid = preflight.des_vault_id(des)
         if not problems and vault_rid:
-            problems = preflight.vault_problems(api.get_vault(self.arm, vault_rid), vault_rid)
+            vault = self.m.shared_read(("vault", vault_rid.lower()), lambda: api.get_vault(self.arm, vault_rid))
+            problems = preflight.vault_problems(vault, vault_rid)
         if problems:
             raise ManagerFailure(join_errors(problems), errors=problems)
 

@@ -46,9 +46,18 @@ def test_batch_creates_in_check_mode_nothing_then_all_then_nothing_and_reports_e
     by_name = {v["name"]: v for v in out["vms"]}
     assert by_name["b5"]["vm"]["confidential"]["tee"] == "TDX" and by_name["b0"]["vm"]["confidential"]["tee"] == "SNP"
     assert all(v["operation"]["done"] is False for v in out["vms"]), out["vms"]
-    # one token for the batch, not one per VM
+    # one token for the batch, not one per VM; what every new VM reads alike is read once
     tokens = [r for r in sim.requests(since=mark) if any(t in r["path"] for t in TOKEN_PATHS)]
     assert len(tokens) <= 1, tokens
+    gets = [r["path"] for r in arm_since(sim, mark) if r["method"] == "GET"]
+    assert sum(1 for g in gets if g.lower().endswith("/skus")) == 1, sorted(set(g.rsplit("/", 2)[-2] for g in gets))
+    assert sum(1 for g in gets if g.endswith("/virtualNetworks/vnet1")) == 1, gets
+
+    # the task's admin_password is for the VMs it may create: an item managing an existing VM does not get it
+    out = run_module("vm_batch", {"defaults": {"resource_group": "rg-cvm"}, "admin_password": "Secret-1234!x",
+                                  "vms": [{"name": "b0", "tags": {"owner": "ops"}}]}, sim.env)
+    assert out["changed"] and not out.get("failed"), out
+    assert "Secret-1234!x" not in repr(out)
 
     info = run_module("vm_info", {"resource_group": "rg-cvm", "tags": ["fleet:b"]}, sim.env)
     assert sorted(v["name"] for v in info["vms"]) == names
@@ -88,13 +97,16 @@ def test_a_bad_vm_is_refused_before_any_request_and_the_others_are_created(fresh
 def test_batch_problems_stop_every_vm_before_any_request(fresh_simulator):
     sim = fresh_simulator
     mark = sim.mark()
-    out = run_module("vm_batch", {"defaults": defaults(sim, admin_password="Secret-1234!"), "parallel": 99,
-                                  "vms": [{"name": "x", "subscription_id": "00000000-0000-0000-0000-000000000001"},
+    out = run_module("vm_batch", {"defaults": defaults(sim, admin_password="Secret-1234!", secret="Client-Secret-9"),
+                                  "parallel": 99,
+                                  "vms": [{"name": "x", "subscription_id": "00000000-0000-0000-0000-000000000001",
+                                           "password": "User-Password-7"},
                                           {"name": "X"}]}, sim.env)
     assert out.get("failed") and out["changed"] is False, out
     msg = out["msg"]
     for text in ("defaults: admin_password is a secret", "parallel 99", "vms[0] (x): subscription_id is an "
                  "authentication option", "vms[1] (X): the same VM as vms[0]"):
         assert text in msg, msg
-    assert "Secret-1234!" not in repr(out)
+    for secret in ("Secret-1234!", "Client-Secret-9", "User-Password-7"):
+        assert secret not in repr(out)
     assert arm_since(sim, mark) == []

@@ -38,14 +38,31 @@ def test_the_same_name_in_two_resource_groups_is_two_vms():
     assert errors({}, [{"name": "a", "resource_group": "RG"}, {"name": "a", "resource_group": "rg"}])
 
 
-def test_item_options_win_over_defaults_and_secrets_apply_to_every_vm():
-    got = bp.item_options({"size": "s1", "image": {"sku": "x", "offer": "o"}, "tags": {"a": "1"}},
-                          {"name": "n", "image": {"sku": "y"}}, {"admin_password": "pw", "custom_data": None})
-    assert got == {"size": "s1", "image": {"sku": "y"}, "tags": {"a": "1"}, "name": "n", "admin_password": "pw"}
+def test_item_options_win_over_defaults_and_none_unsets_a_default():
+    got = bp.item_options({"size": "s1", "image": {"sku": "x", "offer": "o"}, "tags": {"a": "1"}, "zone": "1"},
+                          {"name": "n", "image": {"sku": "y"}, "zone": None})
+    assert got == {"size": "s1", "image": {"sku": "y"}, "tags": {"a": "1"}, "name": "n"}
+
+
+def test_an_item_option_drops_the_default_it_excludes():
+    pairs = [("network_interfaces", "subnet_id")]
+    got = bp.item_options({"subnet_id": "/sub", "size": "s"}, {"name": "n", "network_interfaces": ["nic"]}, pairs)
+    assert got == {"size": "s", "name": "n", "network_interfaces": ["nic"]}
+    assert bp.item_options({"network_interfaces": ["nic"]}, {"name": "n", "subnet_id": "/sub"}, pairs) == {
+        "name": "n", "subnet_id": "/sub"}
+
+
+def test_secrets_go_to_a_vm_the_run_may_create_only():
+    secrets = {"admin_password": "pw", "custom_data": None}
+    assert bp.with_secrets({"name": "n"}, secrets, creates=True) == {"name": "n", "admin_password": "pw"}
+    assert bp.with_secrets({"name": "n"}, secrets, creates=False) == {"name": "n"}
 
 
 def test_misplaced_secrets_are_collected_to_be_hidden():
-    assert bp.misplaced_secrets({"admin_password": "p1"}, [{"custom_data": "c"}, "x", {"name": "n"}]) == {"p1", "c"}
+    keys = bp.SECRETS + ("secret", "password")
+    found = bp.misplaced_secrets({"admin_password": "p1", "secret": "s"},
+                                 [{"custom_data": "c"}, "x", {"name": "n", "password": "pw"}], keys)
+    assert found == {"p1", "c", "s", "pw"}
 
 
 def test_summary_message_and_diff_list():
