@@ -41,7 +41,8 @@ def _claims_satisfying(rule):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 return None
-        if parts[-1] in node and node[parts[-1]] != cond["equals"]:
+        # JSON types count (true is not 1): the policy compares as Key Vault does
+        if parts[-1] in node and (type(node[parts[-1]]), node[parts[-1]]) != (type(cond["equals"]), cond["equals"]):
             return None
         if isinstance(node.get(parts[-1]), dict):
             return None
