@@ -36,6 +36,7 @@ if HAS_CRYPTOGRAPHY:
 
 REPORT_SIZE = 1184
 SIGNED_SIZE = 0x2A0
+SIGNATURE_RESERVED = 0x330  # after r (72 bytes) and s (72 bytes) of the signature at 0x2A0
 SUPPORTED_VERSIONS = (2, 3, 5)
 POLICY_DEBUG = 1 << 19
 POLICY_SMT = 1 << 16
@@ -197,6 +198,10 @@ def parse(data):
     report = SnpReport(data)
     if report.signature_algo != 1:
         raise ParseError("SNP report: unsupported signature algorithm %d" % report.signature_algo, check="snp.parse")
+    if any(data[SIGNATURE_RESERVED:REPORT_SIZE]):
+        # the signature does not cover them; the firmware writes zeros (SEV-SNP ABI, ECDSA signature format)
+        raise ParseError("SNP report: the reserved bytes after the signature (0x%X-0x%X) are not zero"
+                         % (SIGNATURE_RESERVED, REPORT_SIZE - 1), check="snp.parse")
     return report
 
 

@@ -188,6 +188,17 @@ def test_bit_flip_in_snp_signature_is_rejected(offset):
     assert "snp.signature" in failed(res)
 
 
+@pytest.mark.parametrize("offset", [0x330 + 0x20, 0x400, 0x4A0 + 0x1F])
+def test_a_byte_set_in_the_reserved_area_after_the_signature_is_rejected(offset):
+    """The signature does not cover report bytes 0x330-0x49F (HCL offsets 0x350-0x4BF); the firmware writes zeros, so
+    anything else there is refused rather than ignored."""
+    ev, nonce, chain = synth.snp_evidence(chain=CHAIN)
+    res = verify_evidence(_flip_hcl(ev, offset), nonce, store())
+    assert res.verdict == "fail" and "snp.parse" in failed(res)
+    with pytest.raises(ParseError, match="reserved bytes after the signature"):
+        snp.parse(CHAIN.report(b"\0" * 64)[:0x330] + b"\1" + b"\0" * (0x4A0 - 0x331))
+
+
 def test_bit_flip_in_runtime_claims_breaks_the_binding():
     ev, nonce, chain = synth.snp_evidence(chain=CHAIN)
     raw = base64.b64decode(ev["hcl_report"])
