@@ -41,8 +41,8 @@ def test_recover_deleted_key_then_update_what_differs(fresh_simulator):
     assert key["kid"] == created["kid"] and key["version"] == created["version"]
     assert key["tags"] == {"env": "prod"} and sorted(key["key_ops"]) == ["decrypt", "unwrapKey", "wrapKey"]
     assert key["release_policy"] == created["release_policy"]
-    assert [(r[1], r[2].rstrip("/")) for r in writes(sim, mark)] == [("POST", "/deletedkeys/cmk/recover"),
-                                                                      ("PATCH", "/keys/cmk/" + created["version"])]
+    assert [(r[1], r[2].rstrip("/")) for r in writes(sim, mark)] == [
+        ("POST", "/deletedkeys/cmk/recover"), ("PATCH", "/keys/cmk/" + created["version"])]
     # the SDK's poller reads the key back before the update (Key Vault serves a recovered key after a while)
     assert [(r[1], r[2].rstrip("/")) for r in since(sim, mark) if r[0] == "keyvault"] == [
         ("GET", "/keys/cmk"), ("GET", "/deletedkeys/cmk"), ("POST", "/deletedkeys/cmk/recover"),
