@@ -259,10 +259,12 @@ def get_deleted_key(keys, name):
 RECOVER_TIMEOUT = 600
 
 
-def recover_deleted_key(keys, name, timeout=RECOVER_TIMEOUT):
+def recover_deleted_key(keys, name, timeout=None):
     """Recover a soft-deleted key (all its versions): one POST, then the SDK's poller GETs the key until Key Vault
     serves it again, for at most ``timeout`` seconds (LroTimeout after that).  The KeyBundle Key Vault last
     answered (the poller's GET, else the recover answer)."""
+    timeout = RECOVER_TIMEOUT if timeout is None else timeout
+
     def recover(hook):
         poller = keys.begin_recover_deleted_key(name, raw_response_hook=hook)
         poller.wait(timeout)

@@ -253,7 +253,10 @@ class KeyBackend(_Backend):
         self.before["state"], self.after["state"] = "deleted", "present"
         if self.m.check_mode:
             return deleted
-        return api.recover_deleted_key(kv, name) or deleted
+        try:
+            return api.recover_deleted_key(kv, name) or deleted
+        except azerr.LroTimeout as exc:  # the recovery was sent: say so (changed, actions)
+            self.m.fail_json(msg=str(exc), operation=exc.to_dict(), **self.result)
 
     def _absent(self, kv, bundle):
         if bundle is None:

@@ -449,6 +449,20 @@ def test_a_recovery_key_vault_does_not_finish_in_time_is_an_lro_timeout():
     assert "re-run" in str(exc.value) and exc.value.to_dict()["resource_url"] == VAULT_URL + "keys/cmk"
 
 
+def test_a_recovery_that_outlasts_the_wait_fails_saying_it_was_sent(monkeypatch):
+    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api
+
+    m, _kid = _deleted_cmk(recover_deleted=True, tags={"env": "prod"})
+    m.kv.recovering = 1
+    monkeypatch.setattr(api, "RECOVER_TIMEOUT", 0.01)
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "did not serve the key" in exc.value.msg
+    assert exc.value.kwargs["changed"] is True and exc.value.kwargs["actions"] == ["recover deleted key cmk"]
+    assert exc.value.kwargs["operation"]["resource_url"] == VAULT_URL + "keys/cmk"
+    assert writes(m.log)[-1][1] == "kv:/deletedkeys/cmk/recover"  # and no update after it
+
+
 def test_rotation_policy_is_set_then_unchanged():
     rotation = {"expiry_time": "P2Y", "lifetime_actions": [
         {"action": "rotate", "time_after_create": "P1Y", "time_before_expiry": None},
