@@ -61,6 +61,21 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  recover_deleted:
+    description:
+      - When the key does not exist but a deleted key of this O(name) is in the vault's soft-delete bin, recover it
+        (all its versions, same key id) instead of failing, then compare and update it like an existing key.
+      - Without it such a run fails with Key Vault's C(ObjectIsDeletedButRecoverable) conflict before anything is
+        written, because Key Vault does not let a new key take the name of a recoverable deleted key.
+      - The deleted key is read (one more GET, C(keys/get) permission) only when the key itself is absent; the
+        recovery needs the C(keys/recover) permission and waits up to 10 minutes until Key Vault serves the key
+        again. Properties a key version cannot change (O(key_type), O(key_size), O(exportable)) that differ from
+        the deleted key fail before the recovery unless O(rotate=true).
+      - In check mode the deleted key is reported as it would come back (RV(key)), and O(rotation_policy) is
+        compared as if the key had none.
+      - Ignored with O(state=absent).
+    type: bool
+    default: false
   key_type:
     description:
       - C(RSA-HSM) (needs a Premium vault) is what confidential VM disk encryption needs.
@@ -239,7 +254,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 key:
-  description: The key (latest version) as M(confidential.azure.keyvault_key_info) returns it; empty when absent.
+  description:
+    - The key (latest version) as M(confidential.azure.keyvault_key_info) returns it; empty when absent.
+    - In check mode, a key O(recover_deleted) would recover as the deleted key reads.
   returned: always
   type: dict
   contains:
@@ -384,7 +401,9 @@ actions:
   elements: str
   sample: ["create key cvm-cmk", "set the rotation policy of key cvm-cmk"]
 diff:
-  description: Exactly the properties that change (before / after).
+  description:
+    - Exactly the properties that change (before / after).
+    - A key O(recover_deleted) recovers shows C(state) V(deleted) before and V(present) after.
   returned: in diff mode
   type: dict
 """
@@ -398,6 +417,7 @@ def argument_spec():
         vault_url=dict(type='str', required=True),
         name=dict(type='str', required=True),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
+        recover_deleted=dict(type='bool', default=False),
         key_type=dict(type='str', choices=['RSA-HSM', 'RSA'], default='RSA-HSM'),
         key_size=dict(type='int', choices=[2048, 3072, 4096], default=3072),
         key_ops=dict(type='list', elements='str', default=['wrapKey', 'unwrapKey'],

@@ -37,8 +37,9 @@ _HINTS = (
      "RSA-HSM keys need a Premium vault: change the vault's sku to premium (confidential.azure.keyvault sku: "
      "premium) or use key_type RSA with exportable: false"),
     (re.compile(r"ObjectIsDeletedButRecoverable|deleted but recoverable", re.I),
-     "a deleted key of this name is in the vault's soft-delete bin: recover it (az keyvault key recover), wait for "
-     "the retention period, or use another name"),
+     "a deleted key of this name is in the vault's soft-delete bin: set recover_deleted: true "
+     "(confidential.azure.keyvault_key) to recover it with all its versions, or recover it with az keyvault key "
+     "recover, wait for its scheduled purge date, or use another name"),
     (re.compile(r"VaultAlreadyExists", re.I),
      "vault names are global and a deleted vault keeps its name in the soft-delete bin until its purge date (with "
      "purge protection that cannot be shortened): recover it (az keyvault recover --name <vault>; its keys come "
@@ -247,6 +248,32 @@ def delete_key(keys, name):
     """Delete all versions (soft delete): one DELETE; the SDK's poller (it waits for the deleted-key entry to be
     readable, for a later recover or purge) is not run."""
     return _answer(lambda hook: keys.begin_delete_key(name, raw_response_hook=hook), allow_404=True)
+
+
+def get_deleted_key(keys, name):
+    """The DeletedKeyBundle of the key in the vault's soft-delete bin, or None when Key Vault answers 404."""
+    return _answer(lambda hook: keys.get_deleted_key(name, raw_response_hook=hook), allow_404=True)
+
+
+#: Seconds recover_deleted_key waits for Key Vault to serve a recovered key (as long as grants wait for ARM writes).
+RECOVER_TIMEOUT = 600
+
+
+def recover_deleted_key(keys, name, timeout=None):
+    """Recover a soft-deleted key (all its versions): one POST, then the SDK's poller GETs the key until Key Vault
+    serves it again, for at most ``timeout`` seconds (LroTimeout after that).  The KeyBundle Key Vault last
+    answered (the poller's GET, else the recover answer)."""
+    timeout = RECOVER_TIMEOUT if timeout is None else timeout
+
+    def recover(hook):
+        poller = keys.begin_recover_deleted_key(name, raw_response_hook=hook)
+        poller.wait(timeout)
+        if not poller.done():
+            url = "%s/keys/%s" % ((getattr(keys, "vault_url", None) or "").rstrip("/"), name)
+            raise azerr.LroTimeout("Key Vault accepted the recovery of deleted key %s but did not serve the key within "
+                                   "%s seconds; re-run the task once the key is back (it is then compared and "
+                                   "updated like any existing key)" % (name, timeout), url, url, poller.status())
+    return _answer(recover)
 
 
 def list_versions(keys, name):

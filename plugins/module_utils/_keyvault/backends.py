@@ -160,12 +160,14 @@ class KeyBackend(_Backend):
         if self.p["state"] == "absent":
             return self._absent(kv, bundle)
 
-        policy = self._policy(bundle)
-        want = key.desired(self.p, policy, key.current(bundle)["tags"] if bundle is not None else None)
+        deleted = api.get_deleted_key(kv, name) if bundle is None and self.p.get("recover_deleted") else None
+        have = bundle if bundle is not None else deleted
+        policy = self._policy(have)
+        want = key.desired(self.p, policy, key.current(have)["tags"] if have is not None else None)
         if len(want.get("tags") or {}) > key.MAX_TAGS:
             _fail_params(self.m, ["tags: the key would have %d tags after merging O(tags) into its %d current ones; "
                                   "Key Vault allows at most %d per key. Set append_tags: false to replace them"
-                                  % (len(want["tags"]), len(bundle.get("tags") or {}), key.MAX_TAGS)])
+                                  % (len(want["tags"]), len(have.get("tags") or {}), key.MAX_TAGS)])
         grant_wanted = self.p["grant_confidential_vm_orchestrator"]
         unchanged = bundle is not None and not self.p["rotate"] and \
             not key.compare(key.current(bundle), want).changed
@@ -185,16 +187,20 @@ class KeyBackend(_Backend):
 
         write = not self.m.check_mode
         existed = bundle is not None
-        if bundle is None:
+        if have is None:
             self._act("create key %s" % name)
             self.after = dict(want)
             if write:
                 bundle = api.create_key(kv, name, key.create_body(want))
         else:
-            plan = key.compare(key.current(bundle), want, rotate=self.p["rotate"])
+            plan = key.compare(key.current(have), want, rotate=self.p["rotate"])
             if plan.errors:
-                self.m.fail_json(msg=join_errors(plan.errors), errors=plan.errors, diff=plan.diff(), changed=False,
-                                 actions=[], key=key.to_result(bundle, self.vault_url))
+                prefix = "deleted key %s was not recovered: " % name if deleted is not None else ""
+                self.m.fail_json(msg=prefix + join_errors(plan.errors), errors=plan.errors, diff=plan.diff(),
+                                 changed=False, actions=[], key=key.to_result(have, self.vault_url))
+            if deleted is not None:
+                bundle = self._recover(kv, name, deleted)
+                existed = write
             if self.p["rotate"]:
                 self._act("create a new version of key %s" % name)
                 self.before["version"] = key.version_of((bundle.get("key") or {}).get("kid"))
@@ -239,6 +245,18 @@ class KeyBackend(_Backend):
                 vault_mod.normalize_location(vault["location"]) != vault_mod.normalize_location(location):
             self.m.warn("vault %s is in %s but location is %s; confidential VMs need the CMK vault in their own "
                         "region" % (vault.get("id"), vault["location"], location))
+
+    def _recover(self, kv, name, deleted):
+        """recover_deleted: bring the soft-deleted key back (all versions) before it is compared and updated like
+        an existing key.  Check mode answers the deleted key as it would come back."""
+        self._act("recover deleted key %s" % name)
+        self.before["state"], self.after["state"] = "deleted", "present"
+        if self.m.check_mode:
+            return deleted
+        try:
+            return api.recover_deleted_key(kv, name) or deleted
+        except azerr.LroTimeout as exc:  # the recovery was sent: say so (changed, actions)
+            self.m.fail_json(msg=str(exc), operation=exc.to_dict(), **self.result)
 
     def _absent(self, kv, bundle):
         if bundle is None:

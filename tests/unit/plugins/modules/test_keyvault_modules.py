@@ -100,6 +100,21 @@ def test_key_check_mode_and_diff_through_ansible_flags(world, captured):
     assert out["diff"]["after"]["kty"] == "RSA-HSM"
 
 
+def test_key_recover_deleted_through_the_argspec(world, captured):
+    kid = call(keyvault_key, key_args(), captured)["key"]["kid"]
+    call(keyvault_key, key_args(state="absent"), captured)
+    refused = call(keyvault_key, key_args(), captured)
+    assert refused["failed"] and "recover_deleted: true" in refused["msg"]
+    start = len(world.log)
+    planned = call(keyvault_key, key_args(recover_deleted=True), captured, check=True)
+    assert planned["changed"] is True and planned["actions"] == ["recover deleted key cmk"]
+    assert [e for e in world.log[start:] if e[0] not in ("GET", "LIST")] == [] and "cmk" in world.kv.deleted
+    recovered = call(keyvault_key, key_args(recover_deleted=True), captured)
+    assert recovered["actions"] == ["recover deleted key cmk"] and recovered["key"]["kid"] == kid
+    again = call(keyvault_key, key_args(recover_deleted=True), captured)
+    assert again["changed"] is False
+
+
 def test_key_argspec_rejects_before_any_request(world, captured):
     out = call(keyvault_key, key_args(key_size=1024), captured)
     assert out["failed"] and "key_size" in out["msg"]

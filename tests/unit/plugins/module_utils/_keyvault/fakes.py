@@ -53,6 +53,8 @@ class FakeKv(object):
     def __init__(self, log, vault_sku="premium"):
         self.log = log
         self.keys = {}  # name -> list of bundles (oldest first)
+        self.deleted = {}  # soft-delete bin: name -> the versions a DELETE removed
+        self.recovering = 0  # GETs of a just recovered key that still answer 404 (recovery takes a while)
         self.rotation = {}
         self.vault_sku = vault_sku
         self.fail_next = []
@@ -79,7 +81,12 @@ class FakeKv(object):
             return self.fail_next.pop(0)
         parts = path.strip("/").split("/")
         name = parts[1] if len(parts) > 1 else None
+        if parts[0] == "deletedkeys":
+            return self._deleted_keys(method, name, parts)
         if method == "GET" and len(parts) == 2:
+            if name in self.keys and self.recovering > 0:
+                self.recovering -= 1
+                return self._err(404, "KeyNotFound", "A key with (name/id) %s was not found in this key vault" % name)
             if name not in self.keys:
                 return self._err(404, "KeyNotFound", "A key with (name/id) %s was not found in this key vault" % name)
             return 200, {}, copy.deepcopy(self.keys[name][-1])
@@ -104,8 +111,8 @@ class FakeKv(object):
         if method == "DELETE" and len(parts) == 2:
             if name not in self.keys:
                 return self._err(404, "KeyNotFound", "no such key")
-            bundle = self.keys.pop(name)[-1]
-            return 200, {}, copy.deepcopy(bundle)
+            self.deleted[name] = self.keys.pop(name)
+            return 200, {}, self._deleted_bundle(name)
         if method == "GET" and len(parts) == 3 and parts[2] == "versions":
             items = [{"kid": b["key"]["kid"], "attributes": b["attributes"]} for b in self.keys.get(name, [])]
             return 200, {}, {"value": items, "nextLink": None}
@@ -118,7 +125,28 @@ class FakeKv(object):
             return 200, {}, copy.deepcopy(body)
         return self._err(400, "BadRequest", "fake kv: unsupported %s %s" % (method, path))
 
+    def _deleted_bundle(self, name):
+        bundle = copy.deepcopy(self.deleted[name][-1])
+        bundle.update(recoveryId="%sdeletedkeys/%s" % (VAULT_URL, name), deletedDate=1700000100,
+                      scheduledPurgeDate=1707776100)
+        return bundle
+
+    def _deleted_keys(self, method, name, parts):
+        if name not in self.deleted:
+            return self._err(404, "KeyNotFound", "Deleted Key not found: %s" % name)
+        if method == "GET" and len(parts) == 2:
+            return 200, {}, self._deleted_bundle(name)
+        if method == "POST" and parts[2:] == ["recover"]:
+            self.keys[name] = self.deleted.pop(name)
+            return 200, {}, copy.deepcopy(self.keys[name][-1])
+        return self._err(400, "BadRequest", "fake kv: unsupported %s deletedkeys" % method)
+
     def _create(self, name, body):
+        if name in self.deleted:
+            return 409, {}, {"error": {"code": "Conflict", "message": "Key %s is currently in a deleted but "
+                                       "recoverable state, and its name cannot be reused; in this state, the key can "
+                                       "only be recovered or purged." % name, "innererror": {
+                                           "code": "ObjectIsDeletedButRecoverable"}}}
         kty = body.get("kty")
         attrs = body.get("attributes") or {}
         exportable = attrs.get("exportable", False)

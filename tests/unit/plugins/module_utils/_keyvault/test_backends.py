@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError
+from ansible_collections.confidential.azure.plugins.module_utils._azure.errors import AzureApiError, LroTimeout
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import backends, facts, grants
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
 from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._keyvault.fakes import (
@@ -375,6 +375,92 @@ def test_absent_deletes_and_is_idempotent():
     assert [e[0] for e in log if e[0] not in ("GET", "LIST")] == ["DELETE"]
     again, log = run(rerun(m, state="absent"))
     assert again["changed"] is False and writes(log) == []
+
+
+def _deleted_cmk(**over):
+    """A key created, then deleted into the soft-delete bin; a module for the next run with ``over``."""
+    m = FakeModule(key_params())
+    kid = run1(m)["key"]["kid"]
+    run(rerun(m, state="absent"))
+    assert "cmk" in m.kv.deleted and "cmk" not in m.kv.keys
+    return rerun(m, **over), kid
+
+
+def test_a_deleted_key_without_recover_deleted_fails_naming_the_option():
+    m, _kid = _deleted_cmk()
+    with pytest.raises(AzureApiError) as exc:
+        run(m)
+    assert exc.value.status == 409 and "recover_deleted: true" in exc.value.summary()
+    assert not any("deletedkeys" in e[1] for e in m.log)
+    assert "cmk" not in m.kv.keys and "cmk" in m.kv.deleted
+
+
+def test_recover_deleted_in_check_mode_reports_the_recovery_and_writes_nothing():
+    m, kid = _deleted_cmk(recover_deleted=True)
+    m.check_mode = m.diff_mode = True
+    result, log = run(m)
+    assert result["changed"] is True and result["actions"] == ["recover deleted key cmk"]
+    assert result["diff"] == {"before": {"state": "deleted"}, "after": {"state": "present"}}
+    assert result["key"]["kid"] == kid
+    assert writes(log) == []
+    assert [e[1] for e in log if e[1].startswith("kv:")] == ["kv:/keys/cmk", "kv:/deletedkeys/cmk"]
+    assert "cmk" in m.kv.deleted
+
+
+def test_recover_deleted_recovers_the_same_key_updates_what_differs_then_is_unchanged():
+    m, kid = _deleted_cmk(recover_deleted=True, tags={"env": "prod"}, key_ops=["wrapKey", "unwrapKey", "decrypt"])
+    m.diff_mode = True
+    result, log = run(m)
+    assert result["changed"] is True
+    assert result["actions"] == ["recover deleted key cmk", "update key cmk: key_ops, tags"]
+    assert result["key"]["kid"] == kid and result["key"]["tags"] == {"env": "prod"}
+    assert result["diff"]["before"]["state"] == "deleted" and result["diff"]["after"]["tags"] == {"env": "prod"}
+    assert [(e[0], e[1]) for e in writes(log)] == [("POST", "kv:/deletedkeys/cmk/recover"),
+                                                   ("PATCH", "kv:/keys/cmk/" + kid.rsplit("/", 1)[1])]
+    assert "cmk" in m.kv.keys and "cmk" not in m.kv.deleted
+    again, log = run(rerun(m))
+    assert again["changed"] is False and writes(log) == []
+    assert [e[1] for e in log if e[1].startswith("kv:")] == ["kv:/keys/cmk"]
+
+
+def test_recover_deleted_refuses_a_property_the_version_cannot_change_before_recovering():
+    m, _kid = _deleted_cmk(recover_deleted=True, key_size=4096)
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert exc.value.msg.startswith("deleted key cmk was not recovered: key_size") and "rotate: true" in exc.value.msg
+    assert writes(m.log[-3:]) == [] and "cmk" in m.kv.deleted
+
+
+def test_recover_deleted_without_a_deleted_key_creates_it():
+    m = FakeModule(key_params(recover_deleted=True))
+    result, log = run(m)
+    assert result["actions"][0] == "create key cmk"
+    assert [e[1] for e in log if e[1].startswith("kv:")][:3] == ["kv:/keys/cmk", "kv:/deletedkeys/cmk",
+                                                                 "kv:/keys/cmk/create"]
+
+
+def test_a_recovery_key_vault_does_not_finish_in_time_is_an_lro_timeout():
+    m, _kid = _deleted_cmk()
+    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api
+
+    m.kv.recovering = 1  # the first GET after the recover still answers 404; the poller then sleeps 2 s
+    with pytest.raises(LroTimeout) as exc:
+        api.recover_deleted_key(m.sdk.keys(VAULT_URL), "cmk", timeout=0.01)
+    assert "re-run" in str(exc.value) and exc.value.to_dict()["resource_url"] == VAULT_URL + "keys/cmk"
+
+
+def test_a_recovery_that_outlasts_the_wait_fails_saying_it_was_sent(monkeypatch):
+    from ansible_collections.confidential.azure.plugins.module_utils._keyvault import api
+
+    m, _kid = _deleted_cmk(recover_deleted=True, tags={"env": "prod"})
+    m.kv.recovering = 1
+    monkeypatch.setattr(api, "RECOVER_TIMEOUT", 0.01)
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "did not serve the key" in exc.value.msg
+    assert exc.value.kwargs["changed"] is True and exc.value.kwargs["actions"] == ["recover deleted key cmk"]
+    assert exc.value.kwargs["operation"]["resource_url"] == VAULT_URL + "keys/cmk"
+    assert writes(m.log)[-1][1] == "kv:/deletedkeys/cmk/recover"  # and no update after it
 
 
 def test_rotation_policy_is_set_then_unchanged():
