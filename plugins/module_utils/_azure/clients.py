@@ -199,8 +199,10 @@ def response_json(http_response):
 
 # -- retries -----------------------------------------------------------------------------------------------------
 def retry_policy(access_timeout=0, waits=None, sleep=time.sleep, backoff=None):
-    """azure-core's RetryPolicy with this collection's numbers: 5 retries, backoff 1 s doubling up to 30 s,
-    Retry-After honoured up to 5 minutes; with access_timeout, 403 "lacks permission" answers are retried
+    """azure-core's RetryPolicy with this collection's numbers: 5 retries (3 of them for error answers), backoff 1 s
+    doubling up to 30 s, Retry-After honoured up to 5 minutes (plus up to 1 s of jitter), 10 throttling answers
+    (429) on top;
+    with access_timeout, 403 "lacks permission" answers are retried
     with access.delays() while a grant propagates (each wait recorded in ``waits``)."""
     from azure.core.pipeline.policies import RetryPolicy  # pylint: disable=import-outside-toplevel
 
@@ -209,7 +211,15 @@ def retry_policy(access_timeout=0, waits=None, sleep=time.sleep, backoff=None):
     class CollectionRetryPolicy(RetryPolicy):
         def get_retry_after(self, response):
             hinted = super(CollectionRetryPolicy, self).get_retry_after(response)
-            return None if hinted is None else min(hinted, backoff.max_retry_after)
+            return None if hinted is None else min(hinted, backoff.max_retry_after) + backoff.jitter(hinted)
+
+        def increment(self, settings, response=None, error=None):
+            status = getattr(getattr(response, 'http_response', None), 'status_code', None)
+            if error is None and status == 429 and settings.get('throttled', 0) < backoff.throttle_retries:
+                settings['throttled'] = settings.get('throttled', 0) + 1
+                settings['total'] += 1  # given back: the base class takes one retry for this 429
+                settings['status'] += 1
+            return super(CollectionRetryPolicy, self).increment(settings, response, error)
 
         def send(self, request):
             response = super(CollectionRetryPolicy, self).send(request)

@@ -68,7 +68,8 @@ def test_rollout_through_ansible_runner_like_awx(fresh_simulator, tmp_path, monk
     ok_tasks = {e["event_data"].get("task") for e in events if e["event"] == "runner_on_ok"}
     for task in ("Premium key vault with purge protection",
                  "Customer-managed key with the default confidential VM release policy (Orchestrator granted)",
-                 "Confidential disk encryption set with its grant on the vault", "Start the confidential VM (no wait)",
+                 "Confidential disk encryption set with its grant on the vault",
+                 "Start every confidential VM without waiting (one task for the fleet)",
                  "Wait once for the whole fleet", "Print the rollout summary"):
         assert task in ok_tasks, (task, sorted(t for t in ok_tasks if t))
     assert run.stats["failures"] == {} and run.stats["dark"] == {}

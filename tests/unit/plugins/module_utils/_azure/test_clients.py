@@ -110,7 +110,28 @@ def test_retry_after_is_honoured_and_capped():
                                          (200, {}, vm_body())])
     assert sdk.compute().virtual_machines.get('rg', 'vm1', cls=clients.raw)['id'] == VM
     assert len(adapter.sent) == 3
-    assert transport.sleeps == [7, 300.0]
+    # Retry-After, capped at 5 minutes, plus at most 1 s of jitter (threads throttled together spread out)
+    assert 7 <= transport.sleeps[0] <= 8 and 300.0 <= transport.sleeps[1] <= 301.0, transport.sleeps
+
+
+def test_throttling_answers_do_not_use_up_the_retries_for_failures():
+    throttled = [(429, {'Retry-After': '1'}, None)] * 12
+    sdk, adapter, transport, _s = build(throttled + [(200, {}, vm_body())])
+    assert sdk.compute().virtual_machines.get('rg', 'vm1', cls=clients.raw)['id'] == VM
+    assert len(adapter.sent) == 13 and len(transport.sleeps) == 12
+
+    sdk, adapter, _t, _s = build([(429, {'Retry-After': '1'}, None)] * 20)
+    with pytest.raises(errors.AzureApiError) as caught:
+        with clients.translated():
+            sdk.compute().virtual_machines.get('rg', 'vm1')
+    # 1 + 10 throttling answers + the 3 status retries azure-core allows any answer
+    assert caught.value.status == 429 and len(adapter.sent) == 14
+
+    sdk, adapter, _t, _s = build([(503, {'Retry-After': '1'}, None)] * 10)
+    with pytest.raises(errors.AzureApiError):
+        with clients.translated():
+            sdk.compute().virtual_machines.get('rg', 'vm1')
+    assert len(adapter.sent) == 4  # a failing service: 1 + 3 status retries, as before
 
 
 def test_a_missing_resource_is_none_and_other_errors_carry_azures_code():

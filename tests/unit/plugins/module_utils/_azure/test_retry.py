@@ -39,3 +39,10 @@ def test_absurd_retry_after_is_capped_and_garbage_ignored():
     assert policy.delay(0, '86400') == 60
     assert parse_retry_after('soon') is None
     assert policy.delay(0, 'soon') == 1.0
+
+
+def test_jitter_is_a_quarter_of_the_wait_at_most_and_never_over_a_second():
+    policy = RetryPolicy()
+    assert policy.jitter(2, rand=lambda: 1.0) == 0.5
+    assert policy.jitter(60, rand=lambda: 1.0) == 1.0
+    assert policy.jitter(60, rand=lambda: 0.0) == 0.0
