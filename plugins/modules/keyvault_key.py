@@ -19,6 +19,11 @@ description:
     (C(x-ms-compliance-status) equals C(azure-compliant-cvm)) for the attestation authority of O(location), read
     from C(Microsoft.Attestation/locations/{location}/defaultProvider) (one GET per run, unless the play's facts
     confirm the key's policy - see below), or for the authorities in O(release_policy_authorities) (no lookup).
+  - O(release_policy=guest_cvm) builds the policy of a key that a confidential VM's B(guest) releases (attestation-bound
+    data disks, role C(confidential.azure.data_disk_encryption)). A guest's attestation token carries the TEE claims
+    under C(x-ms-isolation-tee), so this policy requires C(x-ms-isolation-tee.x-ms-compliance-status) equals
+    C(azure-compliant-cvm) and C(x-ms-isolation-tee.x-ms-attestation-type) equals C(sevsnpvm) or C(tdxvm)
+    (Microsoft's data-disk secure key release sample), for the same authorities as C(default_cvm).
   - Ensures that the Confidential VM Orchestrator service principal (appId C(bf7b6499-ff71-4aa2-97a4-f372087be7f0))
     holds C(get) and C(release) on the key - an access policy on access-policy vaults, the role
     C(Key Vault Crypto Service Release User) at key scope on RBAC vaults - and says how to create the principal
@@ -103,18 +108,22 @@ options:
   release_policy:
     description:
       - The secure key release policy, as a dict or a JSON object string with the keys C(version) (C(1.0.0)) and
-        C(anyOf) (one entry per attestation authority), or the string C(default_cvm).
-      - C(default_cvm) needs O(location) or O(release_policy_authorities).
+        C(anyOf) (one entry per attestation authority), or the string C(default_cvm) (confidential OS disk keys, released
+        to the platform) or C(guest_cvm) (keys released to the guest, see O(release_principal_ids)).
+      - C(default_cvm) and C(guest_cvm) need O(location) or O(release_policy_authorities).
       - Compared with the key's current policy ignoring key order, a trailing slash and the case of authority hosts.
     type: raw
   release_policy_authorities:
     description:
-      - Attestation authorities (https URLs) for O(release_policy=default_cvm), one policy entry each, for example
+      - Attestation authorities (https URLs) for O(release_policy=default_cvm) or O(release_policy=guest_cvm), one
+        policy entry each, for example
         C(https://sharedeus.eus.attest.azure.net).
     type: list
     elements: str
   location:
-    description: Region whose default attestation provider O(release_policy=default_cvm) trusts (e.g. C(eastus)).
+    description:
+      - Region whose default attestation provider O(release_policy=default_cvm) or O(release_policy=guest_cvm) trusts
+        (e.g. C(eastus)).
     type: str
   release_policy_immutable:
     description:
@@ -178,7 +187,8 @@ options:
       - Each gets the built-in role C(Key Vault Crypto Service Release User)
         (C(08bbd89e-9f13-488c-ac41-acfcb10c90ab)) at the scope of this key only, C(<vault id>/keys/<name>), so it
         can release this key and no other key of the vault. Key Vault still releases only with an attestation token
-        that satisfies O(release_policy).
+        that satisfies O(release_policy), so use O(release_policy=guest_cvm) (or your own policy on the guest's
+        C(x-ms-isolation-tee) claims); O(release_policy=default_cvm) is refused here, a guest token never satisfies it.
       - Needs a vault with Azure RBAC; on an access-policy vault (which can only grant per vault) the module fails
         before writing anything. Needs O(exportable=true).
       - Idempotent (one role assignment list at the vault decides; assignments have deterministic names). Principals
@@ -236,6 +246,16 @@ EXAMPLES = r"""
             - anyOf:
                 - {claim: x-ms-attestation-type, equals: sevsnpvm}
                 - {claim: x-ms-attestation-type, equals: tdxvm}
+
+- name: Data-disk key that only an attested confidential VM's guest can release (role data_disk_encryption)
+  confidential.azure.keyvault_key:
+    vault_url: "{{ vault.vault.vault_uri }}"
+    vault_id: "{{ vault.vault.id }}"
+    name: datadisk
+    release_policy: guest_cvm
+    location: eastus
+    grant_confidential_vm_orchestrator: false
+  # then grant the VMs' identities with release_principal_ids (docs/user/data-disks.md)
 
 - name: Yearly rotation policy; -e rotate_cmk=true creates a new version now (changed on every such run)
   confidential.azure.keyvault_key:

@@ -19,6 +19,9 @@ from . import release_policy as rp
 
 CVM_ORCHESTRATOR_APP_ID = "bf7b6499-ff71-4aa2-97a4-f372087be7f0"
 DEFAULT_CVM = "default_cvm"
+GUEST_CVM = "guest_cvm"
+#: Policies built for the attestation authorities of the location or of release_policy_authorities.
+PRESETS = {DEFAULT_CVM: rp.default_cvm, GUEST_CVM: rp.guest_cvm}
 KEY_TYPES = ("RSA-HSM", "RSA")
 KEY_SIZES = (2048, 3072, 4096)
 KEY_OPS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export")
@@ -147,24 +150,25 @@ def _validate_rotation_policy(policy, errors):
 
 
 def _parse_policy_param(value, errors):
-    """Return the release policy dict, DEFAULT_CVM, or None (errors appended)."""
+    """Return the release policy dict, a preset's name (PRESETS), or None (errors appended)."""
     if value is None:
         return None
     if isinstance(value, dict):
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text == DEFAULT_CVM:
-            return DEFAULT_CVM
+        if text in PRESETS:
+            return text
         if text.startswith("{"):
             try:
                 parsed = json.loads(text)
             except ValueError as exc:
-                errors.append("release_policy is not valid JSON (%s); pass a dict, a JSON object string or "
-                              "default_cvm" % exc)
+                errors.append("release_policy is not valid JSON (%s); pass a dict, a JSON object string, "
+                              "default_cvm or guest_cvm" % exc)
                 return None
             return parsed
-    errors.append("release_policy must be a dict, a JSON object string or the string default_cvm, got %r"
+    errors.append("release_policy must be a dict, a JSON object string, default_cvm (confidential OS disks) or "
+                  "guest_cvm (keys a guest releases, e.g. data disks), got %r"
                   % (value if not isinstance(value, (list, tuple)) else "a list"))
     return None
 
@@ -231,24 +235,30 @@ def validate(params, dns_suffix=None):
 
     policy = _parse_policy_param(params.get("release_policy"), errors)
     authorities = params.get("release_policy_authorities")
-    if authorities is not None and policy != DEFAULT_CVM:
-        errors.append("release_policy_authorities only applies with release_policy: default_cvm; put the "
-                      "authorities into your policy instead")
-    if policy == DEFAULT_CVM:
+    if authorities is not None and not _is_preset(policy):
+        errors.append("release_policy_authorities only applies with release_policy: default_cvm or guest_cvm; put "
+                      "the authorities into your policy instead")
+    if _is_preset(policy):
         if authorities is not None:
             if not authorities:
                 errors.append("release_policy_authorities is empty; list attestation URLs or drop it and set location")
             else:
                 try:
-                    rp.default_cvm(authorities)
+                    PRESETS[policy](authorities)
                 except rp.PolicyError as exc:
                     errors.append("release_policy_authorities: %s" % exc)
         elif not params.get("location"):
-            errors.append("release_policy: default_cvm needs location (the region whose attestation provider is "
-                          "trusted, e.g. eastus) or release_policy_authorities (a list of attestation URLs)")
+            errors.append("release_policy: %s needs location (the region whose attestation provider is "
+                          "trusted, e.g. eastus) or release_policy_authorities (a list of attestation URLs)" % policy)
     elif isinstance(policy, dict):
         for problem in rp.lint(policy):
             errors.append("release_policy: %s" % problem)
+    if policy == DEFAULT_CVM and params.get("release_principal_ids"):
+        # Microsoft's guest token sample (cvm-attestation-sample-app/sampleAttestationToken.json) has no top-level
+        # x-ms-compliance-status: a guest's TEE claims are under x-ms-isolation-tee.
+        errors.append("release_policy: default_cvm checks the platform's token (top-level x-ms-compliance-status), "
+                      "which a guest's attestation token does not carry, so the principals in release_principal_ids "
+                      "could never release the key from a guest; use release_policy: guest_cvm")
     if exportable and policy is None and not errors_mention(errors, "release_policy"):
         errors.append("exportable: true needs release_policy (Key Vault error AKV.SKR.1004); set release_policy: "
                       "default_cvm with location, or pass your policy, or set exportable: false")
@@ -261,14 +271,18 @@ def validate(params, dns_suffix=None):
     return errors
 
 
+def _is_preset(policy):
+    return isinstance(policy, str) and policy in PRESETS
+
+
 def errors_mention(errors, word):
     return any(e.startswith(word) for e in errors)
 
 
 def needs_authority_lookup(params):
-    """True when release_policy is default_cvm without an explicit list of authorities."""
+    """True when release_policy is a preset without an explicit list of authorities."""
     value = params.get("release_policy")
-    return (isinstance(value, str) and value.strip() == DEFAULT_CVM
+    return (isinstance(value, str) and value.strip() in PRESETS
             and params.get("release_policy_authorities") is None)
 
 
@@ -278,8 +292,8 @@ def resolve_policy(params, authorities=None):
     policy = _parse_policy_param(params.get("release_policy"), errors)
     if errors:
         raise KeyParamError(errors)
-    if policy == DEFAULT_CVM:
-        return rp.default_cvm(params.get("release_policy_authorities") or authorities or [])
+    if _is_preset(policy):
+        return PRESETS[policy](params.get("release_policy_authorities") or authorities or [])
     return policy
 
 

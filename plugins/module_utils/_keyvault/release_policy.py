@@ -40,6 +40,10 @@ CONTENT_TYPE = "application/json; charset=utf-8"
 #: Claim and value of the Azure CLI's ``--default-cvm-policy``.
 CVM_COMPLIANCE_CLAIM = "x-ms-compliance-status"
 CVM_COMPLIANCE_VALUE = "azure-compliant-cvm"
+#: A guest attestation token's TEE claims (``x-ms-isolation-tee``) and the TEE types of confidential VMs.
+GUEST_COMPLIANCE_CLAIM = "x-ms-isolation-tee.x-ms-compliance-status"
+GUEST_TEE_TYPE_CLAIM = "x-ms-isolation-tee.x-ms-attestation-type"
+GUEST_TEE_TYPES = ("sevsnpvm", "tdxvm")
 
 OPERATORS = ("equals", "notEquals", "less", "lessOrEquals", "greater", "greaterOrEquals", "exists")
 KEY_VAULT_OPERATORS = ("equals",)
@@ -67,6 +71,45 @@ def default_cvm(authorities):
     dropped), each requiring ``x-ms-compliance-status == azure-compliant-cvm``.
     Authorities are used as given (the CLI uses ``properties.attestUri`` verbatim).
     """
+    return {
+        "version": VERSION,
+        "anyOf": [
+            {"authority": a, "allOf": [{"claim": CVM_COMPLIANCE_CLAIM, "equals": CVM_COMPLIANCE_VALUE}]}
+            for a in _unique_authorities(authorities)
+        ],
+    }
+
+
+def guest_cvm(authorities, tee_types=GUEST_TEE_TYPES):
+    """The release policy of a key a confidential VM's guest releases (attestation-bound data disks).
+
+    A guest's MAA token (``attest/AzureGuest``) carries the TEE's claims under
+    ``x-ms-isolation-tee`` (Microsoft's data-disk secure key release sample checks
+    ``x-ms-isolation-tee.x-ms-attestation-type`` and
+    ``x-ms-isolation-tee.x-ms-compliance-status``), so each authority entry requires
+    an Azure-compliant CVM AND one of ``tee_types``.
+    """
+    if isinstance(tee_types, str) or not isinstance(tee_types, (list, tuple)) or not tee_types:
+        raise PolicyError("tee_types must be a non-empty list of %s" % ", ".join(GUEST_TEE_TYPES))
+    unknown = [t for t in tee_types if t not in GUEST_TEE_TYPES]
+    if unknown:
+        raise PolicyError("tee_types: %s not a confidential VM TEE; use %s"
+                          % (", ".join(repr(t) for t in unknown), ", ".join(GUEST_TEE_TYPES)))
+    types = [t for t in GUEST_TEE_TYPES if t in tee_types]
+    tee = [{"claim": GUEST_TEE_TYPE_CLAIM, "equals": t} for t in types]
+    return {
+        "version": VERSION,
+        "anyOf": [
+            {"authority": a, "allOf": [
+                {"claim": GUEST_COMPLIANCE_CLAIM, "equals": CVM_COMPLIANCE_VALUE},
+                tee[0] if len(tee) == 1 else {"anyOf": tee},
+            ]}
+            for a in _unique_authorities(authorities)
+        ],
+    }
+
+
+def _unique_authorities(authorities):
     if isinstance(authorities, str) or not isinstance(authorities, (list, tuple)):
         raise PolicyError("authorities must be a list of attestation URLs, got %s" % type(authorities).__name__)
     seen = []
@@ -80,13 +123,7 @@ def default_cvm(authorities):
     if not seen:
         raise PolicyError("authorities must name at least one attestation authority "
                           "(e.g. https://sharedeus.eus.attest.azure.net)")
-    return {
-        "version": VERSION,
-        "anyOf": [
-            {"authority": a, "allOf": [{"claim": CVM_COMPLIANCE_CLAIM, "equals": CVM_COMPLIANCE_VALUE}]}
-            for a in seen
-        ],
-    }
+    return seen
 
 
 # --------------------------------------------------------------------------- lint

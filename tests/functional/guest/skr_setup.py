@@ -42,11 +42,13 @@ def maa_endpoint(sim):
     return sim.info["cloud_environment"]["attestation_endpoint"].rstrip("/")
 
 
-def set_key(sim, vault, policy, rotate=False):
-    return ok(run_module("keyvault_key", {
-        "vault_url": vault["vault_uri"], "vault_id": vault["id"], "name": KEY_NAME, "key_type": "RSA-HSM",
-        "key_size": 3072, "exportable": True, "release_policy": policy, "rotate": rotate,
-        "grant_confidential_vm_orchestrator": False}, sim.env))
+def set_key(sim, vault, policy, rotate=False, authorities=None):
+    params = {"vault_url": vault["vault_uri"], "vault_id": vault["id"], "name": KEY_NAME, "key_type": "RSA-HSM",
+              "key_size": 3072, "exportable": True, "release_policy": policy, "rotate": rotate,
+              "grant_confidential_vm_orchestrator": False}
+    if authorities:
+        params["release_policy_authorities"] = authorities
+    return ok(run_module("keyvault_key", params, sim.env))
 
 
 def grant_release(sim, vault_id, principal):
@@ -66,7 +68,9 @@ def setup(sim, thim):
     subnet = network(sim, RG)
     vault = ok(run_module("keyvault", {"resource_group": RG, "name": VAULT, "location": "eastus", "sku": "premium",
                                        "enable_rbac_authorization": True}, sim.env))["vault"]
-    key = set_key(sim, vault, cvm_policy(maa_endpoint(sim)))["key"]
+    # the module's preset; the tests' later policies are cvm_policy(): equal to it, so they only rotate or narrow
+    key = set_key(sim, vault, "guest_cvm", authorities=[maa_endpoint(sim)])["key"]
+    assert key["release_policy"] == cvm_policy(maa_endpoint(sim)), key["release_policy"]
     vm = ok(run_module("vm", {"resource_group": RG, "name": VM, "size": "Standard_DC2as_v5", "image": dict(JAMMY),
                               "admin_username": "azureuser", "ssh_public_keys": [KEY], "subnet_id": subnet,
                               "identity": {"type": "SystemAssigned"}, "data_disks": [{"lun": 0, "size_gb": 16}]},

@@ -69,6 +69,15 @@ def test_valid_default_cvm_params_pass():
     assert key.validate(params(location=None, release_policy_authorities=[EUS])) == []
 
 
+def test_guest_cvm_preset_with_release_principals_passes_and_resolves():
+    p = params(release_policy="guest_cvm", location=None, release_policy_authorities=[EUS],
+               release_principal_ids=["11111111-1111-4111-8111-111111111111"])
+    assert key.validate(p) == []
+    assert key.resolve_policy(p) == rp.guest_cvm([EUS])
+    assert key.needs_authority_lookup(params(release_policy="guest_cvm"))
+    assert key.resolve_policy(params(release_policy=" guest_cvm "), [EUS]) == rp.guest_cvm([EUS])
+
+
 @pytest.mark.parametrize("over, fragment", [
     (dict(key_type="RSA"), "key_type RSA cannot be exportable"),
     (dict(key_size=1024), "key_size 1024 is not allowed"),
@@ -81,12 +90,14 @@ def test_valid_default_cvm_params_pass():
     (dict(release_policy_authorities=["http://x"]), "release_policy_authorities"),
     (dict(release_policy={"version": "1.0.0", "anyOf": [{"authority": EUS}]}), "needs allOf or anyOf"),
     (dict(release_policy="{bad json"), "release_policy is not valid JSON"),
-    (dict(release_policy="defaultcvm"), "the string default_cvm"),
+    (dict(release_policy="defaultcvm"), "default_cvm (confidential OS disks) or guest_cvm"),
+    (dict(release_policy="guest_cvm", location=None), "guest_cvm needs location"),
+    (dict(release_principal_ids=["11111111-1111-4111-8111-111111111111"]), "use release_policy: guest_cvm"),
     (dict(release_policy=["x"]), "got 'a list'"),
     (dict(release_policy={"version": "1.0.0", "anyOf": [{"authority": EUS, "allOf": [{"claim": "a", "exists": True}]}]}),
      "accepts only 'equals'"),
     (dict(release_policy={"version": "1.0.0", "anyOf": [{"authority": EUS, "allOf": [{"claim": "a", "equals": 1}]}]},
-          release_policy_authorities=[EUS]), "only applies with release_policy: default_cvm"),
+          release_policy_authorities=[EUS]), "only applies with release_policy: default_cvm or guest_cvm"),
     (dict(tags=dict(("t%d" % i, "v") for i in range(16))), "at most 15"),
     (dict(tags={"n": 1}), "tags.n: value must be a string"),
     (dict(vault_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/other"),

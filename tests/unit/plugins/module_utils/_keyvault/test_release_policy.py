@@ -9,6 +9,7 @@ import json
 import pytest
 
 from ansible_collections.confidential.azure.plugins.module_utils._keyvault import release_policy as rp
+from ansible_collections.confidential.azure.tests.unit.plugins.module_utils._attestation import vectors
 
 EUS = "https://sharedeus.eus.attest.azure.net"
 WEU = "https://sharedweu.weu.attest.azure.net"
@@ -56,6 +57,45 @@ def test_default_cvm_rejects_bad_authorities(bad):
 
 def test_default_cvm_lints_clean_for_key_vault():
     assert rp.lint(rp.default_cvm([EUS, WEU])) == []
+
+
+# ------------------------------------------------------------------ guest_cvm
+
+GUEST_SAMPLE = ("Azure-confidential-computing-cvm-guest-attestation", "cvm-datadisk-enc-scripts",
+                "public_SKR_policy-datadisk.json")
+GUEST_TOKEN = ("Azure-confidential-computing-cvm-guest-attestation", "cvm-attestation-sample-app",
+               "sampleAttestationToken.json")
+
+
+def _sorted_conditions(policy):
+    """Microsoft's sample lists the TEE-type group first; compare the conditions of each authority as a set."""
+    return {rp._norm_authority(rule["authority"]): sorted(json.dumps(i, sort_keys=True) for i in rule["allOf"])
+            for rule in policy["anyOf"]}
+
+
+def test_guest_cvm_requires_what_microsofts_data_disk_policy_requires():
+    sample = json.loads(vectors.read(*GUEST_SAMPLE))
+    ours = rp.guest_cvm(rp.authorities(sample))
+    assert rp.lint(ours) == []
+    assert _sorted_conditions(ours) == _sorted_conditions(sample)
+
+
+def test_guest_cvm_releases_to_a_real_guest_token_and_not_to_a_platform_token():
+    guest = json.loads(vectors.read(*GUEST_TOKEN))
+    policy = rp.guest_cvm([EUS])
+    assert rp.evaluate(policy, guest, authority=EUS)[0] is True
+    assert rp.evaluate(policy, guest, authority=WEU)[0] is False
+    assert rp.evaluate(policy, CVM_CLAIMS, authority=EUS)[0] is False
+    assert rp.evaluate(rp.default_cvm([EUS]), guest, authority=EUS)[0] is False
+    tdx_only = rp.guest_cvm([EUS], tee_types=["tdxvm"])
+    assert rp.evaluate(tdx_only, guest, authority=EUS)[0] is False
+    assert tdx_only["anyOf"][0]["allOf"][1] == {"claim": "x-ms-isolation-tee.x-ms-attestation-type", "equals": "tdxvm"}
+
+
+@pytest.mark.parametrize("tee_types", [[], "sevsnpvm", ["sgx"], ["sevsnpvm", "azurevm"]])
+def test_guest_cvm_refuses_other_tee_types(tee_types):
+    with pytest.raises(rp.PolicyError, match="tee_types"):
+        rp.guest_cvm([EUS], tee_types=tee_types)
 
 
 # ------------------------------------------------------------------ lint
