@@ -151,7 +151,11 @@ class Authorization:
         role = role_by_guid(guid)
         if role is None:
             return None
-        base = scope or ("/subscriptions/" + self.arm.sub)
+        # Built-in roles have subscription-level ids at any scope under a subscription (Microsoft doc "List Azure role
+        # definitions": id /subscriptions/{subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/<guid>);
+        # the Azure CLI fills roleDefinitionName by matching assignments' roleDefinitionId against a list at the scope.
+        m = re.match(r"^(/subscriptions/[^/]+)", scope or "", re.I)
+        base = m.group(1) if m else ("/subscriptions/" + self.arm.sub if not scope else scope)
         perms = [{k: list(role[k]) for k in ("actions", "notActions", "dataActions", "notDataActions")}]
         return {"id": "%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (base, role["id"]),
                 "name": role["id"], "type": "Microsoft.Authorization/roleDefinitions",
