@@ -152,6 +152,20 @@ def test_release_wraps_to_the_runtime_key_meant_for_encryption(release_key):
     blob = json.loads(_b64u_decode(payload["response"]["key"]["key"]["key_hsm"]))
     assert blob["header"]["kid"] == "HCLEkPub" and blob["header"]["enc"] == "CKM_RSA_AES_KEY_WRAP"
     assert payload["request"]["nonce"] == "n-42"
+    assert payload["request"]["kid"] == payload["response"]["key"]["key"]["kid"] == uri + "keys/rel/" + ver
+
+
+def test_versionless_release_is_the_latest_version_and_echoes_the_requested_kid(release_key):
+    """POST {vault}/keys/{name}/release (no version) releases the current version; request.kid is the id as asked
+    (Microsoft Learn "Secure Key Release with Azure Key Vault and application on Confidential VMs with AMD SEV-SNP")."""
+    sim, uri, _ver, token = release_key
+    status, _h, rotated = _kv(sim, "POST", uri, "/keys/rel/rotate", {})
+    assert status == 200, rotated
+    status, _h, doc = _kv(sim, "POST", uri, "/keys/rel/release", {"target": token})
+    assert status == 200, doc
+    payload = _claims(doc["value"])
+    assert payload["request"]["kid"] == uri + "keys/rel"
+    assert payload["response"]["key"]["key"]["kid"] == rotated["key"]["kid"]
 
 
 def test_release_body_follows_key_release_parameters(release_key):

@@ -539,6 +539,7 @@ class KeyVaultDataPlane:
         verify"). The body is keys.json's KeyReleaseParameters: ``target`` (required, minLength 1), ``nonce``,
         ``enc`` (KeyEncryptionAlgorithm; absent means CKM_RSA_AES_KEY_WRAP); nothing else names the token."""
         k = self._key(vault, name)
+        requested = self._kid(vault, name, ver) if ver else "%skeys/%s" % (self.vault_uri(vault["name"].lower()), name)
         ver = ver or k["order"][-1]
         b = k["versions"].get(ver)
         if b is None:
@@ -581,7 +582,11 @@ class KeyVaultDataPlane:
                                        "ciphertext": jwt.b64u(wrapped), "generator": "azsim"}).encode())
         released = self._bundle(vault, k, ver)
         released["key"]["key_hsm"] = key_hsm
-        payload = {"request": {"api-version": req.api_version, "enc": enc, "kid": released["key"]["kid"]},
+        # request.kid echoes the key id as requested (version-less when the URL names no version), response.key the
+        # released version: the sample answer in Microsoft Learn "Secure Key Release with Azure Key Vault and
+        # application on Confidential VMs with AMD SEV-SNP" (MicrosoftDocs/azure-docs articles/confidential-computing/
+        # skr-flow-confidential-vm-sev-snp-attestation.md), which also releases with POST {vault}/keys/{name}/release
+        payload = {"request": {"api-version": req.api_version, "enc": enc, "kid": requested},
                    "response": {"key": released}}
         if body.get("nonce"):
             payload["request"]["nonce"] = body["nonce"]

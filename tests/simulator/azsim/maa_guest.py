@@ -290,6 +290,8 @@ def attest(svc, api_version, body) -> tuple:
     from . import jwt
     from .maa import DEFAULT_POLICY, TOKEN_LIFETIME, _error
     from .oracle.certs import utcnow
+    if not api_version:
+        return _error(400, "InvalidParameter", "The api-version query parameter is required.")
     if api_version not in API_VERSIONS:
         return _error(400, "InvalidApiVersion", "api-version '%s' is not supported for AzureGuest (supported: %s)"
                       % (api_version, ", ".join(API_VERSIONS)))
