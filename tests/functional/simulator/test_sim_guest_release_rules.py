@@ -179,24 +179,20 @@ def test_release_body_follows_key_release_parameters(release_key):
 
 
 # ---------------------------------------------------------------------------------------------- MAA AzureGuest
-@pytest.fixture(scope="module")
-def guest_evidence(simulator):
-    """A genuine AzureGuest request from a provisioned swtpm (captured from the guest agent), and the TPM."""
+def _provisioned_evidence(sim, maa):
+    """(swtpm, AttestationInfo): a swtpm provisioned like an Azure vTPM, attested once by the guest agent (its
+    AzureGuest request captured on the way out). TPM2TOOLS_TCTI is left pointing at that swtpm."""
     import agent  # pylint: disable=import-error
     import ak_testca
     from ga_helpers import HostSwtpm, hcl_testchain
-    simulator.reset()
     tpm = HostSwtpm()
     ca = ak_testca.shared_ca()
-    chain = hcl_testchain.make_test_chain()
-    material = ak_testca.provision(tpm.tcti, ca, chain=chain, vm_unique_id=str(uuid.uuid4()).upper())
+    material = ak_testca.provision(tpm.tcti, ca, chain=hcl_testchain.make_test_chain(),
+                                   vm_unique_id=str(uuid.uuid4()).upper())
     for pem in (material["ark_pem"], ak_testca.pem(ca["root"]), ak_testca.pem(ca["intermediate"])):
-        simulator.add_trust_root(pem.encode())
-    vm_id = "/subscriptions/%s/resourceGroups/rg-g/providers/Microsoft.Compute/virtualMachines/g" % \
-        simulator.subscription_id
-    imds = simulator.admin("POST", "/_sim/imds", {"vm": vm_id, "thim": material["thim"]})
-    maa = simulator.info["cloud_environment"]["attestation_endpoint"].rstrip("/")
-    old = os.environ.get("TPM2TOOLS_TCTI")
+        sim.add_trust_root(pem.encode())
+    vm_id = "/subscriptions/%s/resourceGroups/rg-g/providers/Microsoft.Compute/virtualMachines/g" % sim.subscription_id
+    imds = sim.admin("POST", "/_sim/imds", {"vm": vm_id, "thim": material["thim"]})
     os.environ["TPM2TOOLS_TCTI"] = tpm.tcti
     seen = {}
     orig = agent.Http.request
@@ -207,15 +203,29 @@ def guest_evidence(simulator):
         return orig(self, method, url, stage, headers, body)
     try:
         agent.Http.request = spy
-        rel = agent.Releaser({"imds_url": imds["endpoint"], "maa_url": maa, "ca_file": simulator.ca_bundle,
+        rel = agent.Releaser({"imds_url": imds["endpoint"], "maa_url": maa, "ca_file": sim.ca_bundle,
                               "key_id": "", "vault_resource": "", "disks": []}, tempfile.mkdtemp(prefix="gr-"))
         rel.token()
         rel.tpm.forget()
-        agent.Http.request = orig
-        info = json.loads(_b64u_decode(seen["body"]["AttestationInfo"]))
-        yield simulator, maa, info, agent
+    except BaseException:
+        tpm.close()
+        raise
     finally:
         agent.Http.request = orig
+    return tpm, json.loads(_b64u_decode(seen["body"]["AttestationInfo"]))
+
+
+@pytest.fixture(scope="module")
+def guest_evidence(simulator):
+    """A genuine AzureGuest request from a provisioned swtpm, the simulator, MAA's URL and the guest agent."""
+    import agent  # pylint: disable=import-error
+    simulator.reset()
+    maa = simulator.info["cloud_environment"]["attestation_endpoint"].rstrip("/")
+    old = os.environ.get("TPM2TOOLS_TCTI")
+    tpm, info = _provisioned_evidence(simulator, maa)
+    try:
+        yield simulator, maa, info, agent
+    finally:
         if old is None:
             os.environ.pop("TPM2TOOLS_TCTI", None)
         else:
@@ -240,7 +250,8 @@ def _tpm2(*args):
 
 def _certified_key(agent, attrs, work):
     """A TPM key with ``attrs`` and no PCR policy, certified by the genuine AK (TPM2_Certify)."""
-    p = lambda n: os.path.join(work, n)  # noqa: E731
+    def p(name):
+        return os.path.join(work, name)
     try:
         _tpm2("tpm2_createprimary", "-C", "o", "-g", "sha256", "-G", "rsa2048:null:null", "-a", attrs,
               "-c", p("k.ctx"))
@@ -294,3 +305,18 @@ def test_ak_that_is_not_a_restricted_signing_key_gets_no_token(guest_evidence):
     assert attrs & 0x10000                                                   # the genuine AK is restricted
     ak[at:at + 4] = (attrs & ~0x10000).to_bytes(4, "big")
     _refused_evidence(_post(sim, maa, _with(info, AikPub=bytes(ak))), "tpm.ak_pub")
+
+
+def test_tpm_evidence_of_another_vtpm_gets_no_token(guest_evidence):
+    """A second, equally trusted vTPM's genuine TPM evidence with the first VM's HCL report: the report's HCLAkPub
+    is not the AK that signed the quote (evidence of two machines spliced together)."""
+    sim, maa, info, _agent = guest_evidence
+    first_tcti = os.environ["TPM2TOOLS_TCTI"]
+    other, other_info = _provisioned_evidence(sim, maa)
+    try:
+        assert _post(sim, maa, other_info)[0] == 200
+        spliced = dict(other_info, IsolationInfo=info["IsolationInfo"])
+        _refused_evidence(_post(sim, maa, spliced), "hcl.ak")
+    finally:
+        os.environ["TPM2TOOLS_TCTI"] = first_tcti
+        other.close()

@@ -539,7 +539,8 @@ class KeyVaultDataPlane:
         verify"). The body is keys.json's KeyReleaseParameters: ``target`` (required, minLength 1), ``nonce``,
         ``enc`` (KeyEncryptionAlgorithm; absent means CKM_RSA_AES_KEY_WRAP); nothing else names the token."""
         k = self._key(vault, name)
-        requested = self._kid(vault, name, ver) if ver else "%skeys/%s" % (self.vault_uri(vault["name"].lower()), name)
+        requested = self._kid(vault, name, ver) if ver else \
+            "%skeys/%s" % (self.vault_uri(vault["name"].lower()), name)
         ver = ver or k["order"][-1]
         b = k["versions"].get(ver)
         if b is None:

@@ -255,7 +255,8 @@ def verify(body, trust, vtpm, now: datetime.datetime) -> tuple:
     hcl.check_binding(rep["report_data"], runtime)
     runtime_claims = hcl.parse_json(runtime)
     hcl_ak = hcl.hcl_ak(runtime_claims)
-    if hcl_ak is None or int.from_bytes(b64_any(hcl_ak["n"], "hcl.ak", 1024), "big") != ak_pub["n"]:
+    if hcl_ak is None or int.from_bytes(b64_any(hcl_ak["n"], "hcl.ak", 1024), "big") != ak_pub["n"] or \
+            int.from_bytes(b64_any(str(hcl_ak.get("e", "AQAB")), "hcl.ak", 8), "big") != ak_pub["e"]:
         raise EvidenceError("hcl.ak", "the HCL report's HCLAkPub is not the AK that signed the quote")
     config = runtime_claims["vm-configuration"]
     compliant = config.get("tpm-enabled") is True and rep["vmpl"] == 0 and not rep["policy"] >> 19 & 1
