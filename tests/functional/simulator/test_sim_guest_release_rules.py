@@ -176,6 +176,9 @@ def test_release_body_follows_key_release_parameters(release_key):
                         ({"target": token, "enc": "RSA-OAEP"}, "enc")):
         status, _h, doc = _kv(sim, "POST", uri, "/keys/rel/%s/release" % ver, body)
         assert status == 400 and field in json.dumps(doc), (body, doc)
+    # release exists from api-version 7.3 on (keys data plane)
+    status, _h, doc = _kv(sim, "POST", uri, "/keys/rel/%s/release" % ver, {"target": token}, api_version="7.2")
+    assert status == 400 and doc["error"]["code"] == "BadParameter" and "7.3" in doc["error"]["message"], doc
 
 
 # ---------------------------------------------------------------------------------------------- MAA AzureGuest

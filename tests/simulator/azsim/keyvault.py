@@ -538,6 +538,11 @@ class KeyVaultDataPlane:
         operations": a key "MUST NOT be used for cryptographic operation, except for decrypt, release, unwrap, and
         verify"). The body is keys.json's KeyReleaseParameters: ``target`` (required, minLength 1), ``nonce``,
         ``enc`` (KeyEncryptionAlgorithm; absent means CKM_RSA_AES_KEY_WRAP); nothing else names the token."""
+        if not _version_ge_73(req.api_version or ""):
+            # the release operation first appears in the 7.3 keys data-plane spec (Microsoft Learn "Release - Release":
+            # api-version 7.3 and later; the exportable attribute's own rule, AKV.SKR.1001, says the same)
+            raise _kv_error(400, "BadParameter", "The release operation is only supported with API version >= "
+                            "'7.3-preview' (requested %s)." % req.api_version)
         k = self._key(vault, name)
         requested = self._kid(vault, name, ver) if ver else \
             "%skeys/%s" % (self.vault_uri(vault["name"].lower()), name)
