@@ -323,3 +323,10 @@ def test_tpm_evidence_of_another_vtpm_gets_no_token(guest_evidence):
     finally:
         os.environ["TPM2TOOLS_TCTI"] = first_tcti
         other.close()
+
+
+def test_pcr_set_that_is_not_the_quoted_selection_gets_no_token(guest_evidence):
+    sim, maa, info, _agent = guest_evidence
+    forged = json.loads(json.dumps(info))
+    forged["TpmInfo"]["PcrSet"] = forged["TpmInfo"]["PcrSet"][:-1]
+    _refused_evidence(_post(sim, maa, forged), "tpm.pcrs")

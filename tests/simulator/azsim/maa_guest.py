@@ -224,6 +224,10 @@ def verify(body, trust, vtpm, now: datetime.datetime) -> tuple:
                 for p in tpm.get("PCRs") or [] if isinstance(p, dict))
     if sorted(pcrs) != sorted(quote["pcrs"]) or not pcrs:
         raise EvidenceError("tpm.pcrs", "the PCR values sent are not the PCRs quoted")
+    # PcrSet (the quoted indices; the public client fills it from the quote) must say the same when sent
+    if "PcrSet" in tpm and (not isinstance(tpm["PcrSet"], list) or
+                            sorted(str(i) for i in tpm["PcrSet"]) != sorted(str(i) for i in quote["pcrs"])):
+        raise EvidenceError("tpm.pcrs", "PcrSet is not the set of PCRs quoted")
     if hashlib.sha256(b"".join(pcrs[i] for i in sorted(pcrs))).digest() != quote["digest"]:
         raise EvidenceError("tpm.pcr_digest", "the quoted PCR digest does not match the PCR values")
     # --- ephemeral encryption key certified by the AK
