@@ -251,12 +251,12 @@ def _tpm2(*args):
     subprocess.run(list(args), check=True, capture_output=True)
 
 
-def _certified_key(agent, attrs, work):
+def _certified_key(agent, attrs, work, alg="rsa2048"):
     """A TPM key with ``attrs`` and no PCR policy, certified by the genuine AK (TPM2_Certify)."""
     def p(name):
         return os.path.join(work, name)
     try:
-        _tpm2("tpm2_createprimary", "-C", "o", "-g", "sha256", "-G", "rsa2048:null:null", "-a", attrs,
+        _tpm2("tpm2_createprimary", "-C", "o", "-g", "sha256", "-G", alg + ":null:null", "-a", attrs,
               "-c", p("k.ctx"))
         _tpm2("tpm2_flushcontext", "-t")
         _tpm2("tpm2_readpublic", "-c", p("k.ctx"), "-o", p("k.pub"))
@@ -330,3 +330,12 @@ def test_pcr_set_that_is_not_the_quoted_selection_gets_no_token(guest_evidence):
     forged = json.loads(json.dumps(info))
     forged["TpmInfo"]["PcrSet"] = forged["TpmInfo"]["PcrSet"][:-1]
     _refused_evidence(_post(sim, maa, forged), "tpm.pcrs")
+
+
+def test_short_ephemeral_key_gets_no_token(guest_evidence):
+    sim, maa, info, agent = guest_evidence
+    pub, att, sig = _certified_key(agent, "decrypt|fixedtpm|fixedparent|sensitivedataorigin|noda",
+                                   tempfile.mkdtemp(prefix="gr-"), alg="rsa1024")
+    forged = _with(info, EncKeyPub=pub, EncKeyCertifyInfo=att, EncKeyCertifyInfoSignature=sig)
+    status, _h, doc = _post(sim, maa, forged)
+    assert status == 400 and "2048" in doc["error"]["message"], doc

@@ -243,6 +243,8 @@ def verify(body, trust, vtpm, now: datetime.datetime) -> tuple:
     if a & want != want or a & (ATTR_SIGN | ATTR_RESTRICTED):
         raise EvidenceError("tpm.enc_key", "EncKeyPub must be a fixedTPM, fixedParent, sensitiveDataOrigin, "
                             "decrypt-only key")
+    if enc["n"].bit_length() < 2048:      # a transport key for tokens and released keys: RSA-2048 at least
+        raise EvidenceError("tpm.enc_key", "EncKeyPub must be an RSA key of at least 2048 bits")
     if a & ATTR_USER_WITH_AUTH or enc["auth_policy"] != pcr_policy(quote["selection"], quote["digest"]):
         raise EvidenceError("tpm.enc_key", "EncKeyPub must be usable only under a PolicyPCR over the quoted PCRs "
                             "(userWithAuth clear, authPolicy = TPM2_PolicyPCR of the quote's selection and values)")
