@@ -532,8 +532,20 @@ class KeyVaultDataPlane:
         version parameter retrieves a specific version of a key"; the Azure SDK's recorded release test omits it).
         A disabled version is refused like Key Vault's other private-key operations: 403 Forbidden "Operation X is
         not allowed on a disabled key." with inner error KeyDisabled (Azure/azure-sdk-for-python issue 45342 quotes
-        the service's answer)."""
+        the service's answer).
+
+        Not refused: a version past its ``exp`` or before its ``nbf`` (Microsoft Learn "Key types, algorithms, and
+        operations": a key "MUST NOT be used for cryptographic operation, except for decrypt, release, unwrap, and
+        verify"). The body is keys.json's KeyReleaseParameters: ``target`` (required, minLength 1), ``nonce``,
+        ``enc`` (KeyEncryptionAlgorithm; absent means CKM_RSA_AES_KEY_WRAP); nothing else names the token."""
+        if not _version_ge_73(req.api_version or ""):
+            # the release operation first appears in the 7.3 keys data-plane spec (Microsoft Learn "Release - Release":
+            # api-version 7.3 and later; the exportable attribute's own rule, AKV.SKR.1001, says the same)
+            raise _kv_error(400, "BadParameter", "The release operation is only supported with API version >= "
+                            "'7.3-preview' (requested %s)." % req.api_version)
         k = self._key(vault, name)
+        requested = self._kid(vault, name, ver) if ver else \
+            "%skeys/%s" % (self.vault_uri(vault["name"].lower()), name)
         ver = ver or k["order"][-1]
         b = k["versions"].get(ver)
         if b is None:
@@ -541,10 +553,10 @@ class KeyVaultDataPlane:
         if not b["attributes"].get("enabled", True):
             raise _kv_error(403, "Forbidden", "Operation release is not allowed on a disabled key.", inner="KeyDisabled")
         body = req.json()
-        target = body.get("target") or body.get("value")
+        target = body.get("target") if isinstance(body, dict) else None
         if not b["attributes"].get("exportable") or not b.get("release_policy"):
             raise _kv_error(400, "BadParameter", "AKV.SKR.1002: Key is not exportable.")
-        if not target:
+        if not isinstance(target, str) or not target:
             raise _kv_error(400, "BadParameter", "The parameter target is missing.")
         claims = self.sim.attestation.verify_token(target)
         if claims is None:
@@ -557,7 +569,7 @@ class KeyVaultDataPlane:
         transfer = _transfer_key(claims)
         if transfer is None:
             raise _kv_error(400, "BadParameter", "Target environment attestation token does not carry a transfer key "
-                            "('x-ms-runtime.keys').")
+                            "('x-ms-runtime.keys': an RSA key of at least 2048 bits whose key_ops allow encrypt).")
         enc = body.get("enc") or "CKM_RSA_AES_KEY_WRAP"
         hashes_for = {"CKM_RSA_AES_KEY_WRAP": hashes.SHA1(), "RSA_AES_KEY_WRAP_256": hashes.SHA256(),
                       "RSA_AES_KEY_WRAP_384": hashes.SHA384()}
@@ -576,7 +588,11 @@ class KeyVaultDataPlane:
                                        "ciphertext": jwt.b64u(wrapped), "generator": "azsim"}).encode())
         released = self._bundle(vault, k, ver)
         released["key"]["key_hsm"] = key_hsm
-        payload = {"request": {"api-version": req.api_version, "enc": enc, "kid": released["key"]["kid"]},
+        # request.kid echoes the key id as requested (version-less when the URL names no version), response.key the
+        # released version: the sample answer in Microsoft Learn "Secure Key Release with Azure Key Vault and
+        # application on Confidential VMs with AMD SEV-SNP" (MicrosoftDocs/azure-docs articles/confidential-computing/
+        # skr-flow-confidential-vm-sev-snp-attestation.md), which also releases with POST {vault}/keys/{name}/release
+        payload = {"request": {"api-version": req.api_version, "enc": enc, "kid": requested},
                    "response": {"key": released}}
         if body.get("nonce"):
             payload["request"]["nonce"] = body["nonce"]
@@ -593,28 +609,44 @@ class KeyVaultDataPlane:
 
 
 def _runtime_keys(claims):
-    keys = ((claims.get("x-ms-runtime") or {}).get("keys")) or []
-    tee = claims.get("x-ms-isolation-tee") or {}
-    keys = list(keys) + list(((tee.get("x-ms-runtime") or {}).get("keys")) or [])
-    return keys
+    """The requester's keys: the token's top-level ``x-ms-runtime.keys`` only. Keys nested under
+    ``x-ms-isolation-tee.x-ms-runtime`` are the HCL's (the vTPM's AK and EK), not a key the requester asked Key Vault
+    to wrap to (Microsoft Learn "Azure Attestation claim sets": x-ms-runtime carries the runtime data the client
+    sent; the guest token's TpmEphemeralEncryptionKey is at the top level, the HCL keys under x-ms-isolation-tee)."""
+    keys = (claims.get("x-ms-runtime") or {}).get("keys") if isinstance(claims.get("x-ms-runtime"), dict) else None
+    return [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
+
+
+def _encrypting(k) -> bool:
+    """An RSA JWK usable for encryption (RFC 7517 4.3: ``key_ops``, when present, limits what the key is for)."""
+    ops = k.get("key_ops")
+    return k.get("kty") in ("RSA", "RSA-HSM") and (ops is None or (isinstance(ops, list) and "encrypt" in ops))
+
+
+def _transfer_jwk(claims):
+    """The guest token's TpmEphemeralEncryptionKey, else the first RSA runtime key meant for encryption."""
+    keys = [k for k in _runtime_keys(claims) if _encrypting(k)]
+    for k in keys:
+        if k.get("kid") == "TpmEphemeralEncryptionKey":
+            return k
+    return keys[0] if keys else None
 
 
 def _transfer_kid(claims):
-    for k in _runtime_keys(claims):
-        if k.get("kid") == "TpmEphemeralEncryptionKey":
-            return k["kid"]
-    ks = [k for k in _runtime_keys(claims) if k.get("kty") == "RSA"]
-    return ks[0].get("kid") if ks else None
+    k = _transfer_jwk(claims)
+    return k.get("kid") if k else None
 
 
 def _transfer_key(claims):
-    kid = _transfer_kid(claims)
-    for k in _runtime_keys(claims):
-        if k.get("kid") == kid and k.get("kty") == "RSA":
-            n = int.from_bytes(jwt.b64u_decode(k["n"]), "big")
-            e = int.from_bytes(jwt.b64u_decode(k["e"]), "big")
-            return rsa.RSAPublicNumbers(e, n).public_key()
-    return None
+    k = _transfer_jwk(claims)
+    try:
+        n = int.from_bytes(jwt.b64u_decode(k["n"]), "big")
+        e = int.from_bytes(jwt.b64u_decode(k["e"]), "big")
+        if n.bit_length() < 2048 or e < 3 or not e & 1:
+            return None
+        return rsa.RSAPublicNumbers(e, n).public_key()
+    except (TypeError, KeyError, AttributeError, ValueError):
+        return None
 
 
 def evaluate_policy(policy: dict, claims: dict) -> bool:

@@ -22,6 +22,15 @@ intermediates a test posted to /_sim/attestation/trust-roots: Azure's vTPM CAs a
 ``AikPub`` and the HCL report's ``HCLAkPub`` are one key, the PCR quote and the ephemeral key's certification are
 signed by that AK, the quote's PCR digest matches the PCR values sent, the certified Name is the ephemeral key's,
 the key is a TPM-resident (fixedTPM, fixedParent) decryption-only RSA key, and the SNP evidence verifies (oracle).
+Two rules follow the public reimplementation of Azure's guest attestation client (github.com/edgelesssys/
+go-azguestattestation ``maa/tpm.go``) and the TCG TPM 2.0 Library (Part 2 TPMA_OBJECT, Part 3 TPM2_PolicyPCR), the
+stricter reading where MAA's own checks are not published:
+- the AK (``AikPub``) is a restricted signing key resident in the TPM (restricted, sign, fixedTPM, fixedParent, not
+  decrypt): only a restricted key's signature proves the TPM produced the TPMS_ATTEST it signs;
+- the ephemeral key is generated in the TPM (sensitiveDataOrigin), usable only through its policy (userWithAuth
+  clear), and its ``authPolicy`` is TPM2_PolicyPCR over the quoted PCR selection and values
+  (H(0^32 || TPM_CC_PolicyPCR || TPML_PCR_SELECTION || H(PCR values)), the client's ``getEncryptionKeyTemplate``):
+  the token and everything wrapped to the key open only in the attested boot state.
 Claims the simulator cannot derive without parsing the TCG log (``x-ms-azurevm-*debug-enabled``...) are omitted.
 """
 from __future__ import annotations
@@ -51,6 +60,8 @@ ST_ATTEST_QUOTE, ST_ATTEST_CERTIFY = 0x8018, 0x8017
 TPM_GENERATED = 0xFF544347
 ALG_RSA, ALG_SHA256, ALG_NULL = 0x0001, 0x000B, 0x0010
 ATTR_FIXED_TPM, ATTR_FIXED_PARENT, ATTR_RESTRICTED, ATTR_DECRYPT, ATTR_SIGN = 0x2, 0x10, 0x10000, 0x20000, 0x40000
+ATTR_SENSITIVE_DATA_ORIGIN, ATTR_USER_WITH_AUTH = 0x20, 0x40
+TPM_CC_POLICY_PCR = 0x0000017F
 TRANSPORT_AAD = b"Transport Key"
 
 
@@ -85,7 +96,7 @@ def parse_public(blob: bytes, check: str) -> dict:
         blob = blob[2:]
     r = _Reader(blob, check)
     kind, name_alg, attrs = r.u16(), r.u16(), r.u32()
-    r.sized()                                          # authPolicy
+    auth_policy = r.sized()
     if kind != ALG_RSA:
         raise EvidenceError(check, "%s is not an RSA key" % check)
     if r.u16() != ALG_NULL:                            # symmetric
@@ -96,7 +107,7 @@ def parse_public(blob: bytes, check: str) -> dict:
     n = int.from_bytes(r.sized(), "big")
     if r.pos != len(blob) or n.bit_length() != bits:
         raise EvidenceError(check, "%s is not a well-formed TPMT_PUBLIC" % check)
-    return {"name_alg": name_alg, "attrs": attrs, "n": n, "e": exp or 65537, "tpmt": blob}
+    return {"name_alg": name_alg, "attrs": attrs, "n": n, "e": exp or 65537, "tpmt": blob, "auth_policy": auth_policy}
 
 
 def object_name(pub: dict) -> bytes:
@@ -116,19 +127,24 @@ def parse_attest(blob: bytes, check: str) -> dict:
     r.take(17 + 8)                                     # clockInfo, firmwareVersion
     out = {"type": kind, "extra": extra}
     if kind == ST_ATTEST_QUOTE:
-        pcrs = []
+        pcrs, start = [], r.pos
         for _i in range(r.u32()):
             alg, size = r.u16(), r.take(1)[0]
             bitmap = r.take(size)
             if alg != ALG_SHA256:
                 raise EvidenceError(check, "only SHA-256 PCR banks are supported")
             pcrs += [i for i in range(size * 8) if bitmap[i // 8] >> (i % 8) & 1]
-        out.update(pcrs=pcrs, digest=r.sized())
+        out.update(pcrs=pcrs, selection=r.buf[start:r.pos], digest=r.sized())
     elif kind == ST_ATTEST_CERTIFY:
         out.update(name=r.sized(), qualified_name=r.sized())
     else:
         raise EvidenceError(check, "%s has an unexpected attestation type 0x%x" % (check, kind))
     return out
+
+
+def pcr_policy(selection: bytes, pcr_digest: bytes) -> bytes:
+    """TPM2_PolicyPCR from an empty SHA-256 session: H(0^32 || TPM_CC_PolicyPCR || TPML_PCR_SELECTION || digest)."""
+    return hashlib.sha256(b"\0" * 32 + struct.pack(">I", TPM_CC_POLICY_PCR) + selection + pcr_digest).digest()
 
 
 def _verify_ak_sig(ak, sig: bytes, data: bytes, check: str):
@@ -192,8 +208,12 @@ def verify(body, trust, vtpm, now: datetime.datetime) -> tuple:
     if not isinstance(ak, rsa.RSAPublicKey):
         raise EvidenceError("tpm.ak_cert", "the AK is not an RSA key")
     ak_pub = parse_public(_field(tpm, "AikPub", "tpm.ak_pub"), "tpm.ak_pub")
-    if ak_pub["n"] != ak.public_numbers().n:
+    if (ak_pub["n"], ak_pub["e"]) != (ak.public_numbers().n, ak.public_numbers().e):
         raise EvidenceError("tpm.ak_pub", "AikPub is not the AK certificate's key")
+    want = ATTR_FIXED_TPM | ATTR_FIXED_PARENT | ATTR_RESTRICTED | ATTR_SIGN
+    if ak_pub["attrs"] & want != want or ak_pub["attrs"] & ATTR_DECRYPT:
+        raise EvidenceError("tpm.ak_pub", "AikPub must be a restricted signing key resident in the TPM (restricted, "
+                            "sign, fixedTPM, fixedParent)")
     # --- PCR quote
     quote = parse_attest(_field(tpm, "PcrQuote", "tpm.quote"), "tpm.quote")
     _verify_ak_sig(ak, _field(tpm, "PcrSignature", "tpm.quote"), b64_any(tpm["PcrQuote"], "tpm.quote", MAX_FIELD),
@@ -204,6 +224,10 @@ def verify(body, trust, vtpm, now: datetime.datetime) -> tuple:
                 for p in tpm.get("PCRs") or [] if isinstance(p, dict))
     if sorted(pcrs) != sorted(quote["pcrs"]) or not pcrs:
         raise EvidenceError("tpm.pcrs", "the PCR values sent are not the PCRs quoted")
+    # PcrSet (the quoted indices; the public client fills it from the quote) must say the same when sent
+    if "PcrSet" in tpm and (not isinstance(tpm["PcrSet"], list) or
+                            sorted(str(i) for i in tpm["PcrSet"]) != sorted(str(i) for i in quote["pcrs"])):
+        raise EvidenceError("tpm.pcrs", "PcrSet is not the set of PCRs quoted")
     if hashlib.sha256(b"".join(pcrs[i] for i in sorted(pcrs))).digest() != quote["digest"]:
         raise EvidenceError("tpm.pcr_digest", "the quoted PCR digest does not match the PCR values")
     # --- ephemeral encryption key certified by the AK
@@ -215,8 +239,15 @@ def verify(body, trust, vtpm, now: datetime.datetime) -> tuple:
     if certify["type"] != ST_ATTEST_CERTIFY or certify["name"] != object_name(enc):
         raise EvidenceError("tpm.enc_key_certify", "the AK did not certify this EncKeyPub")
     a = enc["attrs"]
-    if not (a & ATTR_FIXED_TPM and a & ATTR_FIXED_PARENT and a & ATTR_DECRYPT) or a & (ATTR_SIGN | ATTR_RESTRICTED):
-        raise EvidenceError("tpm.enc_key", "EncKeyPub must be a fixedTPM, fixedParent, decrypt-only key")
+    want = ATTR_FIXED_TPM | ATTR_FIXED_PARENT | ATTR_DECRYPT | ATTR_SENSITIVE_DATA_ORIGIN
+    if a & want != want or a & (ATTR_SIGN | ATTR_RESTRICTED):
+        raise EvidenceError("tpm.enc_key", "EncKeyPub must be a fixedTPM, fixedParent, sensitiveDataOrigin, "
+                            "decrypt-only key")
+    if enc["n"].bit_length() < 2048:      # a transport key for tokens and released keys: RSA-2048 at least
+        raise EvidenceError("tpm.enc_key", "EncKeyPub must be an RSA key of at least 2048 bits")
+    if a & ATTR_USER_WITH_AUTH or enc["auth_policy"] != pcr_policy(quote["selection"], quote["digest"]):
+        raise EvidenceError("tpm.enc_key", "EncKeyPub must be usable only under a PolicyPCR over the quoted PCRs "
+                            "(userWithAuth clear, authPolicy = TPM2_PolicyPCR of the quote's selection and values)")
     # --- isolation evidence (SEV-SNP through the HCL)
     if iso.get("Type") != "SevSnp" or not isinstance(iso.get("Evidence"), dict):
         raise EvidenceError("isolation", "only SevSnp isolation evidence is supported by the simulator")
@@ -230,7 +261,8 @@ def verify(body, trust, vtpm, now: datetime.datetime) -> tuple:
     hcl.check_binding(rep["report_data"], runtime)
     runtime_claims = hcl.parse_json(runtime)
     hcl_ak = hcl.hcl_ak(runtime_claims)
-    if hcl_ak is None or int.from_bytes(b64_any(hcl_ak["n"], "hcl.ak", 1024), "big") != ak_pub["n"]:
+    if hcl_ak is None or int.from_bytes(b64_any(hcl_ak["n"], "hcl.ak", 1024), "big") != ak_pub["n"] or \
+            int.from_bytes(b64_any(str(hcl_ak.get("e", "AQAB")), "hcl.ak", 8), "big") != ak_pub["e"]:
         raise EvidenceError("hcl.ak", "the HCL report's HCLAkPub is not the AK that signed the quote")
     config = runtime_claims["vm-configuration"]
     compliant = config.get("tpm-enabled") is True and rep["vmpl"] == 0 and not rep["policy"] >> 19 & 1
@@ -265,6 +297,8 @@ def attest(svc, api_version, body) -> tuple:
     from . import jwt
     from .maa import DEFAULT_POLICY, TOKEN_LIFETIME, _error
     from .oracle.certs import utcnow
+    if not api_version:
+        return _error(400, "InvalidParameter", "The api-version query parameter is required.")
     if api_version not in API_VERSIONS:
         return _error(400, "InvalidApiVersion", "api-version '%s' is not supported for AzureGuest (supported: %s)"
                       % (api_version, ", ".join(API_VERSIONS)))
