@@ -23,11 +23,13 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -56,6 +58,7 @@ AK_HANDLE = "0x81000003"
 AK_CERT_INDEX = "0x01C101D0"
 HCL_INDEX = "0x01400001"
 EVENT_LOG = "/sys/kernel/security/tpm0/binary_bios_measurements"
+MAX_LUKS_JSON = 4 << 20      # the largest LUKS2 metadata area (cryptsetup: 4 MiB less the binary header)
 
 
 class Failure(Exception):
@@ -79,7 +82,18 @@ def run(args, data=None, check=True):
 
 
 # ------------------------------------------------------------------ HTTP (optionally "connect-to", like curl)
+class _Deadline(Exception):
+    pass
+
+
+def _on_deadline(_signum, _frame):
+    raise _Deadline()
+
+
 class Http(object):
+    """JSON over HTTP(S): every request is bounded in time (the socket timeout per read AND a deadline for the whole
+    exchange, so an endpoint that drips bytes cannot hold the unit) and in size (skr.MAX_RESPONSE)."""
+
     def __init__(self, conf):
         self.ctx = ssl.create_default_context(cafile=conf.get("ca_file") or None)
         self.connect_to = {}
@@ -87,13 +101,30 @@ class Http(object):
             host, port, to_host, to_port = item.rsplit(":", 3)
             self.connect_to[(host, int(port))] = (to_host, int(to_port))
         self.timeout = float(conf.get("http_timeout") or 30)
+        self.deadline = 3 * self.timeout
 
     def request(self, method, url, stage, headers=None, body=None):
+        timer = threading.current_thread() is threading.main_thread()
+        if timer:
+            old = signal.signal(signal.SIGALRM, _on_deadline)
+            signal.setitimer(signal.ITIMER_REAL, self.deadline)
+        try:
+            return self._request(method, url, stage, headers, body)
+        except _Deadline:
+            raise Failure(stage, "%s %s: no complete answer within %d s" % (method, urllib.parse.urlsplit(url).netloc,
+                                                                           self.deadline))
+        finally:
+            if timer:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old)
+
+    def _request(self, method, url, stage, headers, body):
         u = urllib.parse.urlsplit(url)
         port = u.port or (443 if u.scheme == "https" else 80)
         target = self.connect_to.get((u.hostname, port), (u.hostname, port))
-        sock = socket.create_connection(target, timeout=self.timeout)
+        sock = None
         try:
+            sock = socket.create_connection(target, timeout=self.timeout)
             if u.scheme == "https":
                 sock = self.ctx.wrap_socket(sock, server_hostname=u.hostname)
             conn = http.client.HTTPConnection(u.hostname, port, timeout=self.timeout)
@@ -108,13 +139,18 @@ class Http(object):
         except (OSError, http.client.HTTPException) as exc:
             raise Failure(stage, "%s %s://%s: %s" % (method, u.scheme, u.netloc, exc))
         finally:
-            sock.close()
+            if sock is not None:
+                sock.close()
+        if len(data) > skr.MAX_RESPONSE:
+            raise Failure(stage, "%s %s: the answer is larger than %d bytes" % (method, u.netloc, skr.MAX_RESPONSE))
         try:
-            doc = json.loads(data.decode("utf-8")) if data else {}
-        except (ValueError, UnicodeDecodeError):
+            doc = skr.loads_bounded(data, "answer") if data else {}
+        except skr.ReleaseError as exc:
+            if resp.status < 400:
+                raise Failure(stage, "%s %s: %s" % (method, u.netloc, exc))
             doc = {"raw": data[:200].decode("latin-1")}
         if resp.status >= 400:
-            err = doc.get("error") if isinstance(doc, dict) else None
+            err = doc.get("error")
             if isinstance(err, dict):
                 detail = "%s %s" % (err.get("code"), err.get("message"))
             else:
@@ -272,9 +308,12 @@ class Releaser(object):
         resp = self.http.request("POST", url, "attestation", body=body)
         try:
             token = skr.decrypt_guest_token(resp, lambda ct: tpm.decrypt(ct, "rsaes"))
+            claims = skr.jwt_claims(token)
+            self.maa_claims = claims
+            n, e = skr.tpm_rsa_public(enc_pub)
+            skr.check_runtime_key(claims, n, e)
         except skr.ReleaseError as exc:
             raise Failure("attestation", str(exc))
-        self.maa_claims = skr.jwt_claims(token)
         return token
 
     def release(self, kid, token):
@@ -283,6 +322,13 @@ class Releaser(object):
         doc = self.vault("POST", kid, "/release", {"target": token, "enc": enc})
         try:
             released = skr.parse_release_response(doc)
+        except skr.ReleaseError as exc:
+            raise Failure("release", str(exc))
+        version = skr.parse_key_id(kid)[2]
+        if not skr.same_key(released["kid"], kid) or (
+                version and (skr.parse_key_id(released["kid"])[2] or "").lower() != version.lower()):
+            raise Failure("release", "Key Vault released %s, not the requested %s" % (released["kid"], kid))
+        try:
             private = skr.unwrap_released_key(released, 256, lambda ct, h: self.tpm.decrypt(ct, oaep_scheme(h)))
         except skr.ReleaseError as exc:
             raise Failure("unwrap", str(exc))
@@ -314,8 +360,12 @@ def luks_tokens(device):
     proc = run(["cryptsetup", "luksDump", "--dump-json-metadata", device], check=False)
     if proc.returncode != 0:
         return None
-    meta = json.loads(proc.stdout.decode())
-    return dict((int(k), v) for k, v in (meta.get("tokens") or {}).items())
+    try:
+        meta = skr.loads_bounded(proc.stdout, "the LUKS2 metadata of %s" % device, max_size=MAX_LUKS_JSON)
+        tokens = meta.get("tokens") or {}
+        return dict((int(k), v) for k, v in tokens.items())
+    except (skr.ReleaseError, AttributeError, ValueError, TypeError) as exc:
+        raise Failure("disk", "%s: unreadable LUKS2 tokens (%s)" % (device, exc))
 
 
 def our_token(device):
@@ -330,6 +380,20 @@ def our_token(device):
 
 def is_open(name):
     return os.path.exists("/dev/mapper/" + name)
+
+
+def opened_here(spec):
+    """/dev/mapper/NAME exists AND is a LUKS2 crypt mapping of the disk at the spec's LUN (not a node of the same
+    name over anything else): only then is the disk reported, or mounted, as opened."""
+    try:
+        dm = os.path.basename(os.path.realpath("/dev/mapper/" + spec["name"]))
+        disk = os.path.basename(os.path.realpath(datadisk.BY_LUN % spec["lun"]))
+        with open("/sys/class/block/%s/dm/uuid" % dm) as fh:
+            uuid = fh.read().strip()
+        slaves = os.listdir("/sys/class/block/%s/slaves" % dm)
+    except OSError:
+        return False
+    return datadisk.mapping_of(uuid, slaves, disk)
 
 
 def open_volume(device, name, passphrase):
@@ -379,18 +443,29 @@ def workdir():
     return tempfile.mkdtemp(prefix="work-", dir=base or "/run")
 
 
+def check_token_key(conf, token, device):
+    """The disk's token may only send this VM's tokens to the configured vault and key (any version of it)."""
+    if not skr.same_key(token["kid"], conf["key_id"]):
+        raise Failure("disk", "%s is wrapped to %s, not to a version of the configured key %s; refusing to send "
+                              "this VM's tokens there" % (device, token["kid"], conf["key_id"]))
+
+
 def cmd_open(conf, name):
     spec = find_disk(conf, name)
     device = datadisk.BY_LUN % spec["lun"]
-    if is_open(name):
-        log("%s is already open" % name)
-        return 0
+    releaser = None
     work = workdir()
-    releaser = Releaser(conf, work)
     try:
+        if is_open(name):
+            if not opened_here(spec):
+                raise Failure("disk", "/dev/mapper/%s exists but is not the LUKS2 volume of %s" % (name, device))
+            log("%s is already open" % name)
+            return 0
+        releaser = Releaser(conf, work)
         token = our_token(device)
         if token is None:
             raise Failure("disk", "%s carries no confidential-azure-skr LUKS2 token" % device)
+        check_token_key(conf, token, device)
         kid, private, _public = releaser.release(token["kid"], releaser.token())
         passphrase = skr.unwrap_passphrase(private, token)
         del private
@@ -403,14 +478,22 @@ def cmd_open(conf, name):
             # queued, not waited for: the mount is ordered after this unit (fstab noauto: boot never queues it)
             run(["systemctl", "start", "--no-block", datadisk.mount_unit(spec)], check=False)
         return 0
-    except (Failure, skr.ReleaseError, OSError, ValueError) as exc:
-        stage = getattr(exc, "stage", "agent")
-        write_status(name, {"state": "closed", "device": device, "stage": stage, "reason": str(exc),
-                            "maa": skr.claims_summary(releaser.maa_claims) if releaser.maa_claims else None})
-        log("%s stays closed: %s" % (name, exc))
+    except Exception as exc:  # pylint: disable=broad-except
+        # whatever went wrong, the disk stays closed and the status file says so; an unexpected error is named by
+        # its type only (its text could quote bytes it choked on), the traceback goes to the journal
+        known = isinstance(exc, (Failure, skr.ReleaseError, OSError, ValueError))
+        reason = str(exc) if known else "internal error (%s); see the unit's journal" % type(exc).__name__
+        maa = releaser.maa_claims if releaser is not None else None
+        write_status(name, {"state": "closed", "device": device, "stage": getattr(exc, "stage", "agent"),
+                            "reason": reason, "maa": skr.claims_summary(maa) if maa else None})
+        log("%s stays closed: %s" % (name, reason))
+        if not known:
+            import traceback
+            log(traceback.format_exc(limit=20))
         return 1
     finally:
-        releaser.tpm.forget()
+        if releaser is not None:
+            releaser.tpm.forget()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -429,9 +512,9 @@ class SysHost(object):
     def blockname(self, path):
         return os.path.basename(os.path.realpath(path))
 
-    def blkid(self, dev):
+    def blkid_probe(self, dev):
         proc = run(["blkid", "-p", "-o", "export", dev], check=False)
-        return dict(line.split("=", 1) for line in proc.stdout.decode().splitlines() if "=" in line)
+        return proc.returncode, proc.stdout.decode(errors="replace")
 
     def devno(self, name):
         with open("/sys/class/block/%s/dev" % name) as fh:
@@ -471,6 +554,8 @@ def provision(conf, apply, store=None):
         tokens = [our_token(f["device"]) if f.get("signature") == "crypto_LUKS" else None for _s, f in found]
         for (spec, f), token in zip(found, tokens):
             datadisk.plan_disk(dict(spec, target_kid=token and token["kid"]), f, token)   # refusals: no writes yet
+            if token is not None:
+                check_token_key(conf, token, f["device"])
         releaser = Releaser(conf, work)
         target_kid, jwk = releaser.current_key(conf["key_id"])
         doc["key_id"] = target_kid
@@ -485,12 +570,16 @@ def provision(conf, apply, store=None):
             if action == "rewrap":
                 res["previous_key_id"] = token["kid"]
             if apply and action == "format":
+                # the disk was probed before attesting: it must still be the same, empty disk now
+                if not datadisk.same_disk(f, datadisk.probe(SysHost(), spec)):
+                    raise Failure("plan", "%s changed while this run attested; nothing was written to it, run again"
+                                  % f["link"])
                 format_disk(f["device"], spec, target_kid, jwk)
                 write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
                                             "maa": doc["maa"]})
             elif apply and action == "rewrap":
                 rewrap(releaser, f["device"], token, target_kid, jwk)
-                if is_open(spec["name"]):
+                if opened_here(spec):
                     write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
                                                 "maa": doc["maa"]})
             doc["changed"] = doc["changed"] or res["changed"]
@@ -508,7 +597,8 @@ def mounted(spec):
     """The disk's mount point is mounted from its mapper (not an empty directory on the OS disk)."""
     mp, dev = spec.get("mount_point"), "/dev/mapper/" + spec["name"]
     try:
-        return bool(mp) and os.path.ismount(mp) and os.stat(mp).st_dev == os.stat(dev).st_rdev
+        return (bool(mp) and opened_here(spec) and os.path.ismount(mp)
+                and os.stat(mp).st_dev == os.stat(dev).st_rdev)
     except OSError:
         return False
 
@@ -518,11 +608,11 @@ def bring_up(conf):
     A unit that fails leaves the disk closed and says why in its status file; its mount is never started."""
     started = []
     for spec in conf["disks"]:
-        if not is_open(spec["name"]):
+        if not opened_here(spec):
             unit = datadisk.unit_instance(spec)
             run(["systemctl", "restart", unit], check=False)
             started.append(unit)
-        if spec.get("mount_point") and is_open(spec["name"]) and not mounted(spec):
+        if spec.get("mount_point") and opened_here(spec) and not mounted(spec):
             run(["systemctl", "start", datadisk.mount_unit(spec)], check=False)
             started.append(datadisk.mount_unit(spec))
     return started
@@ -540,7 +630,7 @@ def report(conf, doc):
     """The per-disk list the role publishes (datadisk.disk_report)."""
     planned = dict((p["name"], p) for p in doc.get("planned") or [])
     failure = {"stage": doc.get("stage"), "msg": doc.get("msg")} if doc.get("failed") else None
-    return [datadisk.disk_report(spec, read_status(spec["name"]), is_open(spec["name"]), mounted(spec),
+    return [datadisk.disk_report(spec, read_status(spec["name"]), opened_here(spec), mounted(spec),
                                  planned.get(spec["name"]), failure) for spec in conf["disks"]]
 
 
