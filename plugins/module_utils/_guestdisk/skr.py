@@ -20,6 +20,8 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 
@@ -294,12 +296,28 @@ def public_numbers(jwk):
     return n, e
 
 
-def make_token(kid, jwk, passphrase, keyslot):
-    """LUKS2 token JSON: the keyslot passphrase wrapped to key version ``kid`` (RSA-OAEP SHA-256)."""
+def _mac(private_key, kid, keyslot, wrapped):
+    """HMAC-SHA256 over the token's fields, keyed by a hash of the key version's private exponent: only a holder of
+    the released key (an attested VM, or Key Vault) can make it."""
+    size = (private_key.n.bit_length() + 7) // 8
+    mac_key = hashlib.sha256(b"confidential-azure-skr token mac v1\0" + private_key.d.to_bytes(size, "big")).digest()
+    msg = json.dumps([kid, str(keyslot), b64u(wrapped)], separators=(",", ":")).encode()
+    return hmac.new(mac_key, msg, hashlib.sha256).digest()
+
+
+def make_token(kid, jwk, passphrase, keyslot, private_key=None):
+    """LUKS2 token JSON: the keyslot passphrase wrapped to key version ``kid`` (RSA-OAEP SHA-256), and with
+    ``private_key`` (that version's, as released) the token's MAC that ``open_token`` requires."""
     parse_key_id(kid)
     n, e = public_numbers(jwk)
-    return {"type": TOKEN_TYPE, "keyslots": [str(keyslot)], "kid": kid, "alg": "RSA-OAEP-256",
-            "wrapped_passphrase": b64u(skrcrypto.oaep_encrypt(n, e, passphrase, "sha256"))}
+    wrapped = skrcrypto.oaep_encrypt(n, e, passphrase, "sha256")
+    token = {"type": TOKEN_TYPE, "keyslots": [str(keyslot)], "kid": kid, "alg": "RSA-OAEP-256",
+             "wrapped_passphrase": b64u(wrapped)}
+    if private_key is not None:
+        if private_key.n != n:
+            raise ReleaseError("the released private key is not the key version %s" % kid)
+        token["mac"] = b64u(_mac(private_key, kid, keyslot, wrapped))
+    return token
 
 
 def parse_token(token):
@@ -310,15 +328,31 @@ def parse_token(token):
         parse_key_id(token["kid"])
         wrapped = b64u_decode(token["wrapped_passphrase"])
         slots = [int(s) for s in token["keyslots"]]
+        mac = b64u_decode(token["mac"]) if "mac" in token else None
     except (KeyError, TypeError, ValueError):
         raise ReleaseError("LUKS2 token %s is damaged" % TOKEN_TYPE)
-    if token.get("alg") != "RSA-OAEP-256" or len(slots) != 1:
+    if token.get("alg") != "RSA-OAEP-256" or len(slots) != 1 or len(wrapped) > 512:
         raise ReleaseError("LUKS2 token %s has an unsupported layout" % TOKEN_TYPE)
-    return {"kid": token["kid"], "wrapped": wrapped, "keyslot": slots[0]}
+    return {"kid": token["kid"], "wrapped": wrapped, "keyslot": slots[0], "mac": mac}
 
 
 def unwrap_passphrase(private_key, token):
+    """The OAEP step alone: it does NOT tell a token this role made from one anybody made with the public key;
+    the agent opens disks with ``open_token``."""
     try:
         return skrcrypto.oaep_decrypt(private_key, token["wrapped"], "sha256")
     except skrcrypto.CryptoError:
         raise ReleaseError("the released key (%s) does not open this disk's token" % token["kid"])
+
+
+def open_token(private_key, token):
+    """The passphrase of a token this role made with the released key version: its MAC is checked first.
+
+    The public key is enough to wrap a passphrase; without the MAC whoever can write the disk (and knows the public
+    key) could put a LUKS2 volume of their own with a matching token there, and the VM would open and mount it and
+    write its data to a volume whose key they chose."""
+    mac = token.get("mac")
+    if not mac or not hmac.compare_digest(mac, _mac(private_key, token["kid"], token["keyslot"], token["wrapped"])):
+        raise ReleaseError("this disk's %s token was not made with the released key %s (its MAC does not verify); "
+                           "refusing to open a volume someone else may have written" % (TOKEN_TYPE, token["kid"]))
+    return unwrap_passphrase(private_key, token)

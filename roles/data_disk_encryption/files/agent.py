@@ -280,6 +280,10 @@ class Releaser(object):
         versioned, _private, public = self.release(kid, self.token())
         return versioned, public
 
+    def current(self, kid):
+        """(versioned kid, private key, public JWK) of that version (the private key makes the token's MAC)."""
+        return self.release(kid, self.token())
+
     def token(self):
         if self._jwt is None:
             self._jwt = self.attest()
@@ -467,7 +471,7 @@ def cmd_open(conf, name):
             raise Failure("disk", "%s carries no confidential-azure-skr LUKS2 token" % device)
         check_token_key(conf, token, device)
         kid, private, _public = releaser.release(token["kid"], releaser.token())
-        passphrase = skr.unwrap_passphrase(private, token)
+        passphrase = skr.open_token(private, token)
         del private
         open_volume(device, name, passphrase)
         del passphrase
@@ -557,7 +561,7 @@ def provision(conf, apply, store=None):
             if token is not None:
                 check_token_key(conf, token, f["device"])
         releaser = Releaser(conf, work)
-        target_kid, jwk = releaser.current_key(conf["key_id"])
+        target_kid, target_private, jwk = releaser.current(conf["key_id"])
         doc["key_id"] = target_kid
         doc["maa"] = skr.claims_summary(releaser.maa_claims)
         planned = [(spec, f, token, datadisk.plan_disk(dict(spec, target_kid=target_kid), f, token))
@@ -574,11 +578,11 @@ def provision(conf, apply, store=None):
                 if not datadisk.same_disk(f, datadisk.probe(SysHost(), spec)):
                     raise Failure("plan", "%s changed while this run attested; nothing was written to it, run again"
                                   % f["link"])
-                format_disk(f["device"], spec, target_kid, jwk)
+                format_disk(f["device"], spec, target_kid, jwk, target_private)
                 write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
                                             "maa": doc["maa"]})
             elif apply and action == "rewrap":
-                rewrap(releaser, f["device"], token, target_kid, jwk)
+                rewrap(releaser, f["device"], token, target_kid, jwk, target_private)
                 if opened_here(spec):
                     write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
                                                 "maa": doc["maa"]})
@@ -696,9 +700,9 @@ def wire(specs, apply):
     return changes
 
 
-def format_disk(device, spec, kid, jwk):
+def format_disk(device, spec, kid, jwk, private):
     passphrase = os.urandom(32)
-    token = skr.make_token(kid, jwk, passphrase, 0)
+    token = skr.make_token(kid, jwk, passphrase, 0, private)
     # The passphrase is 256 random bits: key stretching adds nothing to it (systemd-cryptenroll uses PBKDF2 with the
     # minimum iterations for its random TPM2/FIDO2 keys for the same reason), and argon2's memory cost and timing
     # benchmark would only slow every boot.
@@ -711,13 +715,13 @@ def format_disk(device, spec, kid, jwk):
     run(mkfs + ["/dev/mapper/" + spec["name"]])
 
 
-def rewrap(releaser, device, token, kid, jwk):
+def rewrap(releaser, device, token, kid, jwk, new_private):
     """Key rotation: the passphrase is unwrapped with the old version and wrapped to the new one; data untouched."""
     _old, private, _public = releaser.release(token["kid"], releaser.token())
-    passphrase = skr.unwrap_passphrase(private, token)
+    passphrase = skr.open_token(private, token)
     del private
     run(["cryptsetup", "open", "--test-passphrase", "--key-file", "-", device], data=passphrase)
-    new = skr.make_token(kid, jwk, passphrase, token["keyslot"])
+    new = skr.make_token(kid, jwk, passphrase, token["keyslot"], new_private)
     del passphrase
     run(["cryptsetup", "token", "import", "--json-file", "-", device], data=json.dumps(new).encode())
     run(["cryptsetup", "token", "remove", "--token-id", str(token["token_id"]), device])

@@ -252,3 +252,25 @@ def test_oversized_wrapped_key_is_refused_before_any_work(keys):
         raise AssertionError("the TPM must not be asked")
     with pytest.raises(skr.ReleaseError, match="longer than"):
         skr.unwrap_released_key(released, 256, never)
+
+
+def private_of(key):
+    from ansible_collections.confidential.azure.plugins.module_utils._guestdisk import skrcrypto
+    return skrcrypto.load_rsa_private_der(key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def test_only_a_token_made_with_the_released_key_opens(keys):
+    private, passphrase = private_of(keys["data"]), os.urandom(32)
+    token = skr.parse_token(json.loads(json.dumps(skr.make_token(KID, jwk(keys["data"]), passphrase, 0, private))))
+    assert skr.open_token(private, token) == passphrase
+    # whoever writes the disk and knows the PUBLIC key can wrap a passphrase of their own choosing
+    forged = skr.parse_token(skr.make_token(KID, jwk(keys["data"]), b"attacker-known" * 2, 0))
+    assert skr.unwrap_passphrase(private, forged) == b"attacker-known" * 2
+    with pytest.raises(skr.ReleaseError, match="MAC does not verify"):
+        skr.open_token(private, forged)
+    for field, value in (("kid", KID[:-1] + "0"), ("keyslot", 1), ("mac", b"\0" * 32)):
+        with pytest.raises(skr.ReleaseError, match="MAC does not verify"):
+            skr.open_token(private, dict(token, **{field: value}))
+    with pytest.raises(skr.ReleaseError, match="not the key version"):
+        skr.make_token(KID, jwk(keys["data"]), passphrase, 0, private_of(keys["tpm"]))
