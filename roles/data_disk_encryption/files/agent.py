@@ -471,7 +471,10 @@ def cmd_open(conf, name):
             raise Failure("disk", "%s carries no confidential-azure-skr LUKS2 token" % device)
         check_token_key(conf, token, device)
         kid, private, _public = releaser.release(token["kid"], releaser.token())
-        passphrase = skr.open_token(private, token)
+        try:
+            passphrase = skr.open_token(private, token)
+        except skr.ReleaseError as exc:
+            raise Failure("disk", "%s: %s" % (device, exc))
         del private
         open_volume(device, name, passphrase)
         del passphrase
@@ -718,7 +721,10 @@ def format_disk(device, spec, kid, jwk, private):
 def rewrap(releaser, device, token, kid, jwk, new_private):
     """Key rotation: the passphrase is unwrapped with the old version and wrapped to the new one; data untouched."""
     _old, private, _public = releaser.release(token["kid"], releaser.token())
-    passphrase = skr.open_token(private, token)
+    try:
+        passphrase = skr.open_token(private, token)
+    except skr.ReleaseError as exc:
+        raise Failure("disk", "%s: %s" % (device, exc))
     del private
     run(["cryptsetup", "open", "--test-passphrase", "--key-file", "-", device], data=passphrase)
     new = skr.make_token(kid, jwk, passphrase, token["keyslot"], new_private)
