@@ -296,18 +296,56 @@ def public_numbers(jwk):
     return n, e
 
 
-def _mac(private_key, kid, keyslot, wrapped):
-    """HMAC-SHA256 over the token's fields, keyed by a hash of the key version's private exponent: only a holder of
-    the released key (an attested VM, or Key Vault) can make it."""
+LUKS_CIPHERS = ("aes-xts-plain64",)
+
+
+def luks_header_problem(meta, keyslot):
+    """Why a LUKS2 header (``luksDump --dump-json-metadata``) may not be opened with our passphrase, or None.
+
+    A header anybody wrote could hold a ``cipher_null`` keyslot (it accepts ANY passphrase and yields a volume key
+    of their choosing) or a ``cipher_null`` segment (plaintext on the disk), or a second digest for a volume key of
+    their own: exactly one digest, covering our keyslot, and AES-XTS everywhere."""
+    def items(section):
+        value = meta.get(section)
+        return list(value.items()) if isinstance(value, dict) else None
+    segments, keyslots, digests = items("segments"), items("keyslots"), items("digests")
+    if not segments or not keyslots or digests is None:
+        return "the LUKS2 header has no segments or keyslots"
+    for sid, seg in segments:
+        if not isinstance(seg, dict) or seg.get("type") != "crypt" or seg.get("encryption") not in LUKS_CIPHERS:
+            return "LUKS2 segment %s is not %s" % (sid, " / ".join(LUKS_CIPHERS))
+    for ksid, slot in keyslots:
+        area = slot.get("area") if isinstance(slot, dict) else None
+        if not isinstance(area, dict) or area.get("encryption") not in LUKS_CIPHERS:
+            return "LUKS2 keyslot %s is not %s-encrypted" % (ksid, " / ".join(LUKS_CIPHERS))
+    if str(keyslot) not in dict(keyslots):
+        return "the token's keyslot %s does not exist" % keyslot
+    if len(digests) != 1 or not isinstance(digests[0][1], dict) or str(keyslot) not in (digests[0][1].get("keyslots")
+                                                                                        or []):
+        return "the LUKS2 header must have exactly one digest, covering keyslot %s" % keyslot
+    return None
+
+
+def header_binding(meta):
+    """What of the header the token's MAC covers: its one volume-key digest (a PBKDF2 commitment to the volume
+    key), so the token opens only the volume it was made for, never a header with a volume key someone else chose."""
+    digest = list(meta["digests"].values())[0]
+    return json.dumps([digest.get(k) for k in ("type", "hash", "iterations", "salt", "digest")], separators=(",", ":"))
+
+
+def _mac(private_key, kid, keyslot, wrapped, binding):
+    """HMAC-SHA256 over the token's fields and the header binding, keyed by a hash of the key version's private
+    exponent: only a holder of the released key (an attested VM, or Key Vault) can make it."""
     size = (private_key.n.bit_length() + 7) // 8
     mac_key = hashlib.sha256(b"confidential-azure-skr token mac v1\0" + private_key.d.to_bytes(size, "big")).digest()
-    msg = json.dumps([kid, str(keyslot), b64u(wrapped)], separators=(",", ":")).encode()
+    msg = json.dumps([kid, str(keyslot), b64u(wrapped), binding], separators=(",", ":")).encode()
     return hmac.new(mac_key, msg, hashlib.sha256).digest()
 
 
-def make_token(kid, jwk, passphrase, keyslot, private_key=None):
+def make_token(kid, jwk, passphrase, keyslot, private_key=None, binding=""):
     """LUKS2 token JSON: the keyslot passphrase wrapped to key version ``kid`` (RSA-OAEP SHA-256), and with
-    ``private_key`` (that version's, as released) the token's MAC that ``open_token`` requires."""
+    ``private_key`` (that version's, as released) the MAC over it and the header ``binding`` that ``open_token``
+    requires."""
     parse_key_id(kid)
     n, e = public_numbers(jwk)
     wrapped = skrcrypto.oaep_encrypt(n, e, passphrase, "sha256")
@@ -316,7 +354,7 @@ def make_token(kid, jwk, passphrase, keyslot, private_key=None):
     if private_key is not None:
         if private_key.n != n:
             raise ReleaseError("the released private key is not the key version %s" % kid)
-        token["mac"] = b64u(_mac(private_key, kid, keyslot, wrapped))
+        token["mac"] = b64u(_mac(private_key, kid, keyslot, wrapped, binding))
     return token
 
 
@@ -345,14 +383,16 @@ def unwrap_passphrase(private_key, token):
         raise ReleaseError("the released key (%s) does not open this disk's token" % token["kid"])
 
 
-def open_token(private_key, token):
-    """The passphrase of a token this role made with the released key version: its MAC is checked first.
+def open_token(private_key, token, binding):
+    """The passphrase of a token this role made with the released key version for the header whose
+    ``header_binding`` is ``binding``: its MAC is checked first.
 
     The public key is enough to wrap a passphrase; without the MAC whoever can write the disk (and knows the public
     key) could put a LUKS2 volume of their own with a matching token there, and the VM would open and mount it and
     write its data to a volume whose key they chose."""
     mac = token.get("mac")
-    if not mac or not hmac.compare_digest(mac, _mac(private_key, token["kid"], token["keyslot"], token["wrapped"])):
+    expected = _mac(private_key, token["kid"], token["keyslot"], token["wrapped"], binding)
+    if not mac or not hmac.compare_digest(mac, expected):
         raise ReleaseError("this disk's %s token was not made with the released key %s (its MAC does not verify); "
                            "refusing to open a volume someone else may have written" % (TOKEN_TYPE, token["kid"]))
     return unwrap_passphrase(private_key, token)

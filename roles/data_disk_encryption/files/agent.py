@@ -360,26 +360,45 @@ def split_hcl(hcl):
 
 
 # ------------------------------------------------------------------ LUKS
-def luks_tokens(device):
+def luks_meta(device):
+    """The LUKS2 JSON metadata of ``device`` (a disk or a header copy), None when it is no LUKS2 volume."""
     proc = run(["cryptsetup", "luksDump", "--dump-json-metadata", device], check=False)
     if proc.returncode != 0:
         return None
     try:
-        meta = skr.loads_bounded(proc.stdout, "the LUKS2 metadata of %s" % device, max_size=MAX_LUKS_JSON)
-        tokens = meta.get("tokens") or {}
-        return dict((int(k), v) for k, v in tokens.items())
-    except (skr.ReleaseError, AttributeError, ValueError, TypeError) as exc:
-        raise Failure("disk", "%s: unreadable LUKS2 tokens (%s)" % (device, exc))
+        return skr.loads_bounded(proc.stdout, "the LUKS2 metadata of %s" % device, max_size=MAX_LUKS_JSON)
+    except skr.ReleaseError as exc:
+        raise Failure("disk", "%s: unreadable LUKS2 metadata (%s)" % (device, exc))
 
 
-def our_token(device):
-    tokens = luks_tokens(device) or {}
-    for tid, tok in sorted(tokens.items()):
+def our_token(device, shown=None):
+    """Our parsed token of ``device`` with its ``token_id`` and the header ``binding`` its MAC covers; None without
+    one. Failure when the header may not be opened with it (skr.luks_header_problem)."""
+    meta = luks_meta(device) or {}
+    try:
+        tokens = sorted((int(k), v) for k, v in (meta.get("tokens") or {}).items())
+    except (AttributeError, ValueError, TypeError):
+        raise Failure("disk", "%s: unreadable LUKS2 tokens" % (shown or device))
+    for tid, tok in tokens:
         parsed = skr.parse_token(tok)
         if parsed is not None:
-            parsed["token_id"] = tid
+            problem = skr.luks_header_problem(meta, parsed["keyslot"])
+            if problem:
+                raise Failure("disk", "%s: %s; refusing to use it" % (shown or device, problem))
+            parsed.update(token_id=tid, binding=skr.header_binding(meta))
             return parsed
     return None
+
+
+def header_copy(device, work):
+    """The disk's LUKS2 header, read ONCE into the unit's tmpfs: what is checked is what cryptsetup opens (a
+    storage backend could answer the next read of the header differently)."""
+    path = os.path.join(work, "luks-header.img")
+    try:
+        run(["cryptsetup", "luksHeaderBackup", device, "--header-backup-file", path])
+    except Failure as exc:
+        raise Failure("disk", "%s: no readable LUKS2 header (%s)" % (device, exc))
+    return path
 
 
 def is_open(name):
@@ -400,8 +419,13 @@ def opened_here(spec):
     return datadisk.mapping_of(uuid, slaves, disk)
 
 
-def open_volume(device, name, passphrase):
-    run(["cryptsetup", "open", "--type", "luks2", "--key-file", "-", device, name], data=passphrase)
+def open_volume(device, name, passphrase, header=None, keyslot=None):
+    args = ["cryptsetup", "open", "--type", "luks2", "--key-file", "-"]
+    if header:
+        args += ["--header", header]
+    if keyslot is not None:
+        args += ["--key-slot", str(keyslot)]
+    run(args + [device, name], data=passphrase)
 
 
 # ------------------------------------------------------------------ commands
@@ -466,17 +490,18 @@ def cmd_open(conf, name):
             log("%s is already open" % name)
             return 0
         releaser = Releaser(conf, work)
-        token = our_token(device)
+        header = header_copy(device, work)
+        token = our_token(header, shown=device)
         if token is None:
             raise Failure("disk", "%s carries no confidential-azure-skr LUKS2 token" % device)
         check_token_key(conf, token, device)
         kid, private, _public = releaser.release(token["kid"], releaser.token())
         try:
-            passphrase = skr.open_token(private, token)
+            passphrase = skr.open_token(private, token, token["binding"])
         except skr.ReleaseError as exc:
             raise Failure("disk", "%s: %s" % (device, exc))
         del private
-        open_volume(device, name, passphrase)
+        open_volume(device, name, passphrase, header, token["keyslot"])
         del passphrase
         status = {"state": "opened", "device": device, "key_id": kid, "maa": skr.claims_summary(releaser.maa_claims)}
         write_status(name, status)
@@ -705,12 +730,17 @@ def wire(specs, apply):
 
 def format_disk(device, spec, kid, jwk, private):
     passphrase = os.urandom(32)
-    token = skr.make_token(kid, jwk, passphrase, 0, private)
     # The passphrase is 256 random bits: key stretching adds nothing to it (systemd-cryptenroll uses PBKDF2 with the
     # minimum iterations for its random TPM2/FIDO2 keys for the same reason), and argon2's memory cost and timing
-    # benchmark would only slow every boot.
+    # benchmark would only slow every boot. The cipher is named: the unit opens only skr.LUKS_CIPHERS.
     run(["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2", "--key-slot", "0", "--pbkdf", "pbkdf2",
-         "--pbkdf-force-iterations", "1000", "--hash", "sha256", "--key-file", "-", device], data=passphrase)
+         "--pbkdf-force-iterations", "1000", "--hash", "sha256", "--cipher", skr.LUKS_CIPHERS[0], "--key-size", "512",
+         "--key-file", "-", device], data=passphrase)
+    meta = luks_meta(device) or {}
+    problem = skr.luks_header_problem(meta, 0)
+    if problem:
+        raise Failure("format", "%s: the new LUKS2 header: %s" % (device, problem))
+    token = skr.make_token(kid, jwk, passphrase, 0, private, skr.header_binding(meta))
     run(["cryptsetup", "token", "import", "--json-file", "-", device], data=json.dumps(token).encode())
     open_volume(device, spec["name"], passphrase)
     del passphrase
@@ -722,12 +752,13 @@ def rewrap(releaser, device, token, kid, jwk, new_private):
     """Key rotation: the passphrase is unwrapped with the old version and wrapped to the new one; data untouched."""
     _old, private, _public = releaser.release(token["kid"], releaser.token())
     try:
-        passphrase = skr.open_token(private, token)
+        passphrase = skr.open_token(private, token, token["binding"])
     except skr.ReleaseError as exc:
         raise Failure("disk", "%s: %s" % (device, exc))
     del private
-    run(["cryptsetup", "open", "--test-passphrase", "--key-file", "-", device], data=passphrase)
-    new = skr.make_token(kid, jwk, passphrase, token["keyslot"], new_private)
+    run(["cryptsetup", "open", "--test-passphrase", "--key-slot", str(token["keyslot"]), "--key-file", "-", device],
+        data=passphrase)
+    new = skr.make_token(kid, jwk, passphrase, token["keyslot"], new_private, token["binding"])
     del passphrase
     run(["cryptsetup", "token", "import", "--json-file", "-", device], data=json.dumps(new).encode())
     run(["cryptsetup", "token", "remove", "--token-id", str(token["token_id"]), device])

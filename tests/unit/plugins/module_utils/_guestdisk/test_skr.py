@@ -260,17 +260,49 @@ def private_of(key):
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
-def test_only_a_token_made_with_the_released_key_opens(keys):
+def luks_meta(**over):
+    """luksDump --dump-json-metadata of a volume the role formats (one keyslot, one digest, one segment)."""
+    meta = {"keyslots": {"0": {"type": "luks2", "key_size": 64, "area": {"type": "raw", "encryption": "aes-xts-plain64",
+                                                                        "key_size": 64, "offset": "32768"}}},
+            "tokens": {}, "segments": {"0": {"type": "crypt", "offset": "16777216", "encryption": "aes-xts-plain64"}},
+            "digests": {"0": {"type": "pbkdf2", "keyslots": ["0"], "segments": ["0"], "hash": "sha256",
+                              "iterations": 1000, "salt": "c2FsdA==", "digest": "ZGlnZXN0"}}}
+    meta.update(over)
+    return meta
+
+
+def test_only_a_token_made_with_the_released_key_for_this_header_opens(keys):
     private, passphrase = private_of(keys["data"]), os.urandom(32)
-    token = skr.parse_token(json.loads(json.dumps(skr.make_token(KID, jwk(keys["data"]), passphrase, 0, private))))
-    assert skr.open_token(private, token) == passphrase
+    binding = skr.header_binding(luks_meta())
+    token = skr.parse_token(json.loads(json.dumps(skr.make_token(KID, jwk(keys["data"]), passphrase, 0, private,
+                                                                 binding))))
+    assert skr.open_token(private, token, binding) == passphrase
     # whoever writes the disk and knows the PUBLIC key can wrap a passphrase of their own choosing
     forged = skr.parse_token(skr.make_token(KID, jwk(keys["data"]), b"attacker-known" * 2, 0))
     assert skr.unwrap_passphrase(private, forged) == b"attacker-known" * 2
     with pytest.raises(skr.ReleaseError, match="MAC does not verify"):
-        skr.open_token(private, forged)
+        skr.open_token(private, forged, binding)
     for field, value in (("kid", KID[:-1] + "0"), ("keyslot", 1), ("mac", b"\0" * 32)):
         with pytest.raises(skr.ReleaseError, match="MAC does not verify"):
-            skr.open_token(private, dict(token, **{field: value}))
+            skr.open_token(private, dict(token, **{field: value}), binding)
+    # our genuine token moved to a header whose volume key someone else chose (another digest)
+    other = luks_meta(digests={"0": dict(luks_meta()["digests"]["0"], salt="b3RoZXI=", digest="b3RoZXI=")})
+    with pytest.raises(skr.ReleaseError, match="MAC does not verify"):
+        skr.open_token(private, token, skr.header_binding(other))
     with pytest.raises(skr.ReleaseError, match="not the key version"):
         skr.make_token(KID, jwk(keys["data"]), passphrase, 0, private_of(keys["tpm"]))
+
+
+def test_luks_headers_that_open_with_any_passphrase_or_in_plaintext_are_refused():
+    assert skr.luks_header_problem(luks_meta(), 0) is None
+    null_slot = luks_meta()
+    null_slot["keyslots"]["1"] = {"type": "luks2", "area": {"type": "raw", "encryption": "cipher_null-ecb"}}
+    null_segment = luks_meta(segments={"0": {"type": "crypt", "encryption": "cipher_null-ecb"}})
+    two_digests = luks_meta()
+    two_digests["digests"]["1"] = dict(two_digests["digests"]["0"], keyslots=["1"])
+    for meta, problem in ((null_slot, "keyslot 1 is not aes-xts"), (null_segment, "segment 0 is not aes-xts"),
+                          (two_digests, "exactly one digest"), (luks_meta(segments={}), "no segments"),
+                          (luks_meta(keyslots="x"), "no segments or keyslots"),
+                          (luks_meta(digests={"0": dict(luks_meta()["digests"]["0"], keyslots=["3"])}), "one digest")):
+        assert problem in skr.luks_header_problem(meta, 0)
+    assert "keyslot 2 does not exist" in skr.luks_header_problem(luks_meta(), 2)
