@@ -262,7 +262,7 @@ class Releaser(object):
             if self.conf.get("identity_client_id"):
                 query["client_id"] = self.conf["identity_client_id"]
             doc = self.imds("/metadata/identity/oauth2/token?" + urllib.parse.urlencode(query), "identity")
-            if not doc.get("access_token"):
+            if not isinstance(doc.get("access_token"), str) or not doc["access_token"]:
                 raise Failure("identity", "IMDS returned no managed identity token")
             self._mi_token = doc["access_token"]
         return self._mi_token
@@ -471,6 +471,15 @@ def workdir():
     return tempfile.mkdtemp(prefix="work-", dir=base or "/run")
 
 
+def check_mount_point(spec):
+    """An existing mount point must be a real directory reached without symlinks: the mount would follow them."""
+    mp = spec.get("mount_point")
+    if mp and os.path.lexists(mp) and (os.path.realpath(mp) != mp or not os.path.isdir(mp)):
+        raise datadisk.PlanError("data_disk_encryption_disks[lun=%d].mount_point %s is not a directory or is reached "
+                                 "through a symlink (to %s); nothing was changed" % (spec["lun"], mp,
+                                                                                    os.path.realpath(mp)))
+
+
 def check_token_key(conf, token, device):
     """The disk's token may only send this VM's tokens to the configured vault and key (any version of it)."""
     if not skr.same_key(token["kid"], conf["key_id"]):
@@ -588,6 +597,7 @@ def provision(conf, apply, store=None):
             datadisk.plan_disk(dict(spec, target_kid=token and token["kid"]), f, token)   # refusals: no writes yet
             if token is not None:
                 check_token_key(conf, token, f["device"])
+            check_mount_point(spec)
         releaser = Releaser(conf, work)
         target_kid, target_private, jwk = releaser.current(conf["key_id"])
         doc["key_id"] = target_kid
