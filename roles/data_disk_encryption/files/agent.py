@@ -111,8 +111,8 @@ class Http(object):
         try:
             return self._request(method, url, stage, headers, body)
         except _Deadline:
-            raise Failure(stage, "%s %s: no complete answer within %d s" % (method, urllib.parse.urlsplit(url).netloc,
-                                                                           self.deadline))
+            host = urllib.parse.urlsplit(url).netloc
+            raise Failure(stage, "%s %s: no complete answer within %d s" % (method, host, self.deadline))
         finally:
             if timer:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -475,9 +475,9 @@ def check_mount_point(spec):
     """An existing mount point must be a real directory reached without symlinks: the mount would follow them."""
     mp = spec.get("mount_point")
     if mp and os.path.lexists(mp) and (os.path.realpath(mp) != mp or not os.path.isdir(mp)):
-        raise datadisk.PlanError("data_disk_encryption_disks[lun=%d].mount_point %s is not a directory or is reached "
-                                 "through a symlink (to %s); nothing was changed" % (spec["lun"], mp,
-                                                                                    os.path.realpath(mp)))
+        raise datadisk.PlanError(
+            "data_disk_encryption_disks[lun=%d].mount_point %s is not a directory or is reached through a symlink "
+            "(to %s); nothing was changed" % (spec["lun"], mp, os.path.realpath(mp)))
 
 
 def check_token_key(conf, token, device):

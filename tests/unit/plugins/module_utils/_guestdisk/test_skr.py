@@ -262,8 +262,8 @@ def private_of(key):
 
 def luks_meta(**over):
     """luksDump --dump-json-metadata of a volume the role formats (one keyslot, one digest, one segment)."""
-    meta = {"keyslots": {"0": {"type": "luks2", "key_size": 64, "area": {"type": "raw", "encryption": "aes-xts-plain64",
-                                                                        "key_size": 64, "offset": "32768"}}},
+    area = {"type": "raw", "encryption": "aes-xts-plain64", "key_size": 64, "offset": "32768"}
+    meta = {"keyslots": {"0": {"type": "luks2", "key_size": 64, "area": area}},
             "tokens": {}, "segments": {"0": {"type": "crypt", "offset": "16777216", "encryption": "aes-xts-plain64"}},
             "digests": {"0": {"type": "pbkdf2", "keyslots": ["0"], "segments": ["0"], "hash": "sha256",
                               "iterations": 1000, "salt": "c2FsdA==", "digest": "ZGlnZXN0"}}}
