@@ -11,6 +11,7 @@ A run formats only a disk without any signature, or one whose signature the oper
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import posixpath
 import re
 
 BY_LUN = "/dev/disk/azure/data/by-lun/%d"
@@ -21,6 +22,11 @@ STATUS_DIR = "/run/confidential-azure/data-disks"
 UNLOCK_TIMEOUT = 600
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 _FSTYPES = ("ext4", "xfs")
+_MOUNT_RE = re.compile(r"^/[A-Za-z0-9_./@:+-]*$")
+_OPTIONS_RE = re.compile(r"^[A-Za-z0-9_.=:/@+-]+(,[A-Za-z0-9_.=:/@+-]+)*$")
+# mounting a fresh file system over these would break the OS (the temp disk is /mnt on Azure)
+_SYSTEM_DIRS = frozenset(("/", "/mnt", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root",
+                          "/run", "/sbin", "/sys", "/tmp", "/usr", "/var", "/boot/efi", "/var/lib", "/var/log"))
 
 
 class PlanError(ValueError):
@@ -40,24 +46,42 @@ def validate_specs(disks):
         if not isinstance(lun, int) or isinstance(lun, bool) or not 0 <= lun <= 63:
             raise PlanError("%s.lun must be an integer 0-63 (the LUN the disk is attached at), got %r" % (where, lun))
         name = mapper_name(spec)
-        if not _NAME_RE.match(name):
-            raise PlanError("%s.name %r: use letters, digits, '_', '.', '-' (max 48)" % (where, name))
-        mount = spec.get("mount_point")
-        if mount is not None and (not mount.startswith("/") or mount.rstrip("/") in ("", "/mnt") or " " in mount):
-            raise PlanError("%s.mount_point must be an absolute path other than / and /mnt (the temp disk), got %r"
-                            % (where, mount))
+        if not isinstance(name, str) or not _NAME_RE.match(name) or name == "control":
+            raise PlanError("%s.name %r: use letters, digits, '_', '.', '-' (max 48; not 'control', the "
+                            "device-mapper's own node)" % (where, name))
+        mount = _mount_point(spec.get("mount_point"), where)
         fstype = spec.get("fs_type") or "ext4"
         if fstype not in _FSTYPES:
             raise PlanError("%s.fs_type must be one of %s" % (where, ", ".join(_FSTYPES)))
+        options = spec.get("mount_options") or "defaults"
+        if not isinstance(options, str) or not _OPTIONS_RE.match(options):
+            raise PlanError("%s.mount_options %r: comma-separated fstab options without spaces (letters, digits "
+                            "and _ . = : / @ + -)" % (where, options))
+        signature = spec.get("format_signature")
+        if signature is not None and (not isinstance(signature, str) or not signature.strip()):
+            raise PlanError("%s.format_signature must be the exact signature the refusal named, e.g. 'ext4'" % where)
         checks = ((lun, seen_luns, "lun"), (name, seen_names, "name"), (mount, seen_mounts, "mount_point"))
         for value, seen, what in checks:
             if value is not None and value in seen:
                 raise PlanError("%s.%s %r is used by another disk" % (where, what, value))
             seen.add(value)
         out.append({"lun": lun, "name": name, "mount_point": mount, "fs_type": fstype,
-                    "mount_options": spec.get("mount_options") or "defaults",
-                    "format_signature": spec.get("format_signature")})
+                    "mount_options": options, "format_signature": signature})
     return out
+
+
+def _mount_point(mount, where):
+    """The mount point as written in fstab and unit names: absolute, normalised, plain characters, not a system
+    directory (a newline or tab would add an fstab line of its own; '/./' is '/')."""
+    if mount is None:
+        return None
+    ok = isinstance(mount, str) and _MOUNT_RE.match(mount) and len(mount) <= 255
+    normal = posixpath.normpath(mount) if ok else None
+    if ok and normal not in _SYSTEM_DIRS and not normal.startswith("//") and normal == mount.rstrip("/"):
+        return normal
+    raise PlanError("%s.mount_point must be a normalised absolute path of letters, digits and _ . / @ : + - "
+                    "(no spaces, no '.' or '..' parts), not / or /mnt (the temp disk) or a system directory "
+                    "(%s), got %r" % (where, " ".join(sorted(_SYSTEM_DIRS - {"/", "/mnt"})), mount))
 
 
 def probe(host, spec):
@@ -67,13 +91,44 @@ def probe(host, spec):
         return {"link": link, "device": None}
     name = host.blockname(link)
     dev = "/dev/" + name
-    info = host.blkid(dev)
-    signature = info.get("TYPE") or (("partition table " + info["PTTYPE"]) if info.get("PTTYPE") else None)
+    rc, out = host.blkid_probe(dev)
+    signature, probe_error = blkid_signature(rc, out)
     devno = host.devno(name)
-    return {"link": link, "device": dev, "kernel_name": name, "signature": signature,
+    return {"link": link, "device": dev, "kernel_name": name, "signature": signature, "probe_error": probe_error,
             "is_partition": host.parent_disk(name) != name, "partitions": host.partitions(name),
             "holders": host.holders(name),
             "mounted": [m["target"] for m in host.mountinfo() if devno and m["devno"] == devno]}
+
+
+def blkid_signature(rc, out):
+    """(signature or None, why the probe failed or None) from ``blkid -p -o export``'s exit code and output.
+
+    Only exit code 2 means "no signature": 8 is an ambivalent probe (several signatures, e.g. a file system
+    and a RAID member) and anything else a failed probe; neither may ever read as an empty disk."""
+    if rc == 2:
+        return None, None
+    if rc == 8:
+        return None, "blkid finds several signatures (ambivalent probe; 'wipefs --no-act DEVICE' lists them)"
+    if rc != 0:
+        return None, "blkid -p could not probe the disk (exit code %s)" % rc
+    info = dict(line.split("=", 1) for line in (out or "").splitlines() if "=" in line)
+    if info.get("TYPE"):
+        return info["TYPE"], None
+    if info.get("PTTYPE"):
+        return "partition table " + info["PTTYPE"], None
+    return None, "blkid -p reports something it cannot name (%s)" % " ".join(sorted(info)[:8])
+
+
+def same_disk(before, after):
+    """The disk at the LUN is still the one probed before the run attested (nothing swapped, written or mounted)."""
+    keys = ("device", "kernel_name", "signature", "probe_error", "partitions", "holders", "mounted")
+    return all(before.get(k) == after.get(k) for k in keys)
+
+
+def mapping_of(dm_uuid, slaves, disk):
+    """A device-mapper node is this disk's opened volume: a LUKS2 crypt mapping (dm uuid ``CRYPT-LUKS2-...``, what
+    cryptsetup sets) whose only underlying device is the disk's kernel name."""
+    return (dm_uuid or "").startswith("CRYPT-LUKS2-") and list(slaves) == [disk]
 
 
 def plan_disk(spec, found, our_token):
@@ -85,6 +140,9 @@ def plan_disk(spec, found, our_token):
     if not found.get("device"):
         raise PlanError("%s: no disk at %s - attach the data disk at LUN %d (vm data_disks) first"
                         % (where, found["link"], spec["lun"]))
+    if found.get("probe_error"):
+        raise PlanError("%s: %s: %s; refusing to touch it (nothing was changed)"
+                        % (where, found["device"], found["probe_error"]))
     if found.get("is_partition"):
         raise PlanError("%s: %s is a partition, not a whole disk" % (where, found["link"]))
     if found.get("mounted"):

@@ -105,6 +105,11 @@ class Host(object):
         rc, out, _err = self.run(["blkid", "-p", "-o", "export", path])
         return parse.parse_blkid_export(out) if rc == 0 else {}
 
+    def blkid_probe(self, path):
+        """(exit code, output) of ``blkid -p -o export``: 2 is the only "no signature" (datadisk.blkid_signature)."""
+        rc, out, _err = self.run(["blkid", "-p", "-o", "export", path])
+        return rc, out
+
     def mountinfo(self):
         return parse.parse_mountinfo(self.read("/proc/self/mountinfo"))
 

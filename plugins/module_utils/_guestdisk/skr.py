@@ -20,6 +20,8 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 
@@ -32,6 +34,11 @@ TOKEN_TYPE = "confidential-azure-skr"
 TRANSPORT_AAD = b"Transport Key"
 WRAP_HASHES = {"CKM_RSA_AES_KEY_WRAP": "sha1", "RSA_AES_KEY_WRAP_256": "sha256", "RSA_AES_KEY_WRAP_384": "sha384"}
 MAX_RESPONSE = 1 << 20
+MAX_JSON_DEPTH = 32
+MAX_WRAPPED_KEY = 16 << 10      # an RSA-4096 PKCS#8 key wrapped with RFC 5649 is about 2.4 KiB
+MAX_RSA_BITS = 4096
+EPHEMERAL_KID = "TpmEphemeralEncryptionKey"
+_JSON_TOKEN_RE = re.compile(r'\\.|["\[\]{}]', re.S)
 _KID_RE = re.compile(r"^(https://[^/\s]+)/keys/([0-9A-Za-z-]{1,127})(?:/([0-9A-Za-z]{1,64}))?/?$")
 
 
@@ -65,18 +72,59 @@ def parse_key_id(kid):
     return m.group(1), m.group(2), m.group(3)
 
 
+def loads_bounded(data, what, max_size=MAX_RESPONSE, max_depth=MAX_JSON_DEPTH):
+    """A JSON object from an untrusted source (HTTP answers, token payloads, the LUKS2 header): ReleaseError
+    naming ``what`` when it is larger than ``max_size``, nests deeper than ``max_depth``, or is no JSON object.
+    The depth is counted before parsing (linear, no recursion): the parser never sees a deep document."""
+    if isinstance(data, bytes):
+        if len(data) > max_size:
+            raise ReleaseError("%s is larger than %d bytes" % (what, max_size))
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ReleaseError("%s is not UTF-8 JSON" % what)
+    if not isinstance(data, str) or len(data) > max_size:
+        raise ReleaseError("%s is not JSON of at most %d bytes" % (what, max_size))
+    depth, in_string = 0, False
+    for tok in _JSON_TOKEN_RE.findall(data):        # one pass: escapes, quotes and brackets only
+        if tok == '"':
+            in_string = not in_string
+        elif not in_string and tok in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise ReleaseError("%s nests deeper than %d levels" % (what, max_depth))
+        elif not in_string and tok in "]}":
+            depth -= 1
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ReleaseError("%s is not JSON" % what)
+    if not isinstance(doc, dict):
+        raise ReleaseError("%s is not a JSON object" % what)
+    return doc
+
+
 def jwt_claims(token):
     """Payload of a compact JWS/JWT without verifying it (the guest only forwards the token)."""
-    parts = (token or "").split(".")
+    if not isinstance(token, str) or len(token) > MAX_RESPONSE:
+        raise ReleaseError("not a compact JWS")
+    parts = token.split(".")
     if len(parts) != 3:
         raise ReleaseError("not a compact JWS")
+    return loads_bounded(b64u_decode(parts[1]), "JWS payload")
+
+
+def same_key(kid, configured):
+    """True when ``kid`` (read from a disk) names the configured key: the same vault and key name (any version).
+
+    A disk's token decides which URL the agent sends the managed identity's bearer token and the MAA token to;
+    only the operator's configured vault may receive them."""
     try:
-        claims = json.loads(b64u_decode(parts[1]).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise ReleaseError("JWS payload is not JSON")
-    if not isinstance(claims, dict):
-        raise ReleaseError("JWS payload is not an object")
-    return claims
+        vault, name, _version = parse_key_id(kid)
+        cvault, cname, _cversion = parse_key_id(configured)
+    except ReleaseError:
+        return False
+    return vault.lower() == cvault.lower() and name.lower() == cname.lower()
 
 
 # ------------------------------------------------------------------ MAA guest attestation
@@ -113,12 +161,12 @@ def decrypt_guest_token(response, tpm_decrypt):
     if not isinstance(response, dict) or not isinstance(response.get("token"), str):
         raise ReleaseError("attestation answer has no token")
     try:
-        env = json.loads(b64u_decode(response["token"]).decode("utf-8"))
+        env = loads_bounded(b64u_decode(response["token"]), "attestation answer")
         inner = b64u_decode(env["EncryptedInnerKey"])
         iv = b64u_decode(env["EncryptionParams"]["Iv"])
         tag = b64u_decode(env["AuthenticationData"])
         sealed = b64u_decode(env["Jwt"])
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError):
         raise ReleaseError("attestation answer is not an encrypted guest token")
     key = tpm_decrypt(inner)
     try:
@@ -127,6 +175,59 @@ def decrypt_guest_token(response, tpm_decrypt):
         raise ReleaseError("attestation token does not decrypt with the TPM ephemeral key")
     jwt_claims(jwt)
     return jwt
+
+
+def tpm_rsa_public(blob):
+    """(n, e) of an RSA TPM2B_PUBLIC / TPMT_PUBLIC (``tpm2_readpublic -o``; TPM 2.0 Part 2, 12.2.3-12.2.4)."""
+    blob = bytes(blob)
+    if len(blob) >= 2 and int.from_bytes(blob[:2], "big") == len(blob) - 2:
+        blob = blob[2:]
+    pos = [0]
+
+    def take(count):
+        if pos[0] + count > len(blob):
+            raise ReleaseError("TPM public area is truncated")
+        pos[0] += count
+        return blob[pos[0] - count:pos[0]]
+
+    def u16():
+        return int.from_bytes(take(2), "big")
+
+    if u16() != 0x0001:
+        raise ReleaseError("TPM key is not an RSA key")
+    take(6)                                     # nameAlg, objectAttributes
+    take(u16())                                 # authPolicy
+    if u16() != 0x0010:                         # symmetric: a decryption key has TPM_ALG_NULL
+        take(4)
+    if u16() not in (0x0010, 0x0015):           # scheme: NULL and RSAES carry no details, the rest a hash
+        take(2)
+    take(2)                                     # keyBits
+    e = int.from_bytes(take(4), "big") or 65537
+    n = int.from_bytes(take(u16()), "big")
+    return n, e
+
+
+def check_runtime_key(claims, n, e):
+    """The MAA token must name THIS boot's TPM ephemeral key as its runtime key: Key Vault wraps the released key to
+    the token's key, so a token bound to any other key (a replayed or substituted one) is refused before it is
+    sent (the guest cannot verify MAA's signature; Key Vault does)."""
+    found = []
+    for holder in (claims, claims.get("x-ms-isolation-tee")):
+        runtime = holder.get("x-ms-runtime") if isinstance(holder, dict) else None
+        keys = runtime.get("keys") if isinstance(runtime, dict) else None
+        for jwk in keys if isinstance(keys, list) else []:
+            if isinstance(jwk, dict) and jwk.get("kid") == EPHEMERAL_KID:
+                found.append(jwk)
+    if not found:
+        raise ReleaseError("the MAA token names no %s" % EPHEMERAL_KID)
+    for jwk in found:
+        try:
+            ok = (jwk.get("kty") == "RSA" and int.from_bytes(b64u_decode(jwk["n"]), "big") == n
+                  and int.from_bytes(b64u_decode(jwk["e"]), "big") == e)
+        except (KeyError, ReleaseError):
+            ok = False
+        if not ok:
+            raise ReleaseError("the MAA token's %s is not this boot's TPM key" % EPHEMERAL_KID)
 
 
 def claims_summary(claims):
@@ -151,10 +252,10 @@ def parse_release_response(body):
     try:
         key = payload["response"]["key"]["key"]
         kid = key["kid"]
-        blob = json.loads(b64u_decode(key["key_hsm"]).decode("utf-8"))
+        blob = loads_bounded(b64u_decode(key["key_hsm"]), "key_hsm")
         enc = (blob.get("header") or {}).get("enc") or (payload.get("request") or {}).get("enc")
         ciphertext = b64u_decode(blob["ciphertext"])
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise ReleaseError("release answer does not carry a wrapped key (response.key.key.key_hsm)")
     if enc not in WRAP_HASHES:
         raise ReleaseError("unsupported key wrapping %r" % (enc,))
@@ -168,12 +269,17 @@ def unwrap_released_key(released, rsa_bytes, tpm_decrypt):
     ct = released["ciphertext"]
     if len(ct) <= rsa_bytes + 16:
         raise ReleaseError("wrapped key is too short")
+    if len(ct) > rsa_bytes + MAX_WRAPPED_KEY:
+        raise ReleaseError("wrapped key is longer than %d bytes" % MAX_WRAPPED_KEY)
     aes_key = tpm_decrypt(ct[:rsa_bytes], WRAP_HASHES[released["enc"]])
     try:
         der = skrcrypto.aes_kwp_unwrap(aes_key, ct[rsa_bytes:])
-        return skrcrypto.load_rsa_private_der(der)
-    except skrcrypto.CryptoError as exc:
+        key = skrcrypto.load_rsa_private_der(der)
+    except (skrcrypto.CryptoError, ValueError) as exc:
         raise ReleaseError("released key does not unwrap: %s" % exc)
+    if key.n.bit_length() > MAX_RSA_BITS:
+        raise ReleaseError("the released key is larger than RSA-%d" % MAX_RSA_BITS)
+    return key
 
 
 # ------------------------------------------------------------------ the LUKS2 token
@@ -181,18 +287,75 @@ def public_numbers(jwk):
     """(n, e) of an RSA JWK (Key Vault's key bundle ``key``)."""
     if not isinstance(jwk, dict) or jwk.get("kty") not in ("RSA", "RSA-HSM"):
         raise ReleaseError("the data-disk key must be an RSA key (kty RSA-HSM)")
-    n, e = int.from_bytes(b64u_decode(jwk["n"]), "big"), int.from_bytes(b64u_decode(jwk["e"]), "big")
-    if n.bit_length() < 2048:
-        raise ReleaseError("the data-disk key must be at least RSA-2048")
+    try:
+        n, e = int.from_bytes(b64u_decode(jwk["n"]), "big"), int.from_bytes(b64u_decode(jwk["e"]), "big")
+    except KeyError:
+        raise ReleaseError("the data-disk key's public JWK lacks n or e")
+    if not 2048 <= n.bit_length() <= MAX_RSA_BITS:
+        raise ReleaseError("the data-disk key must be RSA-2048 to RSA-%d" % MAX_RSA_BITS)
     return n, e
 
 
-def make_token(kid, jwk, passphrase, keyslot):
-    """LUKS2 token JSON: the keyslot passphrase wrapped to key version ``kid`` (RSA-OAEP SHA-256)."""
+LUKS_CIPHERS = ("aes-xts-plain64",)
+
+
+def luks_header_problem(meta, keyslot):
+    """Why a LUKS2 header (``luksDump --dump-json-metadata``) may not be opened with our passphrase, or None.
+
+    A header anybody wrote could hold a ``cipher_null`` keyslot (it accepts ANY passphrase and yields a volume key
+    of their choosing) or a ``cipher_null`` segment (plaintext on the disk), or a second digest for a volume key of
+    their own: exactly one digest, covering our keyslot, and AES-XTS everywhere."""
+    def items(section):
+        value = meta.get(section)
+        return list(value.items()) if isinstance(value, dict) else None
+    segments, keyslots, digests = items("segments"), items("keyslots"), items("digests")
+    if not segments or not keyslots or digests is None:
+        return "the LUKS2 header has no segments or keyslots"
+    for sid, seg in segments:
+        if not isinstance(seg, dict) or seg.get("type") != "crypt" or seg.get("encryption") not in LUKS_CIPHERS:
+            return "LUKS2 segment %s is not %s" % (sid, " / ".join(LUKS_CIPHERS))
+    for ksid, slot in keyslots:
+        area = slot.get("area") if isinstance(slot, dict) else None
+        if not isinstance(area, dict) or area.get("encryption") not in LUKS_CIPHERS:
+            return "LUKS2 keyslot %s is not %s-encrypted" % (ksid, " / ".join(LUKS_CIPHERS))
+    if str(keyslot) not in dict(keyslots):
+        return "the token's keyslot %s does not exist" % keyslot
+    if len(digests) != 1 or not isinstance(digests[0][1], dict) or str(keyslot) not in (digests[0][1].get("keyslots")
+                                                                                        or []):
+        return "the LUKS2 header must have exactly one digest, covering keyslot %s" % keyslot
+    return None
+
+
+def header_binding(meta):
+    """What of the header the token's MAC covers: its one volume-key digest (a PBKDF2 commitment to the volume
+    key), so the token opens only the volume it was made for, never a header with a volume key someone else chose."""
+    digest = list(meta["digests"].values())[0]
+    return json.dumps([digest.get(k) for k in ("type", "hash", "iterations", "salt", "digest")], separators=(",", ":"))
+
+
+def _mac(private_key, kid, keyslot, wrapped, binding):
+    """HMAC-SHA256 over the token's fields and the header binding, keyed by a hash of the key version's private
+    exponent: only a holder of the released key (an attested VM, or Key Vault) can make it."""
+    size = (private_key.n.bit_length() + 7) // 8
+    mac_key = hashlib.sha256(b"confidential-azure-skr token mac v1\0" + private_key.d.to_bytes(size, "big")).digest()
+    msg = json.dumps([kid, str(keyslot), b64u(wrapped), binding], separators=(",", ":")).encode()
+    return hmac.new(mac_key, msg, hashlib.sha256).digest()
+
+
+def make_token(kid, jwk, passphrase, keyslot, private_key=None, binding=""):
+    """LUKS2 token JSON: the keyslot passphrase wrapped to key version ``kid`` (RSA-OAEP SHA-256), and with
+    ``private_key`` (that version's, as released) the MAC over it and the header ``binding`` that ``open_token``
+    requires."""
     parse_key_id(kid)
     n, e = public_numbers(jwk)
-    return {"type": TOKEN_TYPE, "keyslots": [str(keyslot)], "kid": kid, "alg": "RSA-OAEP-256",
-            "wrapped_passphrase": b64u(skrcrypto.oaep_encrypt(n, e, passphrase, "sha256"))}
+    wrapped = skrcrypto.oaep_encrypt(n, e, passphrase, "sha256")
+    token = {"type": TOKEN_TYPE, "keyslots": [str(keyslot)], "kid": kid, "alg": "RSA-OAEP-256",
+             "wrapped_passphrase": b64u(wrapped)}
+    if private_key is not None:
+        if private_key.n != n:
+            raise ReleaseError("the released private key is not the key version %s" % kid)
+        token["mac"] = b64u(_mac(private_key, kid, keyslot, wrapped, binding))
+    return token
 
 
 def parse_token(token):
@@ -203,15 +366,33 @@ def parse_token(token):
         parse_key_id(token["kid"])
         wrapped = b64u_decode(token["wrapped_passphrase"])
         slots = [int(s) for s in token["keyslots"]]
+        mac = b64u_decode(token["mac"]) if "mac" in token else None
     except (KeyError, TypeError, ValueError):
         raise ReleaseError("LUKS2 token %s is damaged" % TOKEN_TYPE)
-    if token.get("alg") != "RSA-OAEP-256" or len(slots) != 1:
+    if token.get("alg") != "RSA-OAEP-256" or len(slots) != 1 or len(wrapped) > 512:
         raise ReleaseError("LUKS2 token %s has an unsupported layout" % TOKEN_TYPE)
-    return {"kid": token["kid"], "wrapped": wrapped, "keyslot": slots[0]}
+    return {"kid": token["kid"], "wrapped": wrapped, "keyslot": slots[0], "mac": mac}
 
 
 def unwrap_passphrase(private_key, token):
+    """The OAEP step alone: it does NOT tell a token this role made from one anybody made with the public key;
+    the agent opens disks with ``open_token``."""
     try:
         return skrcrypto.oaep_decrypt(private_key, token["wrapped"], "sha256")
     except skrcrypto.CryptoError:
         raise ReleaseError("the released key (%s) does not open this disk's token" % token["kid"])
+
+
+def open_token(private_key, token, binding):
+    """The passphrase of a token this role made with the released key version for the header whose
+    ``header_binding`` is ``binding``: its MAC is checked first.
+
+    The public key is enough to wrap a passphrase; without the MAC whoever can write the disk (and knows the public
+    key) could put a LUKS2 volume of their own with a matching token there, and the VM would open and mount it and
+    write its data to a volume whose key they chose."""
+    mac = token.get("mac")
+    expected = _mac(private_key, token["kid"], token["keyslot"], token["wrapped"], binding)
+    if not mac or not hmac.compare_digest(mac, expected):
+        raise ReleaseError("this disk's %s token was not made with the released key %s (its MAC does not verify); "
+                           "refusing to open a volume someone else may have written" % (TOKEN_TYPE, token["kid"]))
+    return unwrap_passphrase(private_key, token)

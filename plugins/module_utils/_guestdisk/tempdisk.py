@@ -119,7 +119,8 @@ class TempDiskProbe(object):
         signature = self.temp_signature(name)
         if signature:
             return user, name, "named by the user, " + signature
-        if self.p["accept_blank"] and not self.h.blkid("/dev/" + name) and not self.h.partitions(name):
+        # blank = blkid's exit code 2 only (8 is an ambivalent probe, others a failed one: never "blank")
+        if self.p["accept_blank"] and self.h.blkid_probe("/dev/" + name)[0] == 2 and not self.h.partitions(name):
             return user, name, "named by the user, blank device accepted (accept_blank)"
         raise ProbeFailure("%s does not validate as the Azure temp disk (no Azure udev link, no 'Temporary "
                            "Storage' NTFS, not an Azure NVMe local disk, not our mapping); refusing to touch it, "

@@ -23,11 +23,13 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -56,6 +58,7 @@ AK_HANDLE = "0x81000003"
 AK_CERT_INDEX = "0x01C101D0"
 HCL_INDEX = "0x01400001"
 EVENT_LOG = "/sys/kernel/security/tpm0/binary_bios_measurements"
+MAX_LUKS_JSON = 4 << 20      # the largest LUKS2 metadata area (cryptsetup: 4 MiB less the binary header)
 
 
 class Failure(Exception):
@@ -79,7 +82,18 @@ def run(args, data=None, check=True):
 
 
 # ------------------------------------------------------------------ HTTP (optionally "connect-to", like curl)
+class _Deadline(Exception):
+    pass
+
+
+def _on_deadline(_signum, _frame):
+    raise _Deadline()
+
+
 class Http(object):
+    """JSON over HTTP(S): every request is bounded in time (the socket timeout per read AND a deadline for the whole
+    exchange, so an endpoint that drips bytes cannot hold the unit) and in size (skr.MAX_RESPONSE)."""
+
     def __init__(self, conf):
         self.ctx = ssl.create_default_context(cafile=conf.get("ca_file") or None)
         self.connect_to = {}
@@ -87,13 +101,30 @@ class Http(object):
             host, port, to_host, to_port = item.rsplit(":", 3)
             self.connect_to[(host, int(port))] = (to_host, int(to_port))
         self.timeout = float(conf.get("http_timeout") or 30)
+        self.deadline = 3 * self.timeout
 
     def request(self, method, url, stage, headers=None, body=None):
+        timer = threading.current_thread() is threading.main_thread()
+        if timer:
+            old = signal.signal(signal.SIGALRM, _on_deadline)
+            signal.setitimer(signal.ITIMER_REAL, self.deadline)
+        try:
+            return self._request(method, url, stage, headers, body)
+        except _Deadline:
+            host = urllib.parse.urlsplit(url).netloc
+            raise Failure(stage, "%s %s: no complete answer within %d s" % (method, host, self.deadline))
+        finally:
+            if timer:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old)
+
+    def _request(self, method, url, stage, headers, body):
         u = urllib.parse.urlsplit(url)
         port = u.port or (443 if u.scheme == "https" else 80)
         target = self.connect_to.get((u.hostname, port), (u.hostname, port))
-        sock = socket.create_connection(target, timeout=self.timeout)
+        sock = None
         try:
+            sock = socket.create_connection(target, timeout=self.timeout)
             if u.scheme == "https":
                 sock = self.ctx.wrap_socket(sock, server_hostname=u.hostname)
             conn = http.client.HTTPConnection(u.hostname, port, timeout=self.timeout)
@@ -108,13 +139,18 @@ class Http(object):
         except (OSError, http.client.HTTPException) as exc:
             raise Failure(stage, "%s %s://%s: %s" % (method, u.scheme, u.netloc, exc))
         finally:
-            sock.close()
+            if sock is not None:
+                sock.close()
+        if len(data) > skr.MAX_RESPONSE:
+            raise Failure(stage, "%s %s: the answer is larger than %d bytes" % (method, u.netloc, skr.MAX_RESPONSE))
         try:
-            doc = json.loads(data.decode("utf-8")) if data else {}
-        except (ValueError, UnicodeDecodeError):
+            doc = skr.loads_bounded(data, "answer") if data else {}
+        except skr.ReleaseError as exc:
+            if resp.status < 400:
+                raise Failure(stage, "%s %s: %s" % (method, u.netloc, exc))
             doc = {"raw": data[:200].decode("latin-1")}
         if resp.status >= 400:
-            err = doc.get("error") if isinstance(doc, dict) else None
+            err = doc.get("error")
             if isinstance(err, dict):
                 detail = "%s %s" % (err.get("code"), err.get("message"))
             else:
@@ -226,7 +262,7 @@ class Releaser(object):
             if self.conf.get("identity_client_id"):
                 query["client_id"] = self.conf["identity_client_id"]
             doc = self.imds("/metadata/identity/oauth2/token?" + urllib.parse.urlencode(query), "identity")
-            if not doc.get("access_token"):
+            if not isinstance(doc.get("access_token"), str) or not doc["access_token"]:
                 raise Failure("identity", "IMDS returned no managed identity token")
             self._mi_token = doc["access_token"]
         return self._mi_token
@@ -243,6 +279,10 @@ class Releaser(object):
         for ``kid`` to this attested VM (the Release User role allows release only, not a key read)."""
         versioned, _private, public = self.release(kid, self.token())
         return versioned, public
+
+    def current(self, kid):
+        """(versioned kid, private key, public JWK) of that version (the private key makes the token's MAC)."""
+        return self.release(kid, self.token())
 
     def token(self):
         if self._jwt is None:
@@ -272,9 +312,12 @@ class Releaser(object):
         resp = self.http.request("POST", url, "attestation", body=body)
         try:
             token = skr.decrypt_guest_token(resp, lambda ct: tpm.decrypt(ct, "rsaes"))
+            claims = skr.jwt_claims(token)
+            self.maa_claims = claims
+            n, e = skr.tpm_rsa_public(enc_pub)
+            skr.check_runtime_key(claims, n, e)
         except skr.ReleaseError as exc:
             raise Failure("attestation", str(exc))
-        self.maa_claims = skr.jwt_claims(token)
         return token
 
     def release(self, kid, token):
@@ -283,6 +326,13 @@ class Releaser(object):
         doc = self.vault("POST", kid, "/release", {"target": token, "enc": enc})
         try:
             released = skr.parse_release_response(doc)
+        except skr.ReleaseError as exc:
+            raise Failure("release", str(exc))
+        version = skr.parse_key_id(kid)[2]
+        if not skr.same_key(released["kid"], kid) or (
+                version and (skr.parse_key_id(released["kid"])[2] or "").lower() != version.lower()):
+            raise Failure("release", "Key Vault released %s, not the requested %s" % (released["kid"], kid))
+        try:
             private = skr.unwrap_released_key(released, 256, lambda ct, h: self.tpm.decrypt(ct, oaep_scheme(h)))
         except skr.ReleaseError as exc:
             raise Failure("unwrap", str(exc))
@@ -310,30 +360,72 @@ def split_hcl(hcl):
 
 
 # ------------------------------------------------------------------ LUKS
-def luks_tokens(device):
+def luks_meta(device):
+    """The LUKS2 JSON metadata of ``device`` (a disk or a header copy), None when it is no LUKS2 volume."""
     proc = run(["cryptsetup", "luksDump", "--dump-json-metadata", device], check=False)
     if proc.returncode != 0:
         return None
-    meta = json.loads(proc.stdout.decode())
-    return dict((int(k), v) for k, v in (meta.get("tokens") or {}).items())
+    try:
+        return skr.loads_bounded(proc.stdout, "the LUKS2 metadata of %s" % device, max_size=MAX_LUKS_JSON)
+    except skr.ReleaseError as exc:
+        raise Failure("disk", "%s: unreadable LUKS2 metadata (%s)" % (device, exc))
 
 
-def our_token(device):
-    tokens = luks_tokens(device) or {}
-    for tid, tok in sorted(tokens.items()):
+def our_token(device, shown=None):
+    """Our parsed token of ``device`` with its ``token_id`` and the header ``binding`` its MAC covers; None without
+    one. Failure when the header may not be opened with it (skr.luks_header_problem)."""
+    meta = luks_meta(device) or {}
+    try:
+        tokens = sorted((int(k), v) for k, v in (meta.get("tokens") or {}).items())
+    except (AttributeError, ValueError, TypeError):
+        raise Failure("disk", "%s: unreadable LUKS2 tokens" % (shown or device))
+    for tid, tok in tokens:
         parsed = skr.parse_token(tok)
         if parsed is not None:
-            parsed["token_id"] = tid
+            problem = skr.luks_header_problem(meta, parsed["keyslot"])
+            if problem:
+                raise Failure("disk", "%s: %s; refusing to use it" % (shown or device, problem))
+            parsed.update(token_id=tid, binding=skr.header_binding(meta))
             return parsed
     return None
+
+
+def header_copy(device, work):
+    """The disk's LUKS2 header, read ONCE into the unit's tmpfs: what is checked is what cryptsetup opens (a
+    storage backend could answer the next read of the header differently)."""
+    path = os.path.join(work, "luks-header.img")
+    try:
+        run(["cryptsetup", "luksHeaderBackup", device, "--header-backup-file", path])
+    except Failure as exc:
+        raise Failure("disk", "%s: no readable LUKS2 header (%s)" % (device, exc))
+    return path
 
 
 def is_open(name):
     return os.path.exists("/dev/mapper/" + name)
 
 
-def open_volume(device, name, passphrase):
-    run(["cryptsetup", "open", "--type", "luks2", "--key-file", "-", device, name], data=passphrase)
+def opened_here(spec):
+    """/dev/mapper/NAME exists AND is a LUKS2 crypt mapping of the disk at the spec's LUN (not a node of the same
+    name over anything else): only then is the disk reported, or mounted, as opened."""
+    try:
+        dm = os.path.basename(os.path.realpath("/dev/mapper/" + spec["name"]))
+        disk = os.path.basename(os.path.realpath(datadisk.BY_LUN % spec["lun"]))
+        with open("/sys/class/block/%s/dm/uuid" % dm) as fh:
+            uuid = fh.read().strip()
+        slaves = os.listdir("/sys/class/block/%s/slaves" % dm)
+    except OSError:
+        return False
+    return datadisk.mapping_of(uuid, slaves, disk)
+
+
+def open_volume(device, name, passphrase, header=None, keyslot=None):
+    args = ["cryptsetup", "open", "--type", "luks2", "--key-file", "-"]
+    if header:
+        args += ["--header", header]
+    if keyslot is not None:
+        args += ["--key-slot", str(keyslot)]
+    run(args + [device, name], data=passphrase)
 
 
 # ------------------------------------------------------------------ commands
@@ -379,22 +471,46 @@ def workdir():
     return tempfile.mkdtemp(prefix="work-", dir=base or "/run")
 
 
+def check_mount_point(spec):
+    """An existing mount point must be a real directory reached without symlinks: the mount would follow them."""
+    mp = spec.get("mount_point")
+    if mp and os.path.lexists(mp) and (os.path.realpath(mp) != mp or not os.path.isdir(mp)):
+        raise datadisk.PlanError(
+            "data_disk_encryption_disks[lun=%d].mount_point %s is not a directory or is reached through a symlink "
+            "(to %s); nothing was changed" % (spec["lun"], mp, os.path.realpath(mp)))
+
+
+def check_token_key(conf, token, device):
+    """The disk's token may only send this VM's tokens to the configured vault and key (any version of it)."""
+    if not skr.same_key(token["kid"], conf["key_id"]):
+        raise Failure("disk", "%s is wrapped to %s, not to a version of the configured key %s; refusing to send "
+                              "this VM's tokens there" % (device, token["kid"], conf["key_id"]))
+
+
 def cmd_open(conf, name):
     spec = find_disk(conf, name)
     device = datadisk.BY_LUN % spec["lun"]
-    if is_open(name):
-        log("%s is already open" % name)
-        return 0
+    releaser = None
     work = workdir()
-    releaser = Releaser(conf, work)
     try:
-        token = our_token(device)
+        if is_open(name):
+            if not opened_here(spec):
+                raise Failure("disk", "/dev/mapper/%s exists but is not the LUKS2 volume of %s" % (name, device))
+            log("%s is already open" % name)
+            return 0
+        releaser = Releaser(conf, work)
+        header = header_copy(device, work)
+        token = our_token(header, shown=device)
         if token is None:
             raise Failure("disk", "%s carries no confidential-azure-skr LUKS2 token" % device)
+        check_token_key(conf, token, device)
         kid, private, _public = releaser.release(token["kid"], releaser.token())
-        passphrase = skr.unwrap_passphrase(private, token)
+        try:
+            passphrase = skr.open_token(private, token, token["binding"])
+        except skr.ReleaseError as exc:
+            raise Failure("disk", "%s: %s" % (device, exc))
         del private
-        open_volume(device, name, passphrase)
+        open_volume(device, name, passphrase, header, token["keyslot"])
         del passphrase
         status = {"state": "opened", "device": device, "key_id": kid, "maa": skr.claims_summary(releaser.maa_claims)}
         write_status(name, status)
@@ -403,14 +519,22 @@ def cmd_open(conf, name):
             # queued, not waited for: the mount is ordered after this unit (fstab noauto: boot never queues it)
             run(["systemctl", "start", "--no-block", datadisk.mount_unit(spec)], check=False)
         return 0
-    except (Failure, skr.ReleaseError, OSError, ValueError) as exc:
-        stage = getattr(exc, "stage", "agent")
-        write_status(name, {"state": "closed", "device": device, "stage": stage, "reason": str(exc),
-                            "maa": skr.claims_summary(releaser.maa_claims) if releaser.maa_claims else None})
-        log("%s stays closed: %s" % (name, exc))
+    except Exception as exc:  # pylint: disable=broad-except
+        # whatever went wrong, the disk stays closed and the status file says so; an unexpected error is named by
+        # its type only (its text could quote bytes it choked on), the traceback goes to the journal
+        known = isinstance(exc, (Failure, skr.ReleaseError, OSError, ValueError))
+        reason = str(exc) if known else "internal error (%s); see the unit's journal" % type(exc).__name__
+        maa = releaser.maa_claims if releaser is not None else None
+        write_status(name, {"state": "closed", "device": device, "stage": getattr(exc, "stage", "agent"),
+                            "reason": reason, "maa": skr.claims_summary(maa) if maa else None})
+        log("%s stays closed: %s" % (name, reason))
+        if not known:
+            import traceback
+            log(traceback.format_exc(limit=20))
         return 1
     finally:
-        releaser.tpm.forget()
+        if releaser is not None:
+            releaser.tpm.forget()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -429,9 +553,9 @@ class SysHost(object):
     def blockname(self, path):
         return os.path.basename(os.path.realpath(path))
 
-    def blkid(self, dev):
+    def blkid_probe(self, dev):
         proc = run(["blkid", "-p", "-o", "export", dev], check=False)
-        return dict(line.split("=", 1) for line in proc.stdout.decode().splitlines() if "=" in line)
+        return proc.returncode, proc.stdout.decode(errors="replace")
 
     def devno(self, name):
         with open("/sys/class/block/%s/dev" % name) as fh:
@@ -471,8 +595,11 @@ def provision(conf, apply, store=None):
         tokens = [our_token(f["device"]) if f.get("signature") == "crypto_LUKS" else None for _s, f in found]
         for (spec, f), token in zip(found, tokens):
             datadisk.plan_disk(dict(spec, target_kid=token and token["kid"]), f, token)   # refusals: no writes yet
+            if token is not None:
+                check_token_key(conf, token, f["device"])
+            check_mount_point(spec)
         releaser = Releaser(conf, work)
-        target_kid, jwk = releaser.current_key(conf["key_id"])
+        target_kid, target_private, jwk = releaser.current(conf["key_id"])
         doc["key_id"] = target_kid
         doc["maa"] = skr.claims_summary(releaser.maa_claims)
         planned = [(spec, f, token, datadisk.plan_disk(dict(spec, target_kid=target_kid), f, token))
@@ -485,12 +612,16 @@ def provision(conf, apply, store=None):
             if action == "rewrap":
                 res["previous_key_id"] = token["kid"]
             if apply and action == "format":
-                format_disk(f["device"], spec, target_kid, jwk)
+                # the disk was probed before attesting: it must still be the same, empty disk now
+                if not datadisk.same_disk(f, datadisk.probe(SysHost(), spec)):
+                    raise Failure("plan", "%s changed while this run attested; nothing was written to it, run again"
+                                  % f["link"])
+                format_disk(f["device"], spec, target_kid, jwk, target_private)
                 write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
                                             "maa": doc["maa"]})
             elif apply and action == "rewrap":
-                rewrap(releaser, f["device"], token, target_kid, jwk)
-                if is_open(spec["name"]):
+                rewrap(releaser, f["device"], token, target_kid, jwk, target_private)
+                if opened_here(spec):
                     write_status(spec["name"], {"state": "opened", "device": f["device"], "key_id": target_kid,
                                                 "maa": doc["maa"]})
             doc["changed"] = doc["changed"] or res["changed"]
@@ -508,7 +639,8 @@ def mounted(spec):
     """The disk's mount point is mounted from its mapper (not an empty directory on the OS disk)."""
     mp, dev = spec.get("mount_point"), "/dev/mapper/" + spec["name"]
     try:
-        return bool(mp) and os.path.ismount(mp) and os.stat(mp).st_dev == os.stat(dev).st_rdev
+        return (bool(mp) and opened_here(spec) and os.path.ismount(mp)
+                and os.stat(mp).st_dev == os.stat(dev).st_rdev)
     except OSError:
         return False
 
@@ -518,11 +650,11 @@ def bring_up(conf):
     A unit that fails leaves the disk closed and says why in its status file; its mount is never started."""
     started = []
     for spec in conf["disks"]:
-        if not is_open(spec["name"]):
+        if not opened_here(spec):
             unit = datadisk.unit_instance(spec)
             run(["systemctl", "restart", unit], check=False)
             started.append(unit)
-        if spec.get("mount_point") and is_open(spec["name"]) and not mounted(spec):
+        if spec.get("mount_point") and opened_here(spec) and not mounted(spec):
             run(["systemctl", "start", datadisk.mount_unit(spec)], check=False)
             started.append(datadisk.mount_unit(spec))
     return started
@@ -540,7 +672,7 @@ def report(conf, doc):
     """The per-disk list the role publishes (datadisk.disk_report)."""
     planned = dict((p["name"], p) for p in doc.get("planned") or [])
     failure = {"stage": doc.get("stage"), "msg": doc.get("msg")} if doc.get("failed") else None
-    return [datadisk.disk_report(spec, read_status(spec["name"]), is_open(spec["name"]), mounted(spec),
+    return [datadisk.disk_report(spec, read_status(spec["name"]), opened_here(spec), mounted(spec),
                                  planned.get(spec["name"]), failure) for spec in conf["disks"]]
 
 
@@ -606,14 +738,19 @@ def wire(specs, apply):
     return changes
 
 
-def format_disk(device, spec, kid, jwk):
+def format_disk(device, spec, kid, jwk, private):
     passphrase = os.urandom(32)
-    token = skr.make_token(kid, jwk, passphrase, 0)
     # The passphrase is 256 random bits: key stretching adds nothing to it (systemd-cryptenroll uses PBKDF2 with the
     # minimum iterations for its random TPM2/FIDO2 keys for the same reason), and argon2's memory cost and timing
-    # benchmark would only slow every boot.
+    # benchmark would only slow every boot. The cipher is named: the unit opens only skr.LUKS_CIPHERS.
     run(["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2", "--key-slot", "0", "--pbkdf", "pbkdf2",
-         "--pbkdf-force-iterations", "1000", "--hash", "sha256", "--key-file", "-", device], data=passphrase)
+         "--pbkdf-force-iterations", "1000", "--hash", "sha256", "--cipher", skr.LUKS_CIPHERS[0], "--key-size", "512",
+         "--key-file", "-", device], data=passphrase)
+    meta = luks_meta(device) or {}
+    problem = skr.luks_header_problem(meta, 0)
+    if problem:
+        raise Failure("format", "%s: the new LUKS2 header: %s" % (device, problem))
+    token = skr.make_token(kid, jwk, passphrase, 0, private, skr.header_binding(meta))
     run(["cryptsetup", "token", "import", "--json-file", "-", device], data=json.dumps(token).encode())
     open_volume(device, spec["name"], passphrase)
     del passphrase
@@ -621,13 +758,17 @@ def format_disk(device, spec, kid, jwk):
     run(mkfs + ["/dev/mapper/" + spec["name"]])
 
 
-def rewrap(releaser, device, token, kid, jwk):
+def rewrap(releaser, device, token, kid, jwk, new_private):
     """Key rotation: the passphrase is unwrapped with the old version and wrapped to the new one; data untouched."""
     _old, private, _public = releaser.release(token["kid"], releaser.token())
-    passphrase = skr.unwrap_passphrase(private, token)
+    try:
+        passphrase = skr.open_token(private, token, token["binding"])
+    except skr.ReleaseError as exc:
+        raise Failure("disk", "%s: %s" % (device, exc))
     del private
-    run(["cryptsetup", "open", "--test-passphrase", "--key-file", "-", device], data=passphrase)
-    new = skr.make_token(kid, jwk, passphrase, token["keyslot"])
+    run(["cryptsetup", "open", "--test-passphrase", "--key-slot", str(token["keyslot"]), "--key-file", "-", device],
+        data=passphrase)
+    new = skr.make_token(kid, jwk, passphrase, token["keyslot"], new_private, token["binding"])
     del passphrase
     run(["cryptsetup", "token", "import", "--json-file", "-", device], data=json.dumps(new).encode())
     run(["cryptsetup", "token", "remove", "--token-id", str(token["token_id"]), device])

@@ -171,3 +171,55 @@ def test_a_mount_point_without_the_open_volume_is_not_reported_mounted():
                                          ("", None), (None, None)])
 def test_key_version(kid, version):
     assert dd.key_version(kid) == version
+
+
+# ------------------------------------------------------------------ hardening
+@pytest.mark.parametrize("rc,out", [(8, ""), (4, ""), (1, ""), (127, ""), (0, "UUID=x\n")])
+def test_a_failed_or_ambivalent_probe_never_reads_as_an_empty_disk(tmp_path, rc, out):
+    host = machine(tmp_path)
+    host.run = lambda args: (rc, out, "ambivalent result" if rc == 8 else "")
+    found = dd.probe(host, spec())
+    assert found["probe_error"]
+    with pytest.raises(dd.PlanError, match="refusing to touch it"):
+        dd.plan_disk(spec(), found, None)
+    with pytest.raises(dd.PlanError):
+        dd.plan_disk(spec(format_signature="ext4"), found, None)
+
+
+@pytest.mark.parametrize("bad,match", [
+    ({"mount_point": "/data\n/dev/sdb\t/x\text4\tdefaults"}, "mount_point"), ({"mount_point": "/data\t"}, "mount_point"),
+    ({"mount_point": "/./"}, "mount_point"), ({"mount_point": "/srv/../etc"}, "mount_point"),
+    ({"mount_point": "/etc"}, "system directory"), ({"mount_point": "/var/"}, "mount_point"),
+    ({"mount_point": "//data"}, "mount_point"), ({"mount_point": 5}, "mount_point"),
+    ({"mount_options": "defaults 0 0\n/dev/sdb /data ext4 defaults"}, "mount_options"),
+    ({"mount_options": "rw,,noexec"}, "mount_options"), ({"mount_options": "rw#x"}, "mount_options"),
+    ({"name": "control"}, "control"), ({"format_signature": ""}, "format_signature")])
+def test_fstab_and_unit_injection_is_refused(bad, match):
+    with pytest.raises(dd.PlanError, match=match):
+        dd.validate_specs([dict({"lun": 0}, **bad)])
+
+
+def test_plain_mount_points_and_options_are_kept():
+    out = dd.validate_specs([{"lun": 0, "mount_point": "/var/lib/db-1/", "mount_options": "rw,noatime,x-systemd.after=a.service"}])
+    assert out[0]["mount_point"] == "/var/lib/db-1"
+    assert dd.fstab_line(out[0]).startswith("/dev/mapper/cvm_data_lun0 /var/lib/db-1 ext4 rw,noatime,x-systemd.after=")
+    assert len(dd.fstab_line(out[0]).split()) == 6
+
+
+def test_a_disk_swapped_or_written_while_attesting_is_not_the_same_disk(tmp_path):
+    host = machine(tmp_path)
+    before = dd.probe(host, spec())
+    assert dd.same_disk(before, dd.probe(host, spec()))
+    host.run = lambda args: (0, "TYPE=xfs\n", "")
+    assert not dd.same_disk(before, dd.probe(host, spec()))
+    assert not dd.same_disk(before, dict(before, device="/dev/sdd", kernel_name="sdd"))
+    assert not dd.same_disk(before, dict(before, signature="ext4"))
+    assert not dd.same_disk(before, dict(before, holders=["dm-0"]))
+
+
+def test_only_a_luks2_mapping_of_the_disk_counts_as_opened():
+    assert dd.mapping_of("CRYPT-LUKS2-0123-cvm_data_lun0", ["sdc"], "sdc")
+    assert not dd.mapping_of("CRYPT-LUKS2-0123-cvm_data_lun0", ["sdd"], "sdc")
+    assert not dd.mapping_of("CRYPT-LUKS2-0123-x", ["sdc", "sdd"], "sdc")
+    assert not dd.mapping_of("LVM-abc", ["sdc"], "sdc")
+    assert not dd.mapping_of("", [], "sdc")

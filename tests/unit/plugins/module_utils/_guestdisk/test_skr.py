@@ -178,3 +178,131 @@ def test_guest_attestation_request_carries_the_tpm_evidence():
     info = json.loads(skr.b64u_decode(body["AttestationInfo"]))
     assert info["TpmInfo"]["PcrSet"] == [0, 1] and info["TpmInfo"]["EncKeyPub"] == "ZQ=="
     assert info["IsolationInfo"]["Type"] == "SevSnp" and info["AttestationProtocolVersion"] == "2.0"
+
+
+# ------------------------------------------------------------------ hardening: what an attacker controls
+def tpm2b_public(key, scheme=0x0010, sym=0x0010, exponent=0):
+    """TPM2B_PUBLIC of an RSA decryption key as tpm2_readpublic -o writes it (TPM 2.0 Part 2, 12.2.4)."""
+    n = key.public_key().public_numbers().n.to_bytes(256, "big")
+    body = (b"\x00\x01" + b"\x00\x0b" + (0x00060072).to_bytes(4, "big") + (32).to_bytes(2, "big") + b"\xaa" * 32
+            + sym.to_bytes(2, "big") + (b"\x00\x80\x00\x43" if sym != 0x0010 else b"")
+            + scheme.to_bytes(2, "big") + (b"\x00\x0b" if scheme not in (0x0010, 0x0015) else b"")
+            + (2048).to_bytes(2, "big") + exponent.to_bytes(4, "big") + len(n).to_bytes(2, "big") + n)
+    return len(body).to_bytes(2, "big") + body
+
+
+def runtime_claims(key, kid="TpmEphemeralEncryptionKey"):
+    nums = key.public_key().public_numbers()
+    return {"x-ms-runtime": {"keys": [{"kid": kid, "kty": "RSA", "key_ops": ["encrypt"],
+                                       "n": b64u(nums.n.to_bytes(256, "big")), "e": b64u(b"\x01\x00\x01")}]}}
+
+
+def test_tpm_public_area_gives_the_modulus(keys):
+    n = keys["tpm"].public_key().public_numbers().n
+    assert skr.tpm_rsa_public(tpm2b_public(keys["tpm"])) == (n, 65537)
+    assert skr.tpm_rsa_public(tpm2b_public(keys["tpm"], scheme=0x0017, sym=0x0006, exponent=3)) == (n, 3)
+    for blob in (b"", b"\x00\x23" + b"\x00" * 4, tpm2b_public(keys["tpm"])[:-10]):
+        with pytest.raises(skr.ReleaseError):
+            skr.tpm_rsa_public(blob)
+
+
+def test_maa_token_must_name_this_boots_tpm_key(keys):
+    n, e = keys["tpm"].public_key().public_numbers().n, 65537
+    skr.check_runtime_key(runtime_claims(keys["tpm"]), n, e)
+    skr.check_runtime_key({"x-ms-isolation-tee": runtime_claims(keys["tpm"])}, n, e)
+    # a token (replayed, or from another VM) bound to another key: Key Vault would wrap the key to THAT key
+    with pytest.raises(skr.ReleaseError, match="not this boot's TPM key"):
+        skr.check_runtime_key(runtime_claims(keys["data"]), n, e)
+    both = runtime_claims(keys["tpm"])
+    both["x-ms-isolation-tee"] = runtime_claims(keys["data"])
+    with pytest.raises(skr.ReleaseError, match="not this boot's TPM key"):
+        skr.check_runtime_key(both, n, e)
+    for claims in ({}, runtime_claims(keys["tpm"], kid="HCLAkPub"), {"x-ms-runtime": {"keys": "x"}},
+                   {"x-ms-runtime": []}):
+        with pytest.raises(skr.ReleaseError, match="names no"):
+            skr.check_runtime_key(claims, n, e)
+
+
+def test_a_disks_token_may_only_name_the_configured_vault_and_key():
+    configured = "https://kv1.vault.azure.net/keys/datadisk"
+    assert skr.same_key(KID, configured) and skr.same_key("https://KV1.vault.azure.net/keys/DataDisk/v9", configured)
+    for kid in ("https://evil.example/keys/datadisk/v1", "https://kv1.vault.azure.net.evil.example/keys/datadisk",
+                "https://kv1.vault.azure.net/keys/otherkey/v1", "not a kid", None):
+        assert not skr.same_key(kid, configured)
+
+
+def test_untrusted_json_is_bounded_in_size_and_depth():
+    assert skr.loads_bounded(b'{"a": ["[[[[", {"b": "\\"{{"}]}', "x") == {"a": ["[[[[", {"b": '"{{'}]}
+    with pytest.raises(skr.ReleaseError, match="nests deeper"):
+        skr.loads_bounded("[" * 100000 + "]" * 100000, "x")       # json.loads alone: RecursionError, not ValueError
+    with pytest.raises(skr.ReleaseError, match="larger than"):
+        skr.loads_bounded(b" " * (skr.MAX_RESPONSE + 1), "x")
+    for bad in (b"[1]", b"\xff", b"{", '"\\"' * 1000):
+        with pytest.raises(skr.ReleaseError):
+            skr.loads_bounded(bad, "x")
+    deep = b64u(("{" + '"a":{' * 40 + "}" * 41).encode())
+    with pytest.raises(skr.ReleaseError, match="nests deeper"):
+        skr.jwt_claims("e30.%s.c2ln" % deep)
+
+
+def test_oversized_wrapped_key_is_refused_before_any_work(keys):
+    released = {"enc": "CKM_RSA_AES_KEY_WRAP", "ciphertext": b"\0" * (256 + skr.MAX_WRAPPED_KEY + 8)}
+
+    def never(*_args):
+        raise AssertionError("the TPM must not be asked")
+    with pytest.raises(skr.ReleaseError, match="longer than"):
+        skr.unwrap_released_key(released, 256, never)
+
+
+def private_of(key):
+    from ansible_collections.confidential.azure.plugins.module_utils._guestdisk import skrcrypto
+    return skrcrypto.load_rsa_private_der(key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def luks_meta(**over):
+    """luksDump --dump-json-metadata of a volume the role formats (one keyslot, one digest, one segment)."""
+    area = {"type": "raw", "encryption": "aes-xts-plain64", "key_size": 64, "offset": "32768"}
+    meta = {"keyslots": {"0": {"type": "luks2", "key_size": 64, "area": area}},
+            "tokens": {}, "segments": {"0": {"type": "crypt", "offset": "16777216", "encryption": "aes-xts-plain64"}},
+            "digests": {"0": {"type": "pbkdf2", "keyslots": ["0"], "segments": ["0"], "hash": "sha256",
+                              "iterations": 1000, "salt": "c2FsdA==", "digest": "ZGlnZXN0"}}}
+    meta.update(over)
+    return meta
+
+
+def test_only_a_token_made_with_the_released_key_for_this_header_opens(keys):
+    private, passphrase = private_of(keys["data"]), os.urandom(32)
+    binding = skr.header_binding(luks_meta())
+    token = skr.parse_token(json.loads(json.dumps(skr.make_token(KID, jwk(keys["data"]), passphrase, 0, private,
+                                                                 binding))))
+    assert skr.open_token(private, token, binding) == passphrase
+    # whoever writes the disk and knows the PUBLIC key can wrap a passphrase of their own choosing
+    forged = skr.parse_token(skr.make_token(KID, jwk(keys["data"]), b"attacker-known" * 2, 0))
+    assert skr.unwrap_passphrase(private, forged) == b"attacker-known" * 2
+    with pytest.raises(skr.ReleaseError, match="MAC does not verify"):
+        skr.open_token(private, forged, binding)
+    for field, value in (("kid", KID[:-1] + "0"), ("keyslot", 1), ("mac", b"\0" * 32)):
+        with pytest.raises(skr.ReleaseError, match="MAC does not verify"):
+            skr.open_token(private, dict(token, **{field: value}), binding)
+    # our genuine token moved to a header whose volume key someone else chose (another digest)
+    other = luks_meta(digests={"0": dict(luks_meta()["digests"]["0"], salt="b3RoZXI=", digest="b3RoZXI=")})
+    with pytest.raises(skr.ReleaseError, match="MAC does not verify"):
+        skr.open_token(private, token, skr.header_binding(other))
+    with pytest.raises(skr.ReleaseError, match="not the key version"):
+        skr.make_token(KID, jwk(keys["data"]), passphrase, 0, private_of(keys["tpm"]))
+
+
+def test_luks_headers_that_open_with_any_passphrase_or_in_plaintext_are_refused():
+    assert skr.luks_header_problem(luks_meta(), 0) is None
+    null_slot = luks_meta()
+    null_slot["keyslots"]["1"] = {"type": "luks2", "area": {"type": "raw", "encryption": "cipher_null-ecb"}}
+    null_segment = luks_meta(segments={"0": {"type": "crypt", "encryption": "cipher_null-ecb"}})
+    two_digests = luks_meta()
+    two_digests["digests"]["1"] = dict(two_digests["digests"]["0"], keyslots=["1"])
+    for meta, problem in ((null_slot, "keyslot 1 is not aes-xts"), (null_segment, "segment 0 is not aes-xts"),
+                          (two_digests, "exactly one digest"), (luks_meta(segments={}), "no segments"),
+                          (luks_meta(keyslots="x"), "no segments or keyslots"),
+                          (luks_meta(digests={"0": dict(luks_meta()["digests"]["0"], keyslots=["3"])}), "one digest")):
+        assert problem in skr.luks_header_problem(meta, 0)
+    assert "keyslot 2 does not exist" in skr.luks_header_problem(luks_meta(), 2)

@@ -68,6 +68,8 @@ class Machine(object):
     def run(self, args):
         if args[0] == "blkid":
             out = self.blkid.get(args[-1])
+            if isinstance(out, tuple):       # (exit code, output)
+                return out + ("",)
             return (0, out, "") if out else (2, "", "")
         if args[:2] == ["dmsetup", "table"]:
             table = self.tables.get(args[2])
@@ -137,6 +139,14 @@ def test_without_an_azure_link_a_named_device_needs_a_temp_signature_or_accept_b
     add_disk(machine.root, "sdc", "8:32")
     assert "does not validate as the Azure temp disk" in refusal(machine, device="/dev/sdc")
     assert probe(machine, device="/dev/sdc", accept_blank=True)["evidence"].endswith("accept_blank)")
+
+
+@pytest.mark.parametrize("rc", [8, 4, 1])
+def test_accept_blank_never_takes_a_failed_or_ambivalent_probe_for_a_blank_disk(machine, rc):
+    os.unlink(str(machine.root) + "/dev/disk/azure/resource")
+    add_disk(machine.root, "sdc", "8:32")
+    machine.blkid["/dev/sdc"] = (rc, "")
+    assert "does not validate as the Azure temp disk" in refusal(machine, device="/dev/sdc", accept_blank=True)
 
 
 def test_two_devices_claiming_to_be_the_temp_disk_are_refused(machine):
