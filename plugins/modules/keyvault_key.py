@@ -94,11 +94,16 @@ options:
     choices: [2048, 3072, 4096]
     default: 3072
   key_ops:
-    description: Permitted key operations. A confidential disk CMK needs C(wrapKey) and C(unwrapKey).
+    description:
+      - Permitted key operations (in Key Vault; a released key is not bound by them). A confidential disk CMK needs
+        C(wrapKey) and C(unwrapKey), the default.
+      - With O(release_policy=guest_cvm) or O(release_principal_ids) the default is C([wrapKey]) and C(unwrapKey) or
+        C(decrypt) are refused, because whoever holds C(keys/unwrap) or C(keys/decrypt) on the vault could then read
+        what the key protects (a data disk's wrapped passphrase) in Key Vault without any attestation; the guest uses
+        the released key itself.
     type: list
     elements: str
     choices: [encrypt, decrypt, sign, verify, wrapKey, unwrapKey, import, export]
-    default: [wrapKey, unwrapKey]
   exportable:
     description:
       - Whether the key can be released (exported) to an attested environment. Confidential VM CMKs must be
@@ -440,7 +445,7 @@ def argument_spec():
         recover_deleted=dict(type='bool', default=False),
         key_type=dict(type='str', choices=['RSA-HSM', 'RSA'], default='RSA-HSM'),
         key_size=dict(type='int', choices=[2048, 3072, 4096], default=3072),
-        key_ops=dict(type='list', elements='str', default=['wrapKey', 'unwrapKey'],
+        key_ops=dict(type='list', elements='str',
                      choices=['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey', 'import', 'export']),
         exportable=dict(type='bool', default=True),
         release_policy=dict(type='raw'),

@@ -26,6 +26,9 @@ KEY_TYPES = ("RSA-HSM", "RSA")
 KEY_SIZES = (2048, 3072, 4096)
 KEY_OPS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export")
 DEFAULT_KEY_OPS = ("wrapKey", "unwrapKey")
+#: A key a guest releases is used (unwrapped) only inside the guest: Key Vault must not unwrap with it for anybody.
+GUEST_KEY_OPS = ("wrapKey",)
+SERVER_UNWRAP_OPS = ("unwrapKey", "decrypt")
 MAX_TAGS = 15
 
 _KEY_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
@@ -218,6 +221,13 @@ def validate(params, dns_suffix=None):
     if size is not None and size not in KEY_SIZES:
         errors.append("key_size %r is not allowed; use 2048, 3072 (recommended) or 4096" % (size,))
     ops = params.get("key_ops")
+    if ops is not None and params.get("release_principal_ids"):
+        unwrap = [op for op in SERVER_UNWRAP_OPS if op in ops]
+        if unwrap:
+            errors.append("key_ops: %s would let any principal holding keys/%s on the vault read what this key "
+                          "protects (e.g. a data disk's passphrase) in Key Vault without attestation; a key the "
+                          "principals in release_principal_ids release is used inside the guest only: set key_ops: "
+                          "[wrapKey] (or omit key_ops)" % (" and ".join(unwrap), unwrap[0].replace("Key", "")))
     if ops is not None:
         if not ops:
             errors.append("key_ops must name at least one operation; the confidential disk CMK needs wrapKey and "
@@ -271,6 +281,13 @@ def validate(params, dns_suffix=None):
     return errors
 
 
+def default_key_ops(params):
+    """wrapKey only for a key a guest releases (release_policy guest_cvm or release_principal_ids), else the CMK's."""
+    value = params.get("release_policy")
+    guest = (isinstance(value, str) and value.strip() == GUEST_CVM) or bool(params.get("release_principal_ids"))
+    return GUEST_KEY_OPS if guest else DEFAULT_KEY_OPS
+
+
 def _is_preset(policy):
     return isinstance(policy, str) and policy in PRESETS
 
@@ -305,7 +322,7 @@ def desired(params, policy, current_tags=None):
     out = {
         "kty": params.get("key_type") or "RSA-HSM",
         "key_size": params.get("key_size") or 3072,
-        "key_ops": sorted(set(params.get("key_ops") if params.get("key_ops") is not None else DEFAULT_KEY_OPS)),
+        "key_ops": sorted(set(params.get("key_ops") if params.get("key_ops") is not None else default_key_ops(params))),
         "exportable": True if params.get("exportable") is None else bool(params.get("exportable")),
     }
     if policy is not None:

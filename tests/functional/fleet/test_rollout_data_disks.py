@@ -59,6 +59,7 @@ def test_rollout_data_disks_for_one_vm_key_grant_summary_and_rerun(fresh_simulat
     key = first.result("Data-disk key released only to attested Azure CVMs, with release grants for the VMs' "
                        "identities")
     assert key["key"]["kty"] == "RSA-HSM" and key["key"]["exportable"] is True
+    assert key["key"]["key_ops"] == ["wrapKey"]     # no unwrap in Key Vault: only the attested guest opens a disk
     rule = key["key"]["release_policy"]["anyOf"][0]
     claims = [c.get("claim") for c in rule["allOf"]] + [c["claim"] for c in rule["allOf"][1].get("anyOf", [])]
     assert "x-ms-isolation-tee.x-ms-compliance-status" in claims

@@ -45,7 +45,7 @@ def maa_endpoint(sim):
 def set_key(sim, vault, policy, rotate=False, authorities=None):
     params = {"vault_url": vault["vault_uri"], "vault_id": vault["id"], "name": KEY_NAME, "key_type": "RSA-HSM",
               "key_size": 3072, "exportable": True, "release_policy": policy, "rotate": rotate,
-              "grant_confidential_vm_orchestrator": False}
+              "key_ops": ["wrapKey"], "grant_confidential_vm_orchestrator": False}
     if authorities:
         params["release_policy_authorities"] = authorities
     return ok(run_module("keyvault_key", params, sim.env))

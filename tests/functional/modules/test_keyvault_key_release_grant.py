@@ -80,9 +80,14 @@ def test_release_grant_is_key_scoped_idempotent_enforced_and_refused_on_access_p
     out = ok(run_module("keyvault_key", data_key(sim, vault, "datadisk", release_principal_ids=[pid]), sim.env))
     scope = vault["id"] + "/keys/datadisk"
     assert out["changed"] and out["release_grant"]["scope"] == scope and out["release_grant"]["missing"] == [pid]
+    assert out["key"]["key_ops"] == ["wrapKey"]     # Key Vault never unwraps with a key only the guest may use
     mine = [a for a in role_assignments(sim) if a["properties"]["principalId"] == pid]
     assert len(mine) == 1 and mine[0]["properties"]["scope"] == scope
     assert mine[0]["properties"]["roleDefinitionId"].lower().endswith(RELEASE_USER)
+
+    refused = run_module("keyvault_key", data_key(sim, vault, "datadisk", release_principal_ids=[pid],
+                                                  key_ops=["wrapKey", "unwrapKey"]), sim.env)
+    assert refused.get("failed") and "set key_ops: [wrapKey]" in refused["msg"]
 
     mark = sim.mark()
     again = ok(run_module("keyvault_key", data_key(sim, vault, "datadisk", release_principal_ids=[pid]), sim.env))

@@ -69,8 +69,25 @@ def test_valid_default_cvm_params_pass():
     assert key.validate(params(location=None, release_policy_authorities=[EUS])) == []
 
 
+def test_a_key_the_guest_releases_cannot_be_unwrapped_in_key_vault():
+    """A data disk's passphrase is RSA-OAEP-wrapped to the key: unwrapKey/decrypt in Key Vault would hand it to any
+    principal with keys/unwrap on the vault, no attestation needed."""
+    principals = ["11111111-1111-4111-8111-111111111111"]
+    guest = params(release_policy="guest_cvm", key_ops=None)
+    assert key.desired(guest, rp.guest_cvm([EUS]))["key_ops"] == ["wrapKey"]
+    by_grant = params(release_policy={"version": "1.0.0", "anyOf": [{"authority": EUS, "allOf": [
+        {"claim": "x-ms-isolation-tee.x-ms-compliance-status", "equals": "azure-compliant-cvm"}]}]},
+        key_ops=None, release_principal_ids=principals)
+    assert key.desired(by_grant, by_grant["release_policy"])["key_ops"] == ["wrapKey"]
+    assert key.desired(params(key_ops=None), rp.default_cvm([EUS]))["key_ops"] == ["unwrapKey", "wrapKey"]
+    for ops in (["wrapKey", "unwrapKey"], ["decrypt"]):
+        errors = key.validate(params(release_policy="guest_cvm", key_ops=ops, release_principal_ids=principals))
+        assert any(e.startswith("key_ops: ") and "set key_ops: [wrapKey]" in e for e in errors), errors
+    assert key.validate(params(release_policy="guest_cvm", key_ops=["wrapKey"], release_principal_ids=principals)) == []
+
+
 def test_guest_cvm_preset_with_release_principals_passes_and_resolves():
-    p = params(release_policy="guest_cvm", location=None, release_policy_authorities=[EUS],
+    p = params(release_policy="guest_cvm", location=None, release_policy_authorities=[EUS], key_ops=None,
                release_principal_ids=["11111111-1111-4111-8111-111111111111"])
     assert key.validate(p) == []
     assert key.resolve_policy(p) == rp.guest_cvm([EUS])

@@ -105,7 +105,7 @@ class ListingArm(FakeArm):
 
 def module(rbac=True, check_mode=False, **over):
     params = dict(vault_url=VAULT_URL, name="datadisk", state="present", key_type="RSA-HSM", key_size=3072,
-                  key_ops=["wrapKey", "unwrapKey"], exportable=True, release_policy=GUEST_POLICY,
+                  key_ops=None, exportable=True, release_policy=GUEST_POLICY,
                   release_policy_authorities=None, location=None, release_policy_immutable=False, enabled=None,
                   tags=None, rotate=False, rotation_policy=None, grant_confidential_vm_orchestrator=False,
                   orchestrator_object_id=None, vault_id=VAULT_ID, vault_resource_group=None, include_versions=False,
