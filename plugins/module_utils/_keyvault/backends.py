@@ -276,9 +276,9 @@ class KeyBackend(_Backend):
             why = ("vault %s exists, but this machine cannot reach its data plane: check DNS (a private endpoint "
                    "needs its privatelink zone), proxy and firewall" % vault_id)
         elif exists is False:
+            where = vault_id or "no vault %s in subscription %s" % (self.vault_name, self.m.subscription_id)
             why = ("the vault does not exist (%s): create it first (confidential.azure.keyvault) and pass its "
-                   "vault.vault_uri as vault_url" % (vault_id or "no vault %s in subscription %s"
-                                                       % (self.vault_name, self.m.subscription_id)))
+                   "vault.vault_uri as vault_url" % where)
         else:
             why = ("the vault may not exist (create it first with confidential.azure.keyvault and pass its "
                    "vault.vault_uri as vault_url), or this machine cannot reach it (DNS, proxy, firewall)")

@@ -635,8 +635,10 @@ def test_outside_check_mode_a_missing_vault_that_does_not_answer_says_so():
 
 def test_a_vault_arm_cannot_tell_about_may_not_exist(monkeypatch):
     m = _unreachable(FakeModule(key_params(vault_resource_group=None), with_vault=False))
-    monkeypatch.setattr(m.arm, "list", lambda *a, **k: (_ for _ in ()).throw(
-        AzureApiError(403, "AuthorizationFailed", "no read on the subscription")))
+
+    def refused(*_args, **_kwargs):
+        raise AzureApiError(403, "AuthorizationFailed", "no read on the subscription")
+    monkeypatch.setattr(m.arm, "list", refused)
     with pytest.raises(Failed) as exc:
         run(m)
     assert "the vault may not exist" in exc.value.msg and "vault_url %s" % VAULT_URL in exc.value.msg
