@@ -164,7 +164,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 vault:
-  description: The vault; empty when absent (or not yet created in check mode).
+  description:
+    - The vault; empty when absent.
+    - In check mode, for a vault the module would create, the vault it would create, in the same shape (as
+      M(confidential.azure.vm) and M(confidential.azure.disk_encryption_set) do) - RV(vault.id) and
+      RV(vault.vault_uri) (C(https://<name>.<the cloud's keyvault_dns_suffix>/)) are known before the vault exists,
+      the other properties are those the create request sets, and RV(vault.provisioning_state) is null.
   returned: always
   type: dict
   contains:
@@ -215,7 +220,7 @@ vault:
       type: list
       elements: dict
     provisioning_state:
-      description: Provisioning state.
+      description: Provisioning state; null for the vault check mode would create.
       type: str
 automation_grant:
   description: The data-plane access of the principal running Ansible (with O(grant_automation_principal=true)).

@@ -67,6 +67,8 @@ class KeyBackend(_Backend):
     def __init__(self, m):
         super().__init__(m)
         self._facts = None
+        #: check mode, the vault does not exist yet: its ARM id ("" when unknown), else None
+        self.vault_pending = None
 
     @property
     def facts(self):
@@ -83,11 +85,15 @@ class KeyBackend(_Backend):
         self.vault_url, self.vault_name = key.parse_vault_url(self.p["vault_url"], suffix)
 
     # -- lookups -------------------------------------------------------------------------------------------
-    def _vault(self):
+    def _given_vault_id(self):
         vault_id = self.p.get("vault_id")
         if not vault_id and self.p.get("vault_resource_group"):
             vault_id = resource_id(self.m.subscription_id, self.p["vault_resource_group"], "Microsoft.KeyVault",
                                    "vaults", self.vault_name)
+        return vault_id
+
+    def _vault(self):
+        vault_id = self._given_vault_id()
         if not vault_id:
             vault_id = api.find_vault_id(self.m.arm, self.m.subscription_id, self.vault_name)
             if not vault_id:
@@ -155,12 +161,14 @@ class KeyBackend(_Backend):
         self.validate()
         kv = api.keys_client(self.m, self.facts, self.vault_url)
         name = self.p["name"]
-        bundle = api.get_key(kv, name)
+        bundle = self._read_key(kv, name)
         api.remember_challenge(self.facts, self.vault_url)
         if self.p["state"] == "absent":
             return self._absent(kv, bundle)
 
-        deleted = api.get_deleted_key(kv, name) if bundle is None and self.p.get("recover_deleted") else None
+        pending = self.vault_pending is not None
+        deleted = api.get_deleted_key(kv, name) if bundle is None and self.p.get("recover_deleted") and \
+            not pending else None
         have = bundle if bundle is not None else deleted
         policy = self._policy(have)
         want = key.desired(self.p, policy, key.current(have)["tags"] if have is not None else None)
@@ -173,7 +181,7 @@ class KeyBackend(_Backend):
             not key.compare(key.current(bundle), want).changed
         confirmed = self._confirmed_grant() if grant_wanted and unchanged else None
         release_wanted = bool(self.p.get(grants.RELEASE_PRINCIPALS_PARAM))
-        vault = self._vault() if (grant_wanted and confirmed is None) or release_wanted else None
+        vault = self._vault() if ((grant_wanted and confirmed is None) or release_wanted) and not pending else None
         if vault is not None:
             sku = (((vault.get("properties") or {}).get("sku") or {}).get("name") or "").lower()
             if want["kty"] == "RSA-HSM" and sku == "standard":
@@ -231,8 +239,70 @@ class KeyBackend(_Backend):
             versions = key.version_entries(api.list_versions(kv, name))
         self.result["key"] = key.to_result(bundle, self.vault_url, versions, rotation) if bundle else {}
         if self.m.check_mode and not bundle:
-            self.result["key"] = {}
+            self.result["key"] = self._predicted(want, rotation)
         return self._result()
+
+    def _predicted(self, want, rotation):
+        """Check mode, a key it would create: the result as the create request would make it.  Key Vault gives the
+        version on creation, so kid / key_url are the version-less key id and version is None."""
+        body = key.create_body(want)
+        kid = "%skeys/%s" % (self.vault_url, self.p["name"])
+        bundle = {"key": {"kid": kid, "kty": body["kty"], "key_ops": body["key_ops"]},
+                  "attributes": body["attributes"], "tags": body.get("tags") or {}}
+        if body.get("release_policy"):
+            bundle["release_policy"] = body["release_policy"]
+        out = key.to_result(bundle, self.vault_url, None, rotation)
+        out.update(name=self.p["name"], key_size=body["key_size"])
+        return out
+
+    def _read_key(self, kv, name):
+        """The key's bundle, or None when it does not exist.  A vault_url that does not answer at all (its DNS name
+        does not resolve, no connection) is, in check mode, the vault a task before this one would create; else a
+        failure that names vault_url and why."""
+        try:
+            return api.get_key(kv, name)
+        except azerr.AzureApiError as exc:
+            if exc.status != 0:
+                raise
+            unreachable = exc
+        exists, vault_id = self._vault_exists()
+        if self.m.check_mode and exists is not True:
+            self.vault_pending = vault_id or ""
+            if exists is None:
+                self.m.warn("check mode: vault_url %s does not answer (%s); taken as the vault an earlier task would "
+                            "create" % (self.vault_url, unreachable.message))
+            return None
+        if exists:
+            why = ("vault %s exists, but this machine cannot reach its data plane: check DNS (a private endpoint "
+                   "needs its privatelink zone), proxy and firewall" % vault_id)
+        elif exists is False:
+            where = vault_id or "no vault %s in subscription %s" % (self.vault_name, self.m.subscription_id)
+            why = ("the vault does not exist (%s): create it first (confidential.azure.keyvault) and pass its "
+                   "vault.vault_uri as vault_url" % where)
+        else:
+            why = ("the vault may not exist (create it first with confidential.azure.keyvault and pass its "
+                   "vault.vault_uri as vault_url), or this machine cannot reach it (DNS, proxy, firewall)")
+        self.m.fail_json(msg="vault_url %s does not answer (%s): %s" % (self.vault_url, unreachable.message, why),
+                         azure_error=unreachable.to_dict(), changed=False)
+        return None
+
+    def _vault_exists(self):
+        """(True / False / None when ARM cannot tell, the vault's ARM id or None): one ARM read, on the failure
+        path only."""
+        vault_id = self._given_vault_id()
+        try:
+            if not vault_id:
+                if not self.vault_name:
+                    return None, None
+                vault_id = api.find_vault_id(self.m.arm, self.m.subscription_id, self.vault_name)
+                return (True, vault_id) if vault_id else (False, None)
+            return api.get_vault(self.m.arm, vault_id) is not None, vault_id
+        except azerr.AzureError:
+            return None, vault_id
+
+    def _pending_vault(self):
+        """What the grants are planned against when the vault does not exist yet (check mode): its id only."""
+        return {"id": self.vault_pending or self.vault_url, "properties": {"enableRbacAuthorization": True}}
 
     def _warn_chain(self, vault, want):
         """The rest of the CMK chain Azure checks later (disk encryption set creation): say it now."""
@@ -241,10 +311,16 @@ class KeyBackend(_Backend):
             self.m.warn("vault %s has purge protection off; a confidential disk encryption set will refuse the key. "
                         "Turn it on (confidential.azure.keyvault enable_purge_protection: true)" % vault.get("id"))
         location = self.p.get("location")
-        if location and vault.get("location") and \
+        if location and vault.get("location") and not self._released_to_guest() and \
                 vault_mod.normalize_location(vault["location"]) != vault_mod.normalize_location(location):
             self.m.warn("vault %s is in %s but location is %s; confidential VMs need the CMK vault in their own "
                         "region" % (vault.get("id"), vault["location"], location))
+
+    def _released_to_guest(self):
+        """A key the guest releases itself (guest_cvm preset, or release_principal_ids) is no disk encryption set's
+        key: the CMK rule "vault in the VM's region" is not about it."""
+        return str(self.p.get("release_policy") or "").strip() == key.GUEST_CVM or \
+            bool(self.p.get(grants.RELEASE_PRINCIPALS_PARAM))
 
     def _recover(self, kv, name, deleted):
         """recover_deleted: bring the soft-deleted key back (all versions) before it is compared and updated like
@@ -285,17 +361,23 @@ class KeyBackend(_Backend):
         return api.put_rotation_policy(kv, name, wanted) or wanted
 
     def _grant(self, vault, oid):
-        try:
-            outcome = grants.ensure_key_permissions(self.m.arm, vault, oid, ORCHESTRATOR_PERMISSIONS,
-                                                    key_name=self.p["name"], scope="key",
-                                                    check_mode=self.m.check_mode)
-        except grants.GrantError as exc:
-            self.m.fail_json(msg=str(exc), **self.result)
+        if self.vault_pending is not None:
+            wanted = list(ORCHESTRATOR_PERMISSIONS)
+            outcome = {"mode": None, "scope": self.vault_pending or None, "principal_id": oid, "permissions": wanted,
+                       "before": [], "after": wanted, "missing": wanted, "changed": True,
+                       "note": "the vault does not exist yet; the grant is made once it does"}
+        else:
+            try:
+                outcome = grants.ensure_key_permissions(self.m.arm, vault, oid, ORCHESTRATOR_PERMISSIONS,
+                                                        key_name=self.p["name"], scope="key",
+                                                        check_mode=self.m.check_mode)
+            except grants.GrantError as exc:
+                self.m.fail_json(msg=str(exc), **self.result)
         self.result["orchestrator_grant"] = dict((k, v) for k, v in outcome.items() if k != "changed")
         if outcome["changed"]:
             self._act("grant the Confidential VM Orchestrator %s %s on key %s (%s)"
                       % (oid, ", ".join(outcome.get("missing") or ORCHESTRATOR_PERMISSIONS), self.p["name"],
-                         outcome.get("mode")))
+                         outcome.get("mode") or "once the vault exists"))
             self.before["orchestrator_grant"] = outcome["before"]
             self.after["orchestrator_grant"] = outcome["after"]
         if not (outcome["changed"] and self.m.check_mode):
@@ -314,11 +396,20 @@ class KeyBackend(_Backend):
         if not self.p.get(grants.RELEASE_PRINCIPALS_PARAM):
             return
         try:
-            if plan_only:
+            if self.vault_pending is not None:  # check mode, no vault yet: nothing is held; its mode is not known
+                vault = self._pending_vault()
+                grants.check_key_release(vault, self.p)
+                if plan_only:
+                    return
+                outcome = grants.plan_key_release(vault, self.p["name"], self.p[grants.RELEASE_PRINCIPALS_PARAM], [])
+                outcome = dict((k, v) for k, v in outcome.items() if k != "requests")
+                outcome["changed"] = bool(outcome["missing"])
+            elif plan_only:
                 grants.check_key_release(vault, self.p)
                 return
-            outcome = grants.ensure_key_release(self.m.arm, vault, self.p["name"],
-                                                self.p[grants.RELEASE_PRINCIPALS_PARAM], self.m.check_mode)
+            else:
+                outcome = grants.ensure_key_release(self.m.arm, vault, self.p["name"],
+                                                    self.p[grants.RELEASE_PRINCIPALS_PARAM], self.m.check_mode)
         except grants.GrantError as exc:
             self.m.fail_json(msg=str(exc), **self.result)
         self.result["release_grant"], before, after = grants.release_report(outcome)
@@ -355,7 +446,7 @@ class VaultBackend(_Backend):
         self.principal = self.m.session.principal() if self.p["grant_automation_principal"] else None
         resource = self._create() if have is None else self._update(have)
         if self.principal is not None and self._rbac(have):
-            self._grant_role(resource)
+            self._grant_role(resource, exists=have is not None or not self.m.check_mode)
         self.result["vault"] = vault_mod.to_result(resource)
         return self._result()
 
@@ -413,7 +504,7 @@ class VaultBackend(_Backend):
         if extra:
             self._report_policy_grant([], tenant)
         if self.m.check_mode:
-            return None
+            return vault_mod.predicted(body, self.rid, self.p["name"], _dns_suffix(self.m))
         try:
             op = self.m.arm.put(self.rid, V.KEYVAULT_MANAGEMENT, body, wait=self.p["wait"],
                                 timeout=self.p["wait_timeout"])
@@ -468,8 +559,9 @@ class VaultBackend(_Backend):
             self.m.warn("vault %s has purge protection off, so a confidential disk encryption set cannot use its keys; "
                         "set enable_purge_protection: true (irreversible) to make it usable" % self.rid)
 
-    def _grant_role(self, resource):
-        """Key Vault Crypto Officer at vault scope for the automation principal on an RBAC vault."""
+    def _grant_role(self, resource, exists):
+        """Key Vault Crypto Officer at vault scope for the automation principal on an RBAC vault; ``exists``: the
+        vault is there to read role assignments at (false in check mode for a vault it would create)."""
         oid = self.principal.object_id
         wanted = list(vault_mod.AUTOMATION_KEY_PERMISSIONS)
         if resource is None and not self.m.check_mode:
@@ -477,7 +569,7 @@ class VaultBackend(_Backend):
                         "automation principal its role on the vault")
             return
         try:
-            if resource is None or not resource.get("id"):
+            if not exists or not (resource or {}).get("id"):
                 # check mode, vault not created yet: nothing can be held at a scope that does not exist
                 stub = {"id": self.rid, "properties": {"enableRbacAuthorization": True}}
                 outcome = grants.plan_grant(stub, oid, wanted, scope="vault", assignments=[])

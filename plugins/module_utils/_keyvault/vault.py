@@ -293,6 +293,15 @@ def create_body(params, tenant_id, extra_access=()):
     return body
 
 
+def predicted(body, rid, name, dns_suffix):
+    """The vault a create request ``body`` would make, in ARM's shape, for check mode: its id and data-plane URL are
+    known before it exists (https://<name>.<the cloud's Key Vault DNS suffix>/); provisioningState is left out (no
+    vault yet), so to_result reports provisioning_state None."""
+    props = dict(body.get("properties") or {})
+    props["vaultUri"] = "https://%s.%s/" % (name.lower(), dns_suffix.strip(".").lower())
+    return dict(body, id=rid, name=name, type="Microsoft.KeyVault/vaults", properties=props)
+
+
 def patch_body(plan):
     props = {}
     body = {}

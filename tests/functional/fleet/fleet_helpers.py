@@ -32,13 +32,13 @@ def rollout_vars(workdir: Path, rg: str, **extra) -> dict:
     return evars
 
 
-def run_rollout(sim, workdir: Path, rg: str, forks: int = 20, **extra):
-    """Returns (PlaybookResult, summary dict, request-log slice, wall seconds)."""
+def run_rollout(sim, workdir: Path, rg: str, forks: int = 20, check: bool = False, **extra):
+    """Returns (PlaybookResult, summary dict, request-log slice, wall seconds); ``check``: ansible-playbook --check."""
     evars = rollout_vars(workdir, rg, **extra)
     mark = sim.mark()
     t0 = time.monotonic()
     env = dict(sim.env, ANSIBLE_FORKS=str(forks))
-    out = run_playbook(ROLLOUT, env, extra_vars=evars)
+    out = run_playbook(ROLLOUT, env, extra_vars=evars, check=check)
     wall = time.monotonic() - t0
     summary_file = Path(evars["rollout_summary_path"])
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else None

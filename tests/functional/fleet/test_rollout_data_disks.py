@@ -64,6 +64,10 @@ def test_rollout_data_disks_for_one_vm_key_grant_summary_and_rerun(fresh_simulat
     claims = [c.get("claim") for c in rule["allOf"]] + [c["claim"] for c in rule["allOf"][1].get("anyOf", [])]
     assert "x-ms-isolation-tee.x-ms-compliance-status" in claims
     assert "x-ms-isolation-tee.x-ms-attestation-type" in claims
+    # what rollout_inventory.yml takes as rollout_data_disk_key_id / rollout_data_disk_maa_url
+    assert summary["data_disk_key_id"] == key["key"]["kid"].rsplit("/", 1)[0]
+    assert summary["data_disk_key_id"].endswith("/keys/cvm-rollout-datadisk")
+    assert summary["data_disk_maa_url"] == rule["authority"]
 
     vm_info = run_module("vm_info", {"resource_group": RG}, sim.env)["vms"]
     by_name = {vm["name"]: vm for vm in vm_info}

@@ -212,7 +212,10 @@ def test_check_mode_on_new_key_writes_nothing_and_diffs_everything():
     assert result["diff"]["before"].get("kty") is None
     assert result["diff"]["after"]["kty"] == "RSA-HSM"
     assert result["diff"]["after"]["orchestrator_grant"] == ["get", "release"]
-    assert result["key"] == {}
+    key = result["key"]  # the key it would create; Key Vault names the version on creation
+    assert key["kid"] == key["key_url"] == VAULT_URL + "keys/cmk" and key["version"] is None
+    assert (key["name"], key["kty"], key["key_size"], key["exportable"]) == ("cmk", "RSA-HSM", 3072, True)
+    assert key["release_policy"]["anyOf"][0]["authority"] == EUS
 
 
 def test_diff_shows_only_changed_properties():
@@ -573,6 +576,81 @@ def test_vault_check_mode_absent_writes_nothing():
     assert result["changed"] and [e for e in log if e[0] != "GET"] == []
 
 
+def _unreachable(m):
+    """The vault's DNS name does not resolve: what the KeyClient's transport raises then, through the real SDK."""
+    import requests  # pylint: disable=import-outside-toplevel
+
+    def refuse(method, path, *_args):
+        m.log.append((method, "kv:" + path, None))
+        raise requests.exceptions.ConnectionError("Failed to resolve 'kv1.vault.azure.net' ([Errno -2] Name or "
+                                                  "service not known)")
+    m.kv.request = refuse
+    return m
+
+
+def test_check_mode_key_in_a_vault_an_earlier_task_would_create_is_a_create():
+    # first.yml --check on a fresh resource group: the vault's name does not resolve and ARM has no such vault
+    m = _unreachable(FakeModule(key_params(vault_id=VAULT_ID, vault_resource_group=None), check_mode=True,
+                                diff_mode=True, with_vault=False))
+    result, log = run(m)
+    assert result["changed"] is True and writes(log) == [] and m.warnings == []
+    assert result["actions"] == ["create key cmk", "grant the Confidential VM Orchestrator %s get, release on key "
+                                 "cmk (once the vault exists)" % ORCH]
+    assert result["key"]["kid"] == VAULT_URL + "keys/cmk" and result["key"]["version"] is None
+    assert result["orchestrator_grant"]["scope"] == VAULT_ID and "does not exist yet" in \
+        result["orchestrator_grant"]["note"]
+    assert ("GET", VAULT_ID, None) in log  # ARM asked once, on the failure path only
+
+
+def test_check_mode_release_grant_in_a_vault_to_be_created_is_planned():
+    vm = "11111111-2222-3333-4444-555555555555"
+    m = _unreachable(FakeModule(key_params(vault_id=VAULT_ID, vault_resource_group=None, release_policy="guest_cvm",
+                                           release_principal_ids=[vm], grant_confidential_vm_orchestrator=False),
+                                check_mode=True, with_vault=False))
+    result, log = run(m)
+    assert writes(log) == [] and result["release_grant"]["missing"] == [vm]
+    assert result["release_grant"]["scope"] == VAULT_ID + "/keys/cmk"
+    assert result["actions"][-1] == "grant %s Key Vault Crypto Service Release User on key cmk" % vm
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_an_existing_vault_that_does_not_answer_fails_naming_vault_url(check_mode):
+    m = _unreachable(FakeModule(key_params(), check_mode=check_mode))
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "vault_url %s does not answer" % VAULT_URL in exc.value.msg and "Failed to resolve" in exc.value.msg
+    assert "vault %s exists" % VAULT_ID in exc.value.msg and "DNS" in exc.value.msg
+    assert exc.value.kwargs["azure_error"]["code"] == "ConnectionError"
+
+
+def test_outside_check_mode_a_missing_vault_that_does_not_answer_says_so():
+    m = _unreachable(FakeModule(key_params(), with_vault=False))
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "vault_url %s does not answer" % VAULT_URL in exc.value.msg
+    assert "the vault does not exist (%s)" % VAULT_ID in exc.value.msg and "confidential.azure.keyvault" in \
+        exc.value.msg
+    assert writes(m.log) == []
+
+
+def test_a_vault_arm_cannot_tell_about_may_not_exist(monkeypatch):
+    m = _unreachable(FakeModule(key_params(vault_resource_group=None), with_vault=False))
+
+    def refused(*_args, **_kwargs):
+        raise AzureApiError(403, "AuthorizationFailed", "no read on the subscription")
+    monkeypatch.setattr(m.arm, "list", refused)
+    with pytest.raises(Failed) as exc:
+        run(m)
+    assert "the vault may not exist" in exc.value.msg and "vault_url %s" % VAULT_URL in exc.value.msg
+
+
+def test_no_region_warning_for_a_key_released_to_the_guest():
+    # the "vault in the VM's region" rule is the OS disk CMK's (a disk encryption set's); not a guest-released key
+    m = FakeModule(key_params(location="westeurope", release_policy="guest_cvm"))
+    run(m)
+    assert not any("own region" in w for w in m.warnings)  # release_principal_ids: test_release_grants.py
+
+
 def test_warns_about_purge_protection_and_vault_region():
     m = FakeModule(key_params(location="westeurope"))
     m.arm.store[VAULT_ID.lower()]["properties"]["enablePurgeProtection"] = False
@@ -656,6 +734,30 @@ def test_new_rbac_vault_in_check_mode_shows_the_role_and_writes_nothing():
     assert writes(log) == []
     assert result["actions"][0] == "create key vault kv2" and "automation principal" in result["actions"][-1]
     assert result["diff"]["after"]["automation_grant"] == ["Key Vault Crypto Officer"]
+
+
+@pytest.mark.parametrize("rbac", [False, True])
+def test_vault_check_mode_returns_the_vault_it_would_create(rbac):
+    # what a next task templates from it (vault.vault.id, vault.vault.vault_uri) is known before the vault exists
+    m = FakeModule(vault_params(enable_rbac_authorization=rbac, tags={"env": "dev"}), check_mode=True,
+                   with_vault=False)
+    result, log = vault_run(m)
+    vault = result["vault"]
+    assert writes(log) == [] and result["changed"] is True
+    assert vault["id"] == VAULT2 and vault["vault_uri"] == "https://kv2.vault.azure.net/"
+    assert (vault["name"], vault["resource_group"], vault["location"], vault["sku"]) == ("kv2", "rg", "eastus",
+                                                                                         "premium")
+    assert vault["enable_purge_protection"] is True and vault["soft_delete_retention_days"] == 90
+    assert vault["enable_rbac_authorization"] is rbac and vault["tenant_id"] == TENANT
+    assert vault["tags"] == {"env": "dev"} and vault["provisioning_state"] is None
+    assert [p["object_id"] for p in vault["access_policies"]] == ([] if rbac else [AUTOMATION])
+    created = vault_run(FakeModule(vault_params(enable_rbac_authorization=rbac), with_vault=False))[0]["vault"]
+    assert sorted(vault) == sorted(created)  # one result shape
+
+
+def test_vault_check_mode_uses_the_clouds_key_vault_domain():
+    m = FakeModule(vault_params(cloud_environment="AzureChinaCloud"), check_mode=True, with_vault=False)
+    assert vault_run(m)[0]["vault"]["vault_uri"] == "https://kv2.vault.azure.cn/"
 
 
 def test_user_principal_gets_a_user_role_assignment():

@@ -163,6 +163,13 @@ def test_check_mode_reports_the_grants_and_writes_nothing():
     assert m.log.writes() == [] and m.arm.assignments == []
 
 
+def test_a_key_released_to_principals_gets_no_cmk_region_warning():
+    # "confidential VMs need the CMK vault in their own region" is about a disk encryption set's key, not this one
+    m = module(location="westeurope")
+    backends.run_key(m)
+    assert not any("own region" in w for w in m.warnings), m.warnings
+
+
 def test_access_policy_vault_fails_before_any_write():
     m = module(rbac=False)
     with pytest.raises(Failed) as exc:
