@@ -281,7 +281,8 @@ RETURN = r"""
 key:
   description:
     - The key (latest version) as M(confidential.azure.keyvault_key_info) returns it; empty when absent.
-    - In check mode, a key O(recover_deleted) would recover as the deleted key reads.
+    - In check mode, a key O(recover_deleted) would recover as the deleted key reads, and a key the run would create
+      as the create request would make it (RV(key.kid) without a version, RV(key.version) null).
   returned: always
   type: dict
   contains:
@@ -347,8 +348,12 @@ orchestrator_grant:
   type: dict
   contains:
     mode:
-      description: C(access_policy) or C(rbac).
+      description: C(access_policy) or C(rbac); null in check mode when the vault does not exist yet (see RV(orchestrator_grant.note)).
       type: str
+    note:
+      description: Why the grant is only planned (check mode, the vault does not exist yet).
+      type: str
+      returned: when the vault does not exist yet in check mode
     principal_id:
       description: Orchestrator object id.
       type: str

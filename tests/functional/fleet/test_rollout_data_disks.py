@@ -102,9 +102,13 @@ def test_data_disks_on_access_policy_vault_or_without_size_stop_before_any_write
     out, _summary, log, _wall = run_rollout(
         sim, tmp_path, "rg-ddbad", forks=5, rollout_vault_rbac=False, rollout_data_disks=True,
         rollout_vms=[{"name": "bad-1", "size": "Standard_DC2as_v5", "rollout_data_disks": [{"lun": 0}]},
-                     {"name": "ok-1", "size": "Standard_DC2as_v5"}])
+                     {"name": "ok-1", "size": "Standard_DC2as_v5"},
+                     {"name": "tdx-1", "size": "Standard_DC2es_v5"},
+                     {"name": "tdx-2", "size": "Standard_EC4eds_v5", "rollout_data_disks": False}])
     assert out.rc != 0
     msg = out.result("Check the data disks (each with a lun and a size; a key-only release grant needs an RBAC "
                      "vault)")["msg"]
     assert "rollout_vault_rbac: true" in msg and "fix the disks of bad-1" in msg and "ok-1" not in msg
+    # the guest agent attests with SEV-SNP evidence only: a TDX VM's disks would never open
+    assert "give tdx-1 an SEV-SNP size" in msg and "tdx-2" not in msg
     assert [e for e in log if e.get("service") in ("arm", "keyvault") and e["method"] != "GET"] == []

@@ -32,6 +32,7 @@ def test_unreachable_guests_are_reported_not_passed(fresh_simulator, tmp_path):
             "subnets": [{"name": "default", "address_prefix": "10.77.1.0/24"}]}, "register": "net"},
         _vm("inv-snp-1", "Standard_DC2ads_v5"),
         _vm("inv-tdx-1", "Standard_DC2eds_v5", power_state="deallocated"),
+        _vm("inv-tdx-2", "Standard_DC2es_v5"),
     ]}]
     book = tmp_path / "setup.yml"
     book.write_text(yaml.safe_dump(setup))
@@ -53,14 +54,16 @@ def test_unreachable_guests_are_reported_not_passed(fresh_simulator, tmp_path):
     assert proc.returncode != 0, proc.stdout[-3000:]
     summary = json.loads(summary_path.read_text())
     vms = {vm["name"]: vm for vm in summary["vms"]}
-    assert set(vms) == {"inv-snp-1", "inv-tdx-1"}, proc.stdout[-3000:]
+    assert set(vms) == {"inv-snp-1", "inv-tdx-1", "inv-tdx-2"}, proc.stdout[-3000:]
     snp, tdx = vms["inv-snp-1"], vms["inv-tdx-1"]
     assert snp["status"] == "unreachable" and snp["guest_reachable"] is False, snp
     assert snp["attestation"]["verdict"] == "not_run" and snp["temp_disk"] == "not run"
     assert snp["tee"] == "SNP" and snp["vm_id"]
     assert tdx["status"] == "not_attempted" and "deallocated" in tdx["reason"], tdx
-    assert summary["counts"] == {"unreachable": 1, "not_attempted": 1}
-    for vm in (snp, tdx):
+    # a running TDX VM with data disks is left alone: the guest agent attests with SEV-SNP evidence only
+    assert vms["inv-tdx-2"]["status"] == "not_attempted" and "Intel TDX" in vms["inv-tdx-2"]["reason"], vms["inv-tdx-2"]
+    assert summary["counts"] == {"unreachable": 1, "not_attempted": 2}
+    for vm in (snp, tdx, vms["inv-tdx-2"]):
         (disk,) = vm["data_disks"]
         assert disk["lun"] == 0 and disk["name"] == "cvm_data_lun0" and disk["state"] == "not_run", disk
         assert disk["reason"] == "not run: " + vm["reason"] and disk["key_id"] is None
