@@ -605,7 +605,8 @@ def test_check_mode_key_in_a_vault_an_earlier_task_would_create_is_a_create():
 def test_check_mode_release_grant_in_a_vault_to_be_created_is_planned():
     vm = "11111111-2222-3333-4444-555555555555"
     m = _unreachable(FakeModule(key_params(vault_id=VAULT_ID, vault_resource_group=None, release_policy="guest_cvm",
-                                           release_principal_ids=[vm], grant_confidential_vm_orchestrator=False),
+                                           release_principal_ids=[vm], grant_confidential_vm_orchestrator=False,
+                                           key_ops=None),
                                 check_mode=True, with_vault=False))
     result, log = run(m)
     assert writes(log) == [] and result["release_grant"]["missing"] == [vm]
