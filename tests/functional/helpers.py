@@ -129,3 +129,22 @@ def arm_requests(entries, writes_only=False):
     if writes_only:
         out = [e for e in out if e["method"] != "GET"]
     return out
+
+
+def sent_attestation(agent, attest):
+    """Call ``attest()`` and return the body of the AzureGuest request the guest agent (roles/data_disk_encryption/
+    files/agent.py, imported as ``agent``) sent on the way: the evidence exactly as MAA receives it."""
+    seen = {}
+    orig = agent.Http.request
+
+    def spy(self, method, url, stage, headers=None, body=None):
+        if stage == "attestation":
+            seen["body"] = body
+        return orig(self, method, url, stage, headers, body)
+    agent.Http.request = spy
+    try:
+        attest()
+    finally:
+        agent.Http.request = orig
+    assert "body" in seen, "the agent sent no attestation request"
+    return seen["body"]

@@ -311,16 +311,11 @@ class KeyBackend(_Backend):
             self.m.warn("vault %s has purge protection off; a confidential disk encryption set will refuse the key. "
                         "Turn it on (confidential.azure.keyvault enable_purge_protection: true)" % vault.get("id"))
         location = self.p.get("location")
-        if location and vault.get("location") and not self._released_to_guest() and \
+        # the CMK rule "vault in the VM's region" is not about a key the guest releases
+        if location and vault.get("location") and not key.released_to_guest(self.p) and \
                 vault_mod.normalize_location(vault["location"]) != vault_mod.normalize_location(location):
             self.m.warn("vault %s is in %s but location is %s; confidential VMs need the CMK vault in their own "
                         "region" % (vault.get("id"), vault["location"], location))
-
-    def _released_to_guest(self):
-        """A key the guest releases itself (guest_cvm preset, or release_principal_ids) is no disk encryption set's
-        key: the CMK rule "vault in the VM's region" is not about it."""
-        return str(self.p.get("release_policy") or "").strip() == key.GUEST_CVM or \
-            bool(self.p.get(grants.RELEASE_PRINCIPALS_PARAM))
 
     def _recover(self, kv, name, deleted):
         """recover_deleted: bring the soft-deleted key back (all versions) before it is compared and updated like

@@ -281,11 +281,16 @@ def validate(params, dns_suffix=None):
     return errors
 
 
-def default_key_ops(params):
-    """wrapKey only for a key a guest releases (release_policy guest_cvm or release_principal_ids), else the CMK's."""
+def released_to_guest(params):
+    """A key a guest releases itself (release_policy guest_cvm, or release_principal_ids): no disk encryption set's
+    CMK, used only inside the attested guest."""
     value = params.get("release_policy")
-    guest = (isinstance(value, str) and value.strip() == GUEST_CVM) or bool(params.get("release_principal_ids"))
-    return GUEST_KEY_OPS if guest else DEFAULT_KEY_OPS
+    return (isinstance(value, str) and value.strip() == GUEST_CVM) or bool(params.get("release_principal_ids"))
+
+
+def default_key_ops(params):
+    """wrapKey only for a key a guest releases, else the CMK's wrapKey and unwrapKey."""
+    return GUEST_KEY_OPS if released_to_guest(params) else DEFAULT_KEY_OPS
 
 
 def _is_preset(policy):

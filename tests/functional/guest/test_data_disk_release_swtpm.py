@@ -29,6 +29,7 @@ import ak_testca  # noqa: E402  pylint: disable=wrong-import-position
 import skr  # noqa: E402  pylint: disable=import-error,wrong-import-position
 import skr_setup  # noqa: E402  pylint: disable=wrong-import-position
 from ga_helpers import HostSwtpm, hcl_testchain  # noqa: E402  pylint: disable=wrong-import-position
+from helpers import sent_attestation  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture(scope="module")
@@ -114,20 +115,12 @@ def test_vm_without_identity_gets_no_token(swtpm_vm):
     assert err.value.stage == "identity" and "Identity not found" in str(err.value)
 
 
-def captured_attestation(sim, env, monkeypatch):
+def captured_attestation(sim, env):
     """The AzureGuest request the agent sends (captured on its way out)."""
-    seen = {}
-    orig = agent.Http.request
-
-    def spy(self, method, url, stage, headers=None, body=None):
-        if stage == "attestation":
-            seen["body"] = body
-        return orig(self, method, url, stage, headers, body)
-    monkeypatch.setattr(agent.Http, "request", spy)
     rel = releaser(sim, env)
-    rel.token()
+    body = sent_attestation(agent, rel.token)
     rel.tpm.forget()
-    return json.loads(skr.b64u_decode(seen["body"]["AttestationInfo"]))
+    return json.loads(skr.b64u_decode(body["AttestationInfo"]))
 
 
 def post_info(sim, env, info):
@@ -138,13 +131,13 @@ def post_info(sim, env, info):
 @pytest.mark.parametrize("field,check", [
     ("PcrSignature", "tpm.quote"), ("EncKeyCertifyInfoSignature", "tpm.enc_key_certify"),
     ("EncKeyPub", "tpm.enc_key_certify"), ("AikCert", "ak_cert")])
-def test_forged_guest_evidence_gets_no_token(swtpm_vm, monkeypatch, field, check):
+def test_forged_guest_evidence_gets_no_token(swtpm_vm, field, check):
     sim, env = swtpm_vm
-    info = captured_attestation(sim, env, monkeypatch)
+    info = captured_attestation(sim, env)
     assert post_info(sim, env, info)[0] == 200
     forged = json.loads(json.dumps(info))
     if field == "EncKeyPub":     # a key the attacker holds, with the genuine certification of the TPM key
-        other = captured_attestation(sim, env, monkeypatch)
+        other = captured_attestation(sim, env)
         forged["TpmInfo"]["EncKeyPub"] = other["TpmInfo"]["EncKeyPub"]
     elif field == "AikCert":     # an AK certificate from a CA the service does not trust
         forged["TpmInfo"]["AikCert"] = skr.b64(ak_testca.issue_ak_cert(ak_testca.make_ca(), rsa_public(info)))

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import azsim_testlib as T
+from helpers import sent_attestation
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "attestation"))
@@ -197,25 +198,15 @@ def _provisioned_evidence(sim, maa):
     vm_id = "/subscriptions/%s/resourceGroups/rg-g/providers/Microsoft.Compute/virtualMachines/g" % sim.subscription_id
     imds = sim.admin("POST", "/_sim/imds", {"vm": vm_id, "thim": material["thim"]})
     os.environ["TPM2TOOLS_TCTI"] = tpm.tcti
-    seen = {}
-    orig = agent.Http.request
-
-    def spy(self, method, url, stage, headers=None, body=None):
-        if stage == "attestation":
-            seen["body"] = body
-        return orig(self, method, url, stage, headers, body)
+    rel = agent.Releaser({"imds_url": imds["endpoint"], "maa_url": maa, "ca_file": sim.ca_bundle,
+                          "key_id": "", "vault_resource": "", "disks": []}, tempfile.mkdtemp(prefix="gr-"))
     try:
-        agent.Http.request = spy
-        rel = agent.Releaser({"imds_url": imds["endpoint"], "maa_url": maa, "ca_file": sim.ca_bundle,
-                              "key_id": "", "vault_resource": "", "disks": []}, tempfile.mkdtemp(prefix="gr-"))
-        rel.token()
+        body = sent_attestation(agent, rel.token)
         rel.tpm.forget()
     except BaseException:
         tpm.close()
         raise
-    finally:
-        agent.Http.request = orig
-    return tpm, json.loads(_b64u_decode(seen["body"]["AttestationInfo"]))
+    return tpm, json.loads(_b64u_decode(body["AttestationInfo"]))
 
 
 @pytest.fixture(scope="module")
